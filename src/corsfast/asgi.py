@@ -1,0 +1,116 @@
+"""The native ASGI middleware, `corsfast.CORSMiddleware`, and the plumbing ASGI shims share.
+
+A shim only turns its constructor's arguments into `CORSOptions`; the engine's
+`asgi_call` answers every request. `__call__` is that module-level engine function
+itself, so no Python frame is added per request.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any, ClassVar, TypeVar, Union
+
+from ._engine import engine as _default_engine
+from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, KUI_DEFAULT_METHODS, native_options
+
+__all__ = ("CORSMiddleware",)
+
+_Shim = TypeVar("_Shim", bound="ASGIShim")
+_VARIANTS: dict[tuple[type, ModuleType], type] = {}
+
+
+class ASGIShim:
+    """Mixin for ASGI shims: engine binding, the private `_engine` keyword, ASGI 3 detection."""
+
+    _engine_module: ClassVar[ModuleType] = _default_engine
+
+    def __new__(cls: type[_Shim], *args: Any, _engine: ModuleType | None = None, **kwargs: Any) -> _Shim:
+        if _engine is None or _engine is cls._engine_module:
+            return super().__new__(cls)  # type: ignore[misc]
+        # Benchmarks compare engines in one process: rebuild the class on the other engine.
+        variant = _on_engine(cls, _engine)
+        instance = variant.__new__(variant)
+        instance.__init__(*args, **kwargs)
+        return instance  # type: ignore[no-any-return]
+
+    def _bind(self, app: Any, options: Any) -> None:
+        engine = type(self)._engine_module
+        self.app = app
+        self.policy = engine.CORSPolicy(options)
+        if sys.version_info < (3, 12):
+            # Before 3.12 `inspect` cannot be told that a plain function is a coroutine
+            # function, and hypercorn asks `inspect.iscoroutinefunction(app.__call__)`.
+            # Servers call through the type's `__call__` (the fast plain function); this
+            # instance attribute only answers attribute lookups, with a real coroutine function.
+            self.__call__ = functools.partial(engine.asgi_call_async, self)
+
+    def cache_info(self) -> Any:
+        """Return the origin cache's hits, misses, maximum and current size."""
+        return self.policy.cache_info()
+
+    def cache_clear(self) -> None:
+        """Empty the origin cache and reset its statistics."""
+        self.policy.cache_clear()
+
+
+def _on_engine(cls: type, engine: ModuleType) -> type:
+    """Return `cls` rebuilt on `engine`'s base and `asgi_call` (cached per class and engine)."""
+    variant = _VARIANTS.get((cls, engine))
+    if variant is None:
+        namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+        namespace.update(__call__=engine.asgi_call, _engine_module=engine)
+        variant = type(cls.__name__, (ASGIShim, engine.ASGIMiddlewareBase), namespace)
+        _VARIANTS[(cls, engine)] = variant
+    return variant
+
+
+class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):  # type: ignore[misc,name-defined]
+    """Answer CORS for an ASGI app: the seed's semantics (Kui's `allow_cors`), compiled.
+
+    - A preflight (OPTIONS with Origin and Access-Control-Request-Method) from an allowed
+      origin gets an empty 200 with the CORS headers; the app is not called.
+    - Any other request from an allowed origin gets the app's response plus
+      Access-Control-Allow-Origin, -Allow-Credentials (when enabled) and -Expose-Headers.
+    - A request with no Origin or a refused one reaches the app untouched but for
+      `Vary: Origin`, so caches never serve one origin's answer to another.
+
+    `allow_origins` items are compiled patterns (full match, flags honoured), exact origins
+    such as "https://example.com", one-label wildcards such as "https://*.example.com",
+    or "*" for any origin (answered with `*`, or reflected when credentials are allowed).
+    """
+
+    __call__ = _default_engine.asgi_call
+
+    def __init__(
+        self,
+        app: Any,
+        allow_origins: Iterable[Union[str, re.Pattern[str]]] = ("*",),
+        allow_methods: Iterable[str] = KUI_DEFAULT_METHODS,
+        allow_headers: Iterable[str] = (),
+        expose_headers: Iterable[str] = (),
+        allow_credentials: bool = False,
+        max_age: int = 600,
+        allow_private_network: bool = False,
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        max_origin_length: int = DEFAULT_MAX_ORIGIN_LENGTH,
+        strict: bool = False,
+        _engine: ModuleType | None = None,
+    ) -> None:
+        options = native_options(
+            allow_origins,
+            allow_methods,
+            allow_headers,
+            expose_headers,
+            allow_credentials,
+            max_age,
+            allow_private_network,
+            cache_size,
+            max_origin_length,
+            strict,
+        )
+        self._bind(app, options)
