@@ -210,6 +210,7 @@ cdef class CORSPolicy:
 
     cdef readonly object options
     cdef bint _native
+    cdef bint _kui
     cdef bint _allow_all
     cdef bint _explicit
     cdef bint _allow_all_headers
@@ -235,6 +236,8 @@ cdef class CORSPolicy:
     cdef tuple _preflight_max_age
     # starlette dialect
     cdef tuple _simple_ops
+    # kui dialect
+    cdef tuple _kui_block
     cdef tuple _preflight_prefix
     cdef list _preflight_bodies
     cdef frozenset _allowed_header_names
@@ -243,10 +246,11 @@ cdef class CORSPolicy:
     def __init__(self, options):
         if not isinstance(options, CORSOptions):
             raise TypeError(f"CORSPolicy takes CORSOptions, got {type(options).__name__}")
-        if options.dialect not in ("native", "starlette"):
+        if options.dialect not in ("native", "starlette", "kui"):
             raise ValueError(f"unsupported dialect {options.dialect!r}")
         self.options = options
         self._native = options.dialect == "native"
+        self._kui = options.dialect == "kui"
         self._allow_all = options.allow_all_origins
         self._exact = options.exact_origins
         self._wildcards = options.wildcard_origins
@@ -263,6 +267,8 @@ cdef class CORSPolicy:
         self._allow_private_network = options.allow_private_network
         if self._native:
             self._compile_native(options)
+        elif self._kui:
+            self._compile_kui(options)
         else:
             self._compile_starlette(options)
 
@@ -290,6 +296,21 @@ cdef class CORSPolicy:
             self._preflight_headers = (ACAH, ", ".join(allow_headers).encode("latin-1"))
         self._preflight_max_age = (ACMA, str(options.max_age).encode("ascii"))
         self._preflight_credentials = ((ACAC, b"true"),) if options.allow_credentials else ()
+
+    cdef _compile_kui(self, options):
+        # Kui's config_dict order; empty values are left out, as Kui does. Kui joins
+        # allow_headers from a set (its order varies per process); this one is sorted.
+        block = [
+            (ACAM, ", ".join(options.allow_methods).encode("latin-1")),
+            (ACAH, ", ".join(sorted(set(SAFELISTED_HEADERS) | set(options.allow_headers))).encode("latin-1")),
+            (ACEH, ", ".join(options.expose_headers).encode("latin-1")),
+            (ACAC, b"true" if options.allow_credentials else b"false"),
+            (ACMA, str(options.max_age).encode("ascii")),
+        ]
+        self._kui_block = tuple((name, value) for name, value in block if value)
+        self._no_origin = OriginEntry(False, ((VARY, None),), ())
+        self._denied = self._no_origin
+        self._static_allowed = None
 
     cdef _compile_starlette(self, options):
         simple = []
@@ -330,6 +351,8 @@ cdef class CORSPolicy:
         if self._static_allowed is not None:
             return self._static_allowed
         reflected = (ACAO, origin)
+        if self._kui:
+            return OriginEntry(True, self._kui_block + (reflected, (VARY, None)), self._kui_block + (reflected,))
         if self._native:
             return OriginEntry(
                 True,
@@ -342,6 +365,9 @@ cdef class CORSPolicy:
             self._preflight_prefix + (reflected,),
         )
 
+    cdef inline bint _starlette_rules(self) noexcept:
+        return not self._native and not self._kui
+
     # -- origin matching -----------------------------------------------------------------
 
     cdef bint _match(self, bytes origin) except -1:
@@ -351,6 +377,8 @@ cdef class CORSPolicy:
         cdef bytes prefix, suffix
         # Never reflect bytes that a server refuses or that change framing.
         if _has_control(s, n, False):
+            return False
+        if n == 0 and not self._starlette_rules():
             return False
         if self._allow_all or origin in self._exact:
             return True
@@ -421,6 +449,9 @@ cdef class CORSPolicy:
 
     def is_preflight(self, str method, origin, request_method):
         """Return True for a CORS preflight: OPTIONS with Origin and Access-Control-Request-Method."""
+        if self._kui:
+            # Kui answers every OPTIONS from a matching origin itself.
+            return bool(origin) and method == OPTIONS
         return origin is not None and request_method is not None and method == OPTIONS
 
     def response_headers(self, origin, headers):
@@ -457,13 +488,15 @@ cdef class CORSPolicy:
             PyList_SET_ITEM(result, n + i, item)
         return result
 
-    def preflight_response(self, bytes origin not None, bytes request_method not None,
+    def preflight_response(self, bytes origin not None, request_method,
                            request_headers, request_private_network):
         """Return `(status, headers, body)` answering a preflight, or None to pass it to the app."""
         cdef OriginEntry entry = self._lookup(origin)
+        if self._kui:
+            return (200, list(entry.block), b"") if entry.allowed else None
         if self._native:
-            return self._native_preflight(entry, request_method, request_headers, request_private_network)
-        return self._starlette_preflight(entry, request_method, request_headers, request_private_network)
+            return self._native_preflight(entry, <bytes?>request_method, request_headers, request_private_network)
+        return self._starlette_preflight(entry, <bytes?>request_method, request_headers, request_private_network)
 
     cdef object _native_preflight(self, OriginEntry entry, bytes request_method,
                                   object request_headers, object request_private_network):

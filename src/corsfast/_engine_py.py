@@ -152,10 +152,11 @@ class CORSPolicy:
     def __init__(self, options: CORSOptions) -> None:
         if not isinstance(options, CORSOptions):
             raise TypeError(f"CORSPolicy takes CORSOptions, got {type(options).__name__}")
-        if options.dialect not in ("native", "starlette"):
+        if options.dialect not in ("native", "starlette", "kui"):
             raise ValueError(f"unsupported dialect {options.dialect!r}")
         self.options = options
         self._native = options.dialect == "native"
+        self._kui = options.dialect == "kui"
         self._allow_all = options.allow_all_origins
         self._exact = options.exact_origins
         self._wildcards = options.wildcard_origins
@@ -173,6 +174,8 @@ class CORSPolicy:
         self._allow_private_network = options.allow_private_network
         if self._native:
             self._compile_native(options)
+        elif self._kui:
+            self._compile_kui(options)
         else:
             self._compile_starlette(options)
 
@@ -201,6 +204,21 @@ class CORSPolicy:
             self._preflight_headers = (ACAH, ", ".join(allow_headers).encode("latin-1"))
         self._preflight_max_age: Header = (ACMA, str(options.max_age).encode("ascii"))
         self._preflight_credentials = ((ACAC, b"true"),) if options.allow_credentials else ()
+
+    def _compile_kui(self, options: CORSOptions) -> None:
+        # Kui's config_dict order; empty values are left out, as Kui does. Kui joins
+        # allow_headers from a set (its order varies per process); this one is sorted.
+        block: list[Header] = [
+            (ACAM, ", ".join(options.allow_methods).encode("latin-1")),
+            (ACAH, ", ".join(sorted(set(SAFELISTED_HEADERS) | set(options.allow_headers))).encode("latin-1")),
+            (ACEH, ", ".join(options.expose_headers).encode("latin-1")),
+            (ACAC, b"true" if options.allow_credentials else b"false"),
+            (ACMA, str(options.max_age).encode("ascii")),
+        ]
+        self._kui_block = tuple((name, value) for name, value in block if value)
+        self._no_origin = OriginEntry(False, ((VARY, None),), ())
+        self._denied = self._no_origin
+        self._static_allowed = None
 
     def _compile_starlette(self, options: CORSOptions) -> None:
         simple: list[Op] = []
@@ -241,6 +259,9 @@ class CORSPolicy:
         if self._static_allowed is not None:
             return self._static_allowed
         reflected = (ACAO, origin)
+        if self._kui:
+            ops = (*self._kui_block, reflected, (VARY, None))
+            return OriginEntry(True, ops, (*self._kui_block, reflected))
         if self._native:
             return OriginEntry(
                 True,
@@ -258,6 +279,9 @@ class CORSPolicy:
     def _match(self, origin: bytes) -> bool:
         # Never reflect bytes that a server refuses or that change framing.
         if origin.translate(None, _CONTROL) != origin:
+            return False
+        # Browsers never send an empty Origin; only Starlette compares it like any string.
+        if not origin and (self._native or self._kui):
             return False
         if self._allow_all or origin in self._exact:
             return True
@@ -318,6 +342,9 @@ class CORSPolicy:
 
     def is_preflight(self, method: str, origin: bytes | None, request_method: bytes | None) -> bool:
         """Return True for a CORS preflight: OPTIONS with Origin and Access-Control-Request-Method."""
+        if self._kui:
+            # Kui answers every OPTIONS from a matching origin itself.
+            return bool(origin) and method == "OPTIONS"
         return origin is not None and request_method is not None and method == "OPTIONS"
 
     def response_headers(self, origin: bytes | None, headers: Iterable[Any]) -> list[Any]:
@@ -336,12 +363,16 @@ class CORSPolicy:
     def preflight_response(
         self,
         origin: bytes,
-        request_method: bytes,
+        request_method: bytes | None,
         request_headers: bytes | None,
         request_private_network: bytes | None,
     ) -> tuple[int, list[Header], bytes] | None:
         """Return `(status, headers, body)` answering a preflight, or None to pass it to the app."""
         entry = self.lookup(origin)
+        if self._kui:
+            return (200, list(entry.block), b"") if entry.allowed else None
+        if not isinstance(request_method, bytes):
+            raise TypeError(f"Expected bytes, got {type(request_method).__name__}")
         if self._native:
             return self._native_preflight(entry, request_method, request_headers, request_private_network)
         return self._starlette_preflight(entry, request_method, request_headers, request_private_network)
