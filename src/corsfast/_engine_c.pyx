@@ -34,6 +34,13 @@ __all__ = (
 )
 
 cdef extern from "Python.h":
+    ctypedef PyObject* (*vectorcallfunc)(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames)
+    ctypedef struct PyTypeObject:
+        Py_ssize_t tp_vectorcall_offset
+        unsigned long tp_flags
+    unsigned long Py_TPFLAGS_HAVE_VECTORCALL
+    Py_ssize_t PyVectorcall_NARGS(size_t nargsf)
+    void PyType_Modified(PyTypeObject* type)
     PyObject* PyDict_GetItemWithError(object d, object key) except? NULL
     bint PyList_CheckExact(object o)
     bint PyTuple_CheckExact(object o)
@@ -491,6 +498,10 @@ cdef class CORSPolicy:
     def preflight_response(self, bytes origin not None, request_method,
                            request_headers, request_private_network):
         """Return `(status, headers, body)` answering a preflight, or None to pass it to the app."""
+        return self._preflight(origin, request_method, request_headers, request_private_network)
+
+    cdef object _preflight(self, bytes origin, object request_method, object request_headers,
+                           object request_private_network):
         cdef OriginEntry entry = self._lookup(origin)
         if self._kui:
             return (200, list(entry.block), b"") if entry.allowed else None
@@ -615,25 +626,29 @@ cdef struct RequestHeaders:
     PyObject* private_network
 
 
-cdef inline void _note(RequestHeaders* out, object key, object value) noexcept:
+cdef inline void _note(RequestHeaders* out, PyObject* key, PyObject* value) noexcept:
+    # Only the key's length is read for most headers; the value is checked on a match.
     cdef Py_ssize_t n
     cdef const char* s
-    if not PyBytes_CheckExact(key) or not PyBytes_CheckExact(value):
+    if not PyBytes_CheckExact(<object>key):
         return
-    n = PyBytes_GET_SIZE(key)
-    s = PyBytes_AS_STRING(key)
+    n = PyBytes_GET_SIZE(<object>key)
+    if n != 6 and n != 29 and n != 30 and n != 38:
+        return
+    if not PyBytes_CheckExact(<object>value):
+        return
+    s = PyBytes_AS_STRING(<object>key)
     if n == 6:
         if out.origin is NULL and memcmp(s, b"origin", 6) == 0:
-            out.origin = <PyObject*>value
+            out.origin = value
     elif n == 29:
         if out.method is NULL and memcmp(s, b"access-control-request-method", 29) == 0:
-            out.method = <PyObject*>value
+            out.method = value
     elif n == 30:
         if out.names is NULL and memcmp(s, b"access-control-request-headers", 30) == 0:
-            out.names = <PyObject*>value
-    elif n == 38:
-        if out.private_network is NULL and memcmp(s, b"access-control-request-private-network", 38) == 0:
-            out.private_network = <PyObject*>value
+            out.names = value
+    elif out.private_network is NULL and memcmp(s, b"access-control-request-private-network", 38) == 0:
+        out.private_network = value
 
 
 cdef int _scan(object headers, RequestHeaders* out) except -1:
@@ -642,19 +657,19 @@ cdef int _scan(object headers, RequestHeaders* out) except -1:
     The references borrow from `headers`, which the caller keeps alive (it is the scope's).
     """
     cdef Py_ssize_t i, n
-    cdef object item
+    cdef PyObject* item
     out.origin = out.method = out.names = out.private_network = NULL
-    if PyList_CheckExact(headers):
-        n = PyList_GET_SIZE(headers)
-        for i in range(n):
-            item = <object>PyList_GET_ITEM(headers, i)
-            if PyTuple_CheckExact(item) and PyTuple_GET_SIZE(item) == 2:
-                _note(out, <object>PyTuple_GET_ITEM(item, 0), <object>PyTuple_GET_ITEM(item, 1))
-            else:
-                key, value = item
-                _note(out, key, value)
-        return 0
-    raise TypeError("headers must be a list")
+    if not PyList_CheckExact(headers):
+        raise TypeError("headers must be a list")
+    n = PyList_GET_SIZE(headers)
+    for i in range(n):
+        item = PyList_GET_ITEM(headers, i)
+        if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+            _note(out, PyTuple_GET_ITEM(<object>item, 0), PyTuple_GET_ITEM(<object>item, 1))
+        else:
+            key, value = <object>item
+            _note(out, <PyObject*>key, <PyObject*>value)
+    return 0
 
 
 def scan_request_headers(headers):
@@ -683,14 +698,22 @@ cdef class ASGIMiddlewareBase:
 @cython.final
 @cython.freelist(64)
 cdef class _CORSSend:
-    """Wrap `send`: add the CORS headers to the response start, forward everything else."""
+    """Wrap `send`: add the CORS headers to the response start, forward everything else.
 
+    Called twice per request, so it is called through vectorcall (see `_enable_vectorcall`):
+    no argument tuple is built per message. `__call__` is the same code for other callers.
+    """
+
+    cdef vectorcallfunc vectorcall
     cdef object send
     cdef CORSPolicy policy
     cdef OriginEntry entry
     cdef bint started
 
     def __call__(self, message):
+        return self._forward(message)
+
+    cdef object _forward(self, object message):
         cdef PyObject* found
         if self.started:
             return self.send(message)
@@ -710,8 +733,16 @@ cdef class _CORSSend:
         return self.send(message)
 
 
+cdef object _send_vectorcall(object wrapper, PyObject* const* args, size_t nargsf, PyObject* kwnames):
+    # The vectorcall ABI: a new reference, or NULL with an exception set (Cython's `object`).
+    if PyVectorcall_NARGS(nargsf) != 1 or (kwnames is not NULL and PyTuple_GET_SIZE(<object>kwnames) != 0):
+        raise TypeError("send() takes exactly one positional argument (the message)")
+    return (<_CORSSend>wrapper)._forward(<object>args[0])
+
+
 cdef inline _CORSSend _wrap_send(object send, CORSPolicy policy, OriginEntry entry):
     cdef _CORSSend wrapper = _CORSSend.__new__(_CORSSend)
+    wrapper.vectorcall = <vectorcallfunc>_send_vectorcall
     wrapper.send = send
     wrapper.policy = policy
     wrapper.entry = entry
@@ -719,7 +750,20 @@ cdef inline _CORSSend _wrap_send(object send, CORSPolicy policy, OriginEntry ent
     return wrapper
 
 
-async def _answer(send, int status, list headers, bytes body):
+cdef void _enable_vectorcall() except *:
+    """Point `_CORSSend`'s type at its `vectorcall` field (PEP 590), once, at import."""
+    cdef _CORSSend probe = _CORSSend.__new__(_CORSSend)
+    cdef PyTypeObject* kind = <PyTypeObject*>_CORSSend
+    kind.tp_vectorcall_offset = <Py_ssize_t>(<char*>&probe.vectorcall - <char*><PyObject*>probe)
+    kind.tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL
+    PyType_Modified(kind)
+
+
+_enable_vectorcall()
+
+
+async def _answer(send, tuple answer):
+    status, headers, body = answer
     await send({"type": RESPONSE_START, "status": status, "headers": headers})
     await send({"type": RESPONSE_BODY, "body": body})
 
@@ -752,14 +796,14 @@ def asgi_call(self, scope, receive, send):
     else:
         origin = <bytes>found.origin
         if found.method is not NULL and scope["method"] == OPTIONS:
-            answer = policy.preflight_response(
+            answer = policy._preflight(
                 origin,
                 <bytes>found.method,
                 <object>found.names if found.names is not NULL else None,
                 <object>found.private_network if found.private_network is not NULL else None,
             )
             if answer is not None:
-                return _answer(send, *answer)
+                return _answer(send, <tuple>answer)
         entry = policy._lookup(origin)
     return middleware.app(scope, receive, _wrap_send(send, policy, entry))
 
