@@ -12,7 +12,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SI
 from cpython.dict cimport PyDict_SetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeLatin1
 from libc.string cimport memcmp
@@ -32,6 +32,25 @@ __all__ = (
     "asgi_call_async",
     "scan_request_headers",
 )
+
+cdef extern from *:
+    """
+    /* Return a new reference to d[key], or NULL (an error is set only on failure).
+       On free-threaded builds another thread may clear the cache at any time, so a
+       borrowed reference could die before it is used: take ownership in one step. */
+    static PyObject* corsfast_dict_get_ref(PyObject* d, PyObject* key) {
+    #if PY_VERSION_HEX >= 0x030D0000
+        PyObject* value = NULL;
+        (void)PyDict_GetItemRef(d, key, &value);
+        return value;
+    #else
+        PyObject* value = PyDict_GetItemWithError(d, key);
+        Py_XINCREF(value);
+        return value;
+    #endif
+    }
+    """
+    PyObject* corsfast_dict_get_ref(object d, object key) except? NULL
 
 cdef extern from "Python.h":
     ctypedef PyObject* (*vectorcallfunc)(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames)
@@ -421,10 +440,12 @@ cdef class CORSPolicy:
             # Refused before hashing, caching or running any rule on it.
             self._misses += 1
             return self._denied
-        found = PyDict_GetItemWithError(self._cache, origin)
+        found = corsfast_dict_get_ref(self._cache, origin)
         if found is not NULL:
             self._hits += 1
-            return <OriginEntry>found
+            entry = <OriginEntry>found
+            Py_DECREF(entry)  # the cast took its own reference
+            return entry
         self._misses += 1
         entry = self._make_entry(origin, self._match(origin))
         if self._maxsize:
@@ -576,8 +597,6 @@ cdef class CORSPolicy:
         cdef Py_ssize_t i = 0, start, end, j
         cdef unsigned char buffer[256]
         cdef Py_ssize_t longest = self._longest_header_name
-        if longest > 256:
-            longest = 256
         while True:
             start = i
             while i < n and s[i] != b',':
@@ -588,10 +607,14 @@ cdef class CORSPolicy:
             while end > start and _is_strip(s[end - 1]):
                 end -= 1
             if end == start or end - start > longest:
-                return False
-            for j in range(end - start):
-                buffer[j] = _ascii_lower(s[start + j])
-            if (<bytes>(<char*>buffer)[:end - start]) not in self._allowed_header_names:
+                return False  # longer than every allowed name
+            if end - start > 256:
+                name = value[start:end].lower()
+            else:
+                for j in range(end - start):
+                    buffer[j] = _ascii_lower(s[start + j])
+                name = (<char*>buffer)[:end - start]
+            if name not in self._allowed_header_names:
                 return False
             if i == n:
                 return True
