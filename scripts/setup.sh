@@ -20,13 +20,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+pip_install() {
+  # This machine's pip configuration names local indexes that may be absent; drop those notes.
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v "^WARNING: Location 'file:" >&2)
+}
+
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -U "pip>=25.1" setuptools wheel
+pip_install -U "pip>=25.1" setuptools wheel
 # Build and install the package itself: this compiles the engine (unless
 # CORSFAST_NO_EXTENSIONS is set, which builds the pure-Python wheel).
-.venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps .
-.venv/bin/python -m pip install -q --disable-pip-version-check --group test --group bench ".[bench]"
+pip_install --force-reinstall --no-deps .
+pip_install --group test --group bench ".[bench]"
 if [ "${CORSFAST_NO_EXTENSIONS:-}" = "" ] || [ "${CORSFAST_NO_EXTENSIONS}" = "0" ]; then
   .venv/bin/python -c "import corsfast._engine_c"  # the compiled engine must be there
 fi
