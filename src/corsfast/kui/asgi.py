@@ -1,0 +1,112 @@
+"""`corsfast.kui.asgi.allow_cors`: Kui 1.15's `kui.asgi.allow_cors`, answered by the corsfast engine.
+
+    from corsfast.kui.asgi import allow_cors          # was: from kui.asgi import allow_cors
+
+    cors = allow_cors(allow_origins=[re.compile(r"https://.*\\.example\\.com")], max_age=3600)
+    app.router <<= HttpRoute("/api/data", handler) @ cors
+    api = Routes(HttpRoute("/users", list_users), http_middlewares=[allow_cors()])
+    app = Kui(http_middlewares=[cors_middleware(cors_config)])
+
+`Kui` here is `kui.asgi.Kui` whose `cors_config=` uses corsfast, in the very position
+Kui puts its own (outside the exception middleware, so HTTP exceptions get CORS headers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from types import ModuleType
+from typing import Any, Callable, Optional, Pattern
+
+from kui.asgi import HttpResponse, convert_response, request
+from kui.asgi import Kui as _Kui
+from kui.asgi.routing import Router
+
+from .._options import KUI_DEFAULT_METHODS
+from . import _config, _origin_bytes, _policy, _write
+
+__all__ = ("Kui", "allow_cors", "cors_middleware")
+
+AsyncView = Callable[[], Any]
+
+
+def allow_cors(
+    allow_origins: Iterable[Pattern[str]] = (re.compile(".*"),),
+    allow_methods: Iterable[str] = KUI_DEFAULT_METHODS,
+    allow_headers: Iterable[str] = (),
+    expose_headers: Iterable[str] = (),
+    allow_credentials: bool = False,
+    max_age: int = 600,
+    *,
+    _engine: Optional[ModuleType] = None,
+) -> Callable[[AsyncView], AsyncView]:
+    """Cross-Origin Resource Sharing, as `kui.asgi.allow_cors` (same arguments and defaults).
+
+    A request whose Origin fully matches one of `allow_origins` gets the CORS headers; an
+    OPTIONS request from such an origin is answered with an empty 200 without calling the
+    endpoint. Every response of a wrapped endpoint also carries `Vary: Origin`.
+    """
+    policy = _policy(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, _engine)
+    is_preflight = policy.is_preflight
+    preflight_response = policy.preflight_response
+    lookup = policy.lookup
+    absent = tuple(policy.response_headers(None, ()))
+
+    def decorator(endpoint: AsyncView) -> AsyncView:
+        async def cors_wrapper() -> Any:
+            origin = request.headers.get("origin", None)
+            # Kui treats an empty Origin as no Origin.
+            raw = _origin_bytes(origin) if origin else None
+            if raw is not None:
+                if is_preflight(request.method, raw, None):
+                    answer = preflight_response(raw, None, None, None)
+                    if answer is not None:
+                        response = HttpResponse(answer[0])
+                        _write(response.headers, answer[1])
+                        return response
+                entry = lookup(raw)
+                if entry.allowed:
+                    response = convert_response(await endpoint())
+                    _write(response.headers, entry.block)
+                    return response
+                block = entry.block
+            else:
+                block = absent
+            response = convert_response(await endpoint())
+            if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
+                _write(response.headers, block)
+            return response
+
+        return cors_wrapper
+
+    decorator.policy = policy  # type: ignore[attr-defined]
+    return decorator
+
+
+def cors_middleware(cors_config: Mapping[str, Any], *, _engine: Optional[ModuleType] = None) -> Callable[[AsyncView], AsyncView]:
+    """Return `allow_cors(**cors_config)` for a Kui `cors_config` dict (unknown keys are refused)."""
+    return allow_cors(**_config(cors_config), _engine=_engine)
+
+
+class Kui(_Kui):
+    """`kui.asgi.Kui` whose `cors_config=` is answered by corsfast, where Kui puts its own."""
+
+    def __init__(
+        self,
+        *,
+        routes: Iterable[Any] = (),
+        http_middlewares: Sequence[Any] = (),
+        socket_middlewares: Sequence[Any] = (),
+        cors_config: Optional[Mapping[str, Any]] = None,
+        _engine: Optional[ModuleType] = None,
+        **kwargs: Any,
+    ) -> None:
+        if cors_config is None:
+            super().__init__(
+                routes=routes, http_middlewares=[*http_middlewares], socket_middlewares=[*socket_middlewares], **kwargs
+            )
+            return
+        cors = cors_middleware(cors_config, _engine=_engine)
+        super().__init__(http_middlewares=[*http_middlewares], socket_middlewares=[*socket_middlewares], **kwargs)
+        # Kui appends its allow_cors after the exception middleware it creates.
+        self.router = Router(routes, [*http_middlewares, self.exception_middleware, cors], [*socket_middlewares])
