@@ -1,0 +1,344 @@
+"""End to end: the same ASGI app, bare / behind corsfast / behind Starlette's CORSMiddleware,
+served by uvicorn (httptools + uvloop) and granian (--interface asgi), one worker each, loaded
+with wrk on 127.0.0.1.
+
+    python benchmarks/http_load.py [--rounds 5] [--duration 3] [--connections 32] [--json FILE]
+
+Every server x contender runs as its own subprocess for the whole run (and is always
+terminated); each round runs wrk once per server x contender x scenario: the (server,
+scenario) groups in a shuffled order, the contenders of a group back to back in a shuffled
+order. Scenarios: (a) GET without Origin, (b) GET from an allowed origin, (d) the allowed
+preflight with three requested headers; each request carries the browser headers of
+`corsfast bench`. Reported: median requests/s over rounds, and its ratio to the bare app
+on the same server. wrk and the server share the machine, so run it on an idle one.
+
+This module is also the app the servers import (`http_load:bare`, `http_load:corsfast`,
+`http_load:starlette`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from corsfast import CORSMiddleware as _CorsfastMiddleware
+from corsfast import _bench
+
+HERE = Path(__file__).resolve().parent
+SCENARIOS = [s for s in _bench.SCENARIOS if s.id in "abd"]
+CONTENDERS = ("bare", "corsfast", "starlette")
+SERVERS = ("uvicorn", "granian")
+_BODY = b'{"hello": "world"}'
+
+
+# --------------------------------------------------------------------------------------------
+# The app the servers import
+# --------------------------------------------------------------------------------------------
+
+
+async def bare(scope: dict, receive: Any, send: Any) -> None:
+    """A small JSON answer to every HTTP request; lifespan events are acknowledged."""
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"18")]})
+        await send({"type": "http.response.body", "body": _BODY})
+    elif scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+corsfast = _CorsfastMiddleware(bare, allow_origins=list(_bench.EXACT_ORIGINS), allow_methods=_bench.ALLOW_METHODS,
+                               allow_headers=_bench.ALLOW_HEADERS)
+
+
+def _starlette_app() -> Any:
+    from starlette.middleware.cors import CORSMiddleware
+
+    return CORSMiddleware(bare, allow_origins=list(_bench.EXACT_ORIGINS), allow_methods=_bench.ALLOW_METHODS,
+                          allow_headers=_bench.ALLOW_HEADERS)
+
+
+starlette = _starlette_app()
+
+
+# --------------------------------------------------------------------------------------------
+# Servers
+# --------------------------------------------------------------------------------------------
+
+_RUNNING: list[subprocess.Popen] = []
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _command(server: str, contender: str, port: int) -> list[str]:
+    target = f"http_load:{contender}"
+    if server == "uvicorn":
+        return [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
+                "--loop", "uvloop", "--http", "httptools", "--workers", "1", "--no-access-log",
+                "--log-level", "warning", target]
+    return [sys.executable, "-m", "granian", "--interface", "asgi", "--working-dir", str(HERE), "--host", "127.0.0.1",
+            "--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "1", "--no-ws", "--log-level",
+            "warning", "--no-access-log", target]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Terminate a server we started, and its workers (its own process group), by id."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=5)
+    if process in _RUNNING:
+        _RUNNING.remove(process)
+
+
+def _stop_all() -> None:
+    for process in list(_RUNNING):
+        _stop(process)
+
+
+def _request(port: int, scenario: _bench.Scenario) -> tuple[int, dict[str, str]]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.putrequest(scenario.method, "/api/data", skip_host=True, skip_accept_encoding=True)
+        for name, value in scenario.headers:
+            connection.putheader(name.decode(), value.decode())
+        connection.endheaders()
+        response = connection.getresponse()
+        response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        connection.close()
+
+
+def _start(server: str, contender: str, log_dir: Path) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    log = open(log_dir / f"{server}-{contender}.log", "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(_command(server, contender, port), stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True, cwd=HERE)
+    log.close()
+    _RUNNING.append(process)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{server} ({contender}) exited with {process.returncode}: "
+                               f"{(log_dir / f'{server}-{contender}.log').read_text(errors='replace')[-2000:]}")
+        try:
+            status, _ = _request(port, SCENARIOS[0])
+        except OSError:
+            time.sleep(0.1)
+            continue
+        if status == 200:
+            return process, port
+        raise RuntimeError(f"{server} ({contender}) answered {status} to a plain GET")
+    raise RuntimeError(f"{server} ({contender}) did not start within 30 s")
+
+
+def _check(port: int, contender: str, scenario: _bench.Scenario) -> None:
+    """Check one answer before loading: the CORS headers each contender must send."""
+    status, headers = _request(port, scenario)
+    acao = headers.get("access-control-allow-origin")
+    expected: Optional[str] = None
+    if contender != "bare" and scenario.origin is not None:
+        expected = scenario.origin.decode()
+    if status != 200 or acao != expected:
+        raise RuntimeError(f"{contender} on scenario ({scenario.id}): got {status} with ACAO {acao!r}, "
+                           f"expected 200 with ACAO {expected!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# wrk
+# --------------------------------------------------------------------------------------------
+
+
+def _lua(scenario: _bench.Scenario) -> str:
+    """A wrk script sending `scenario`'s method and browser headers (wrk adds Host itself)."""
+    lines = [f'wrk.method = "{scenario.method}"', "wrk.headers = {}"]
+    for name, value in scenario.headers:
+        if name in (b"host", b"connection"):
+            continue
+        lines.append(f"wrk.headers[ [[{name.decode()}]] ] = [[{value.decode()}]]")
+    return "\n".join(lines) + "\n"
+
+
+def _wrk(port: int, script: Path, duration: int, connections: int) -> dict[str, Any]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script),
+               f"http://127.0.0.1:{port}/api/data"]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30, check=False)
+    output = completed.stdout
+    match = re.search(r"Requests/sec:\s*([\d.]+)", output)
+    if completed.returncode != 0 or match is None:
+        raise RuntimeError(f"wrk failed ({completed.returncode}): {output}{completed.stderr}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", output)
+    errors = re.search(r"Socket errors:.*", output)
+    if bad is not None:
+        raise RuntimeError(f"{bad.group(1)} non-2xx answers under load:\n{output}")
+    return {"rps": float(match.group(1)), "socket_errors": errors.group(0) if errors else None}
+
+
+def _format(results: dict[str, Any]) -> str:
+    lines = [
+        "http_load: requests/s, median of rounds; x bare = median over rounds of (contender / bare, run back to back)",
+        f"machine: {results['machine']['cpu']}, {results['machine']['cores']} cores; load average at start "
+        f"{results['machine'].get('load_average')}, at end {results.get('load_average_end')}",
+        f"python {results['machine']['python']}; " + ", ".join(f"{k} {v}" for k, v in results["versions"].items() if v),
+        f"wrk -t1 -c{results['settings']['connections']} -d{results['settings']['duration_s']}s, "
+        f"{results['settings']['rounds']} shuffled rounds, one worker per server; wrk and the server share "
+        f"{results['machine']['cores']} cores",
+        "",
+        f"  {'server':<8} {'scenario':<34} {'contender':<10} {'req/s':>9} {'min..max':>17} {'x bare':>7} "
+        f"{'(min..max)':>13}",
+    ]
+    for row in results["rows"]:
+        scenario = next(s for s in SCENARIOS if s.id == row["scenario"])
+        ratio = "-" if row["contender"] == "bare" else f"{row['ratio_to_bare']:.3f}"
+        spread = "" if row["contender"] == "bare" else f"{row['ratio_min']:.2f}..{row['ratio_max']:.2f}"
+        lines.append(f"  {row['server']:<8} ({scenario.id}) {scenario.title:<30} {row['contender']:<10} "
+                     f"{row['rps']:>9,.0f} {row['rps_min']:>8,.0f}..{row['rps_max']:<8,.0f} {ratio:>7} {spread:>13}")
+    targets = [r for r in results["rows"] if r["contender"] == "corsfast"]
+    if targets:
+        lines.append("")
+        lines.append("target (issue 5): corsfast >= 0.97 x bare requests/s in (a), (b), (d)")
+        for row in targets:
+            verdict = "met" if row["ratio_to_bare"] >= 0.97 else f"missed by {0.97 - row['ratio_to_bare']:.3f}"
+            lines.append(f"  {row['server']:<8} ({row['scenario']}) {row['ratio_to_bare']:.3f}  {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=3, help="whole seconds per wrk run (default 3)")
+    parser.add_argument("--warmup", type=int, default=1, help="whole seconds of wrk per server before the rounds")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--scenarios", default="abd")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--json", metavar="FILE")
+    arguments = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("http_load: wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    servers = [s for s in arguments.servers.split(",") if s]
+    for server in servers:
+        if server not in SERVERS:
+            parser.error(f"unknown server {server!r}")
+        try:
+            __import__(server)
+        except ImportError:
+            print(f"http_load: {server} is not installed", file=sys.stderr)
+            return 2
+    scenarios = [s for s in SCENARIOS if s.id in arguments.scenarios]
+    rng = random.Random(arguments.seed)
+    samples: dict[tuple[str, str, str], list[float]] = {}
+    notes: list[str] = []
+    machine = _bench.machine_info()
+    atexit.register(_stop_all)
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with tempfile.TemporaryDirectory(prefix="corsfast-http-load-") as temporary:
+        log_dir = Path(temporary)
+        scripts = {}
+        for scenario in scenarios:
+            scripts[scenario.id] = log_dir / f"{scenario.id}.lua"
+            scripts[scenario.id].write_text(_lua(scenario))
+        try:
+            ports: dict[tuple[str, str], int] = {}
+            for server in servers:
+                for contender in CONTENDERS:
+                    _, ports[(server, contender)] = _start(server, contender, log_dir)
+                    for scenario in scenarios:
+                        _check(ports[(server, contender)], contender, scenario)
+            if arguments.warmup > 0:
+                for (server, contender), port in ports.items():
+                    print(f"warming up {server} / {contender}", file=sys.stderr)
+                    _wrk(port, scripts[scenarios[0].id], arguments.warmup, arguments.connections)
+            # A round runs every (server, scenario) group in a shuffled order, and the three
+            # contenders of a group back to back in a shuffled order: a ratio compares runs
+            # seconds apart, so the machine's drift cancels out of it.
+            groups = [(server, scenario.id) for server in servers for scenario in scenarios]
+            total = arguments.rounds * len(groups) * len(CONTENDERS)
+            done = 0
+            for round_number in range(arguments.rounds):
+                rng.shuffle(groups)
+                for server, scenario_id in groups:
+                    order = list(CONTENDERS)
+                    rng.shuffle(order)
+                    for contender in order:
+                        done += 1
+                        print(f"[{done}/{total}] round {round_number + 1}: {server} / {contender} / ({scenario_id})",
+                              file=sys.stderr)
+                        result = _wrk(ports[(server, contender)], scripts[scenario_id], arguments.duration,
+                                      arguments.connections)
+                        samples.setdefault((server, contender, scenario_id), []).append(result["rps"])
+                        if result["socket_errors"]:
+                            notes.append(f"{server}/{contender}/({scenario_id}): {result['socket_errors']}")
+        finally:
+            _stop_all()
+            signal.signal(signal.SIGTERM, previous)
+    rows = []
+    for server in servers:
+        for scenario in scenarios:
+            bare_values = samples[(server, "bare", scenario.id)]
+            for contender in CONTENDERS:
+                values = samples[(server, contender, scenario.id)]
+                ratios = [value / floor for value, floor in zip(values, bare_values)]
+                rows.append({"server": server, "scenario": scenario.id, "contender": contender,
+                             "rps": statistics.median(values), "rps_min": min(values), "rps_max": max(values),
+                             "samples": values, "ratio_to_bare": statistics.median(ratios),
+                             "ratio_min": min(ratios), "ratio_max": max(ratios)})
+    versions = _bench.versions()
+    for name in ("uvicorn", "granian", "uvloop", "httptools"):
+        versions[name] = _bench._version(name)
+    results = {
+        "machine": machine,
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "versions": {k: v for k, v in versions.items() if k in ("corsfast", "starlette", "uvicorn", "granian",
+                                                               "uvloop", "httptools")},
+        "settings": {"rounds": arguments.rounds, "duration_s": arguments.duration,
+                     "connections": arguments.connections, "threads": 1, "workers": 1},
+        "ratio_method": "median over rounds of (contender req/s / bare req/s), measured back to back in each round",
+        "rows": rows,
+        "notes": notes,
+    }
+    print(_format(results))
+    for note in notes:
+        print("note:", note)
+    if arguments.json:
+        Path(arguments.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
