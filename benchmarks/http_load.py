@@ -145,7 +145,7 @@ def _request(port: int, scenario: _bench.Scenario) -> tuple[int, dict[str, str]]
 
 def _start(server: str, contender: str, log_dir: Path) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    log = open(log_dir / f"{server}-{contender}.log", "wb")  # noqa: SIM115 - closed with the process
+    log = open(log_dir / f"{server}-{contender}.log", "wb")
     process = subprocess.Popen(_command(server, contender, port), stdout=log, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=HERE)
     log.close()

@@ -85,7 +85,8 @@ def test_origin_check(benchmark: Any, engine_module: Any, kind: str, cached: boo
     if contender == "starlette":
         function, argument = _starlette_middleware().is_allowed_origin, origin.decode("latin-1")
     else:
-        function, argument = _native(engine_module(contender), cache_size=4096 if cached else 0).is_allowed_origin, origin
+        policy = _native(engine_module(contender), cache_size=4096 if cached else 0)
+        function, argument = policy.is_allowed_origin, origin
     assert function(argument) is allowed
     assert benchmark(function, argument) is allowed
 

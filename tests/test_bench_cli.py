@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from corsfast import _bench, cli
+from corsfast import NO_EXTENSIONS, _bench, cli
 
 TINY = ["--quick", "--rounds", "2", "--sample-ms", "0.2", "--no-progress"]
-HAS_COMPILED = importlib.util.find_spec("corsfast._engine_c") is not None
+HAS_COMPILED = importlib.util.find_spec("corsfast._engine_c") is not None and not NO_EXTENSIONS
 
 
 def test_python_m_corsfast_bench_quick_table_and_json(tmp_path: Path) -> None:
@@ -64,7 +64,9 @@ def test_python_m_corsfast_bench_quick_table_and_json(tmp_path: Path) -> None:
         assert any(t["target"].startswith("corsfast-c overhead <= 0.10") for t in report["targets"])
 
 
-def test_contender_filter_adds_floors_and_leaves_ratio_empty_without_starlette(capsys: pytest.CaptureFixture[str]) -> None:
+def test_contender_filter_adds_floors_and_leaves_ratio_empty_without_starlette(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     status = cli.main(["bench", *TINY, "--scenarios", "bd", "--contenders", "corsfast-py,kui"])
     out = capsys.readouterr().out
     assert status == 0
@@ -96,7 +98,9 @@ def test_plot_without_matplotlib_says_how_to_install(
 def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib")
     chart = tmp_path / "chart.png"
-    status = cli.main(["bench", *TINY, "--scenarios", "ad", "--contenders", "corsfast-py,starlette", "--plot", str(chart)])
+    status = cli.main(
+        ["bench", *TINY, "--scenarios", "ad", "--contenders", "corsfast-py,starlette", "--plot", str(chart)]
+    )
     assert status == 0
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"chart written to {chart}" in capsys.readouterr().out

@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Optional
@@ -51,7 +51,8 @@ __all__ = (
     "run",
 )
 
-App = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+Message = dict[str, Any]
+Scope = dict[str, Any]
 
 # ---------------------------------------------------------------------------------------
 # Requests: what a browser sends (Chromium 13x, lower-case names as servers hand them over)
@@ -151,7 +152,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         "e", "preflight, disallowed origin", "OPTIONS", tuple(_preflight_headers(DISALLOWED_ORIGIN)),
         DISALLOWED_ORIGIN, "base", "deny",
     ),
-    Scenario("f", "GET, origin matched by regex", "GET", tuple(_get_headers(REGEX_ORIGIN)), REGEX_ORIGIN, "regex", "allow"),
+    Scenario(
+        "f", "GET, origin matched by regex", "GET", tuple(_get_headers(REGEX_ORIGIN)), REGEX_ORIGIN, "regex", "allow"
+    ),
     Scenario(
         "g", "GET, allow-all + credentials", "GET", tuple(_get_headers(ALLOWED_ORIGIN, cookie=True)), ALLOWED_ORIGIN,
         "any-credentials", "allow",
@@ -187,7 +190,7 @@ _BODY = b'{"hello": "world"}'
 _BODY_MESSAGE = {"type": "http.response.body", "body": _BODY, "more_body": False}
 
 
-async def bare_app(scope: dict, receive: Any, send: Any) -> None:
+async def bare_app(scope: Any, receive: Any, send: Any) -> None:
     """The floor: answer every request with a small JSON body (a fresh start message each time)."""
     await send(
         {
@@ -215,8 +218,8 @@ class SendWrapperFloor:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        def wrapped(message: dict) -> Any:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        def wrapped(message: Message) -> Any:
             if message["type"] == "http.response.start":
                 message["headers"].append(_FLOOR_HEADER)
             return send(message)
@@ -224,11 +227,11 @@ class SendWrapperFloor:
         await self.app(scope, receive, wrapped)
 
 
-async def _receive() -> dict:
+async def _receive() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-async def _discard(message: dict) -> None:
+async def _discard(message: Message) -> None:
     return None
 
 
@@ -350,7 +353,7 @@ def _corsfast_kui_engines() -> tuple[Optional[str], ...]:
     """Return the engines corsfast's Kui middleware can be built on (None: its default only)."""
     import inspect
 
-    from corsfast.kui.asgi import allow_cors  # type: ignore[import-not-found]
+    from corsfast.kui.asgi import allow_cors
 
     try:
         parameters = inspect.signature(allow_cors).parameters
@@ -363,16 +366,16 @@ def _corsfast_kui_engines() -> tuple[Optional[str], ...]:
 
 def _corsfast_kui(engine: Optional[str]) -> Callable[[Scenario], Any]:
     def build(scenario: Scenario) -> Any:
-        from corsfast.kui.asgi import allow_cors  # type: ignore[import-not-found]
+        from corsfast.kui.asgi import allow_cors
 
-        extra = {} if engine is None else {"_engine": _engine(engine)}
+        extra: dict[str, Any] = {} if engine is None else {"_engine": _engine(engine)}
         return _kui_app(_quiet(lambda: allow_cors(**_kui_kwargs(scenario.config), **extra)))
 
     return build
 
 
 def _asgi_cors(scenario: Scenario) -> Any:
-    from asgi_cors import asgi_cors
+    asgi_cors = importlib.import_module("asgi_cors").asgi_cors  # untyped
 
     if scenario.config == "any-credentials":
         raise Unsupported("asgi-cors cannot send Access-Control-Allow-Credentials")
@@ -388,8 +391,8 @@ _LITESTAR_APP: Any = None
 def _litestar(scenario: Scenario) -> Any:
     # The public name is a deprecated alias of this class (Litestar 2.9+); Litestar apps
     # install it from `cors_config`. Its preflight path reads scope["litestar_app"].
-    from litestar.config.cors import CORSConfig
-    from litestar.middleware._internal.cors import CORSMiddleware
+    CORSConfig = importlib.import_module("litestar.config.cors").CORSConfig
+    CORSMiddleware = importlib.import_module("litestar.middleware._internal.cors").CORSMiddleware
 
     if scenario.config == "any-credentials":
         config = CORSConfig(allow_origins=["*"], allow_credentials=True, allow_methods=list(ALLOW_METHODS),
@@ -404,9 +407,7 @@ def _litestar(scenario: Scenario) -> Any:
 def _litestar_scope_extra() -> dict[str, Any]:
     global _LITESTAR_APP
     if _LITESTAR_APP is None:
-        from litestar import Litestar
-
-        _LITESTAR_APP = Litestar()
+        _LITESTAR_APP = importlib.import_module("litestar").Litestar()
     return {"litestar_app": _LITESTAR_APP}
 
 
@@ -450,8 +451,13 @@ def _all_contenders() -> list[Contender]:
 
 def available_contenders() -> tuple[list[Contender], list[tuple[str, str]]]:
     """Return the contenders whose packages import here, and (id, reason) for the others."""
+    from . import NO_EXTENSIONS
+
     found, skipped = [], []
     for contender in _all_contenders():
+        if contender.module == "corsfast._engine_c" and NO_EXTENSIONS:
+            skipped.append((contender.id, "the pure engine is selected (CORSFAST_NO_EXTENSIONS or not CPython)"))
+            continue
         if contender.module:
             try:
                 importlib.import_module(contender.module)
@@ -483,31 +489,31 @@ def scope_for(contender: Contender, scenario: Scenario) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 
 
-async def _record(app: Any, scope: dict) -> list[dict]:
-    messages: list[dict] = []
+async def _record(app: Any, scope: Scope) -> list[Message]:
+    messages: list[Message] = []
 
-    async def send(message: dict) -> None:
+    async def send(message: Message) -> None:
         messages.append({k: (list(v) if k == "headers" else v) for k, v in message.items()})
 
     await app(scope, _receive, send)
     return messages
 
 
-def call_once(app: Any, scope: dict, loop: Optional[asyncio.AbstractEventLoop] = None) -> list[dict]:
+def call_once(app: Any, scope: Scope, loop: Optional[asyncio.AbstractEventLoop] = None) -> list[Message]:
     """Run one request through `app` and return the messages it sent (header lists copied)."""
     if loop is not None:
         return loop.run_until_complete(_record(app, dict(scope)))
     return asyncio.run(_record(app, dict(scope)))
 
 
-def _header(messages: list[dict], name: bytes) -> Optional[bytes]:
+def _header(messages: list[Message], name: bytes) -> Optional[bytes]:
     for key, value in messages[0].get("headers", ()):
         if bytes(key).lower() == name:
             return bytes(value)
     return None
 
 
-def check_messages(contender: Contender, scenario: Scenario, messages: list[dict]) -> Optional[str]:
+def check_messages(contender: Contender, scenario: Scenario, messages: list[Message]) -> Optional[str]:
     """Return why `messages` are a wrong answer to `scenario`, or None when they are right."""
     if len(messages) < 2 or messages[0].get("type") != "http.response.start":
         return f"expected a response start and body, got {messages!r}"
@@ -542,7 +548,7 @@ def check_messages(contender: Contender, scenario: Scenario, messages: list[dict
     return None
 
 
-def drive(app: Any, scope: dict, receive: Any = _receive, send: Any = _discard) -> None:
+def drive(app: Any, scope: Scope, receive: Any = _receive, send: Any = _discard) -> None:
     """Run one ASGI call to completion by hand, without the event loop scheduling anything.
 
     For the pytest-benchmark suites: every benchmarked app finishes without suspending
@@ -556,7 +562,7 @@ def drive(app: Any, scope: dict, receive: Any = _receive, send: Any = _discard) 
     raise RuntimeError("the app suspended; it cannot be driven without an event loop")
 
 
-def _comparable(messages: list[dict]) -> list[dict]:
+def _comparable(messages: list[Message]) -> list[Message]:
     return [{k: ([(bytes(n), bytes(v)) for n, v in val] if k == "headers" else val) for k, val in m.items()}
             for m in messages]
 
@@ -566,7 +572,7 @@ def _comparable(messages: list[dict]) -> list[dict]:
 # ---------------------------------------------------------------------------------------
 
 
-async def _batch(app: Any, scope: dict, n: int) -> int:
+async def _batch(app: Any, scope: Scope, n: int) -> int:
     receive, send = _receive, _discard
     clock = time.perf_counter_ns
     start = clock()
@@ -580,7 +586,7 @@ class _Entry:
     contender: Contender
     scenario: Scenario
     app: Any
-    scope: dict
+    scope: Scope
     n: int = 0
     samples: list[float] = field(default_factory=list)
     """ns per request, one per round."""
@@ -735,7 +741,9 @@ def _select(arguments: argparse.Namespace) -> tuple[list[Scenario], list[Contend
         wanted = {c.strip() for c in arguments.contenders.split(",") if c.strip()}
         unknown_ids = wanted - set(CONTENDERS)
         if unknown_ids:
-            raise SystemExit(f"corsfast bench: unknown contenders {sorted(unknown_ids)}; known: {', '.join(CONTENDERS)}")
+            raise SystemExit(
+                f"corsfast bench: unknown contenders {sorted(unknown_ids)}; known: {', '.join(CONTENDERS)}"
+            )
         by_id = {c.id: c for c in contenders}
         for contender_id in list(wanted):
             contender = by_id.get(contender_id)
@@ -763,7 +771,7 @@ def measure(
     entries: dict[tuple[str, str], _Entry] = {}
     try:
         for scenario in scenarios:
-            answers: dict[str, list[dict]] = {}
+            answers: dict[str, list[Message]] = {}
             for contender in contenders:
                 try:
                     app = build_app(contender, scenario)
@@ -774,7 +782,7 @@ def measure(
                 try:
                     first = call_once(app, scope, loop)
                     second = call_once(app, scope, loop)
-                except Exception as error:  # noqa: BLE001 - reported, not timed
+                except Exception as error:
                     failures.append({"scenario": scenario.id, "contender": contender.id,
                                      "reason": f"raised {type(error).__name__}: {error}"})
                     continue
@@ -796,7 +804,8 @@ def measure(
                     del entries[key]
             # A middleware without its floor in this scenario cannot be reported.
             for key, entry in list(entries.items()):
-                if key[0] == scenario.id and entry.contender.floor and (scenario.id, entry.contender.floor) not in entries:
+                floor = entry.contender.floor
+                if key[0] == scenario.id and floor and (scenario.id, floor) not in entries:
                     del entries[key]
 
         bar = _Progress(len(entries) * 2 + rounds * len(scenarios), progress)
@@ -1002,10 +1011,8 @@ def format_report(report: dict[str, Any]) -> str:
 
 def plot(report: dict[str, Any], path: str) -> None:
     """Draw a grouped bar chart of overhead per scenario and contender (log scale) into `path`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    importlib.import_module("matplotlib").use("Agg")
+    plt: Any = importlib.import_module("matplotlib.pyplot")
 
     labels = {c["id"]: c["label"] for c in report["contenders"]}
     by_key = {(r["scenario"], r["contender"]): r for r in report["results"]}
@@ -1018,7 +1025,7 @@ def plot(report: dict[str, Any], path: str) -> None:
     fig, ax = plt.subplots(figsize=(max(10, 1.7 * len(scenario_ids) + 4), 6.5), dpi=110)
     group_width = 0.84
     bar_width = group_width / len(shown)
-    colours = plt.get_cmap("tab20").colors
+    colours = [plt.get_cmap("tab20")(i) for i in range(20)]
     floor_values = []
     for index, contender_id in enumerate(shown):
         xs, heights, clipped = [], [], []
