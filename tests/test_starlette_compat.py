@@ -754,3 +754,22 @@ def test_tab_in_request_headers_still_mirrored(engine: ModuleType) -> None:
     starlette, ours = both(config, request, engine)
     assert header_values(starlette, b"access-control-allow-headers") == [b"x-a,\tx-b"]
     assert ours == starlette
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason=(
+        "shim deviation not in the documented list: corsfast raises TypeError for a non-bool "
+        "allow_credentials / allow_private_network (1, 'yes'), where Starlette uses its truthiness"
+    ),
+)
+@pytest.mark.parametrize("kwargs", [{"allow_credentials": 1}, {"allow_private_network": 1}], ids=["credentials", "private-network"])
+def test_truthy_flags_accepted_like_starlette(engine: ModuleType, kwargs: dict[str, Any]) -> None:
+    config = {"allow_origins": ["https://example.org"], **kwargs}
+    request = Req("OPTIONS", (
+        (b"origin", b"https://example.org"), (b"access-control-request-method", b"GET"),
+        (b"access-control-request-private-network", b"true"),
+    ))
+    starlette, ours = both(config, request, engine)
+    assert ours == starlette
