@@ -256,7 +256,11 @@ def wsgi_request(app: Any, method: str, path: str, headers: list[Header]) -> Ans
         if hasattr(result, "close"):
             result.close()
     status, response_headers = started
-    return int(status.split()[0]), [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response_headers], body
+    return (
+        int(status.split()[0]),
+        [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response_headers],
+        body,
+    )
 
 
 def send(side: Side, app: Any, method: str, path: str, headers: list[Header]) -> Answer:
@@ -311,7 +315,9 @@ def compare(
     compare_apps(side, attach, build(side, attach, config, None), build(side, attach, config, engine), requests)
 
 
-def compare_apps(side: Side, attach: str, theirs: Any, ours: Any, requests: list[tuple[str, str, list[Header]]]) -> None:
+def compare_apps(
+    side: Side, attach: str, theirs: Any, ours: Any, requests: list[tuple[str, str, list[Header]]]
+) -> None:
     for method, path, headers in requests:
         expected = send(side, theirs, method, path, headers)
         got = send(side, ours, method, path, headers)
@@ -522,7 +528,9 @@ def test_cors_config_helpers(engine: ModuleType, side: Side) -> None:
     requests = [r for r in ALL_REQUESTS if r[1] in ("/str", "/raise", "/missing")]
     compare(side, "cors_config", SEED_CONFIG, engine, requests)
     theirs = side.kui.Kui(routes=_routes(side), http_middlewares=[side.kui.allow_cors(**SEED_CONFIG)])
-    ours = side.kui.Kui(routes=_routes(side), http_middlewares=[side.drop_in.cors_middleware(SEED_CONFIG, _engine=engine)])
+    ours = side.kui.Kui(
+        routes=_routes(side), http_middlewares=[side.drop_in.cors_middleware(SEED_CONFIG, _engine=engine)]
+    )
     compare_apps(side, "app", theirs, ours, requests)
     # HTTP exceptions: CORS headers with cors_config (outside the exception middleware), none otherwise.
     origin = [(b"origin", b"https://example.com")]
@@ -656,8 +664,11 @@ def test_bad_options_raise_at_construction(
 @pytest.mark.parametrize("side", SIDES)
 def test_string_origin_fails_only_at_request_time_in_kui(side: Side) -> None:
     """The same bad config is accepted by Kui and fails on the first request with an Origin."""
-    app = side.kui.Kui(routes=[side.kui.HttpRoute("/str", _endpoints(side)["/str"]) @ side.kui.allow_cors(
-        allow_origins=["https://a.com"])])
+    app = side.kui.Kui(
+        routes=[
+            side.kui.HttpRoute("/str", _endpoints(side)["/str"]) @ side.kui.allow_cors(allow_origins=["https://a.com"])
+        ]
+    )
     with pytest.raises(AttributeError, match="fullmatch"):
         send(side, app, "GET", "/str", [(b"origin", b"https://a.com")])
 
@@ -683,7 +694,10 @@ def test_engine_keyword_picks_the_engine(engine: ModuleType, side: Side) -> None
 def test_signatures_match_kui() -> None:
     import inspect
 
-    for theirs, ours in ((kui.asgi.allow_cors, corsfast.kui.asgi.allow_cors), (kui.wsgi.allow_cors, corsfast.kui.wsgi.allow_cors)):
+    for theirs, ours in (
+        (kui.asgi.allow_cors, corsfast.kui.asgi.allow_cors),
+        (kui.wsgi.allow_cors, corsfast.kui.wsgi.allow_cors),
+    ):
         kui_params = inspect.signature(theirs).parameters
         our_params = dict(inspect.signature(ours).parameters)
         assert our_params.pop("_engine").kind is inspect.Parameter.KEYWORD_ONLY

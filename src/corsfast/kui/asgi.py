@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from re import Pattern
 from types import ModuleType
-from typing import Any, Callable, Optional, Pattern
+from typing import Any, Callable, Optional
 
 from kui.asgi import HttpResponse, convert_response, request
 from kui.asgi import Kui as _Kui
@@ -83,7 +84,9 @@ def allow_cors(
     return decorator
 
 
-def cors_middleware(cors_config: Mapping[str, Any], *, _engine: Optional[ModuleType] = None) -> Callable[[AsyncView], AsyncView]:
+def cors_middleware(
+    cors_config: Mapping[str, Any], *, _engine: Optional[ModuleType] = None
+) -> Callable[[AsyncView], AsyncView]:
     """Return `allow_cors(**cors_config)` for a Kui `cors_config` dict (unknown keys are refused)."""
     return allow_cors(**_config(cors_config), _engine=_engine)
 
