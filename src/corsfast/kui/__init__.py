@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping
 from types import ModuleType
-from typing import Any
+from typing import Any, Optional
+
+from baize.datastructures import MutableHeaders
 
 from .._engine import engine as _default_engine
 from .._options import kui_options
@@ -70,19 +72,79 @@ def _names_origin(vary: str) -> bool:
     return False
 
 
-def _write(headers: MutableMapping[str, str], block: Block) -> None:
-    """Write an engine block into Kui's (baize) `MutableHeaders`, as Kui's `update()` does.
+Decoded = tuple[tuple[tuple[str, str], ...], Optional[str]]
+"""An engine block as Kui header strings: the (name, value) pairs to set, then the Vary value."""
+
+MEMO_LIMIT = 4096
+"""Decoded blocks kept per `allow_cors`; the engine caches one entry per origin, so a full
+memo is simply cleared (the engine's own cache is bounded by its `cache_size`)."""
+
+
+def _decode(block: Block) -> Decoded:
+    """Return an engine block as str pairs (latin-1, as baize encodes them) and the Vary value.
+
+    The engine's Kui dialect puts Vary last, after Access-Control-Allow-Origin.
+    """
+    items = []
+    vary = None
+    for name, value in block:
+        if name == b"vary":
+            vary = value.decode("latin-1")
+        else:
+            items.append((name.decode("latin-1"), value.decode("latin-1")))
+    return tuple(items), vary
+
+
+class _Blocks:
+    """Decoded blocks memoised per engine entry, so a repeat origin costs no decoding."""
+
+    __slots__ = ("_memo",)
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[object, Decoded]] = {}
+
+    def __call__(self, entry: Any) -> Decoded:
+        hit = self._memo.get(id(entry))
+        if hit is not None and hit[0] is entry:
+            return hit[1]
+        decoded = _decode(entry.block)
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[id(entry)] = (entry, decoded)  # the entry is kept alive, so its id stays its own
+        return decoded
+
+
+def _fast_dict(headers: MutableMapping[str, str]) -> Optional[dict[str, str]]:
+    """Return the dict inside a baize `MutableHeaders` (lower-case names), or None for any other mapping."""
+    if type(headers) is MutableHeaders:
+        store = getattr(headers, "_dict", None)
+        if type(store) is dict:
+            return store
+    return None
+
+
+def _write(headers: MutableMapping[str, str], decoded: Decoded) -> None:
+    """Write a decoded engine block into Kui's (baize) headers, as Kui's `update()` does.
 
     A name the response already has keeps its position and gets the new value; a new name
     goes last. Vary is merged: Origin joins an existing Vary unless it already names it.
+    Names are lower-case and values come from validated options or an Origin the engine
+    accepted (never CR, LF or NUL), so baize's per-item checks are skipped when possible.
     """
-    for name, value in block:
-        key = name.decode("latin-1")
-        text = value.decode("latin-1")
-        if key == "vary":
-            existing = headers.get("vary")
-            if existing:
-                if _names_origin(existing):
-                    continue
-                text = f"{existing}, {text}"
-        headers[key] = text
+    items, vary = decoded
+    store: MutableMapping[str, str]
+    fast = _fast_dict(headers)
+    if fast is None:
+        store = headers
+        for name, value in items:
+            store[name] = value
+    else:
+        store = fast
+        fast.update(items)
+    if vary is not None:
+        existing = store.get("vary")
+        if existing:
+            if _names_origin(existing):
+                return
+            vary = f"{existing}, {vary}"
+        store["vary"] = vary

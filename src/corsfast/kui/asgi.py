@@ -24,11 +24,11 @@ from kui.asgi import Kui as _Kui
 from kui.asgi.routing import Router
 
 from .._options import KUI_DEFAULT_METHODS
-from . import _config, _origin_bytes, _policy, _write
+from . import _Blocks, _config, _decode, _origin_bytes, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")
 
-AsyncView = Callable[[], Any]
+View = Callable[[], Any]
 
 
 def allow_cors(
@@ -40,7 +40,7 @@ def allow_cors(
     max_age: int = 600,
     *,
     _engine: Optional[ModuleType] = None,
-) -> Callable[[AsyncView], AsyncView]:
+) -> Callable[[View], View]:
     """Cross-Origin Resource Sharing, as `kui.asgi.allow_cors` (same arguments and defaults).
 
     A request whose Origin fully matches one of `allow_origins` gets the CORS headers; an
@@ -49,33 +49,31 @@ def allow_cors(
     """
     policy = _policy(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, _engine)
     is_preflight = policy.is_preflight
-    preflight_response = policy.preflight_response
     lookup = policy.lookup
-    absent = tuple(policy.response_headers(None, ()))
+    blocks = _Blocks()
+    absent = _decode(policy.response_headers(None, ()))
 
-    def decorator(endpoint: AsyncView) -> AsyncView:
+    def decorator(endpoint: View) -> View:
         async def cors_wrapper() -> Any:
             origin = request.headers.get("origin", None)
             # Kui treats an empty Origin as no Origin.
             raw = _origin_bytes(origin) if origin else None
             if raw is not None:
-                if is_preflight(request.method, raw, None):
-                    answer = preflight_response(raw, None, None, None)
-                    if answer is not None:
-                        response = HttpResponse(answer[0])
-                        _write(response.headers, answer[1])
-                        return response
                 entry = lookup(raw)
+                decoded = blocks(entry)
                 if entry.allowed:
-                    response = convert_response(await endpoint())
-                    _write(response.headers, entry.block)
+                    if is_preflight(request.method, raw, None):
+                        response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
+                    else:
+                        response = convert_response(await endpoint())
+                    _write(response.headers, decoded)
                     return response
-                block = entry.block
             else:
-                block = absent
-            response = convert_response(await endpoint())
+                decoded = absent
+            result = await endpoint()
+            response = result if isinstance(result, HttpResponse) else convert_response(result)
             if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
-                _write(response.headers, block)
+                _write(response.headers, decoded)
             return response
 
         return cors_wrapper
@@ -84,9 +82,7 @@ def allow_cors(
     return decorator
 
 
-def cors_middleware(
-    cors_config: Mapping[str, Any], *, _engine: Optional[ModuleType] = None
-) -> Callable[[AsyncView], AsyncView]:
+def cors_middleware(cors_config: Mapping[str, Any], *, _engine: Optional[ModuleType] = None) -> Callable[[View], View]:
     """Return `allow_cors(**cors_config)` for a Kui `cors_config` dict (unknown keys are refused)."""
     return allow_cors(**_config(cors_config), _engine=_engine)
 
