@@ -1,0 +1,130 @@
+"""Every public entry point of corsfast, used as the README shows it; checked by `mypy --strict`.
+
+This module is type-checked, never run (pytest does not collect it: its name does not start
+with `test_`). `test_typing.py` runs mypy over it and over `src/`. A change that breaks
+a user's type-checked code (a renamed keyword, a narrowed parameter, a return type that no
+longer fits Starlette's `ASGIApp`) shows up there as an error in this file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Callable
+
+from fastapi import FastAPI
+from kui.asgi import HttpRoute
+from kui.asgi import Kui as PlainKui
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+from typing_extensions import assert_type
+
+import corsfast
+import corsfast.kui.asgi
+import corsfast.kui.wsgi
+from corsfast import NO_EXTENSIONS, CORSConfigWarning, CORSMiddleware, __version__
+from corsfast.cli import main
+from corsfast.starlette import CORSMiddleware as StarletteCORSMiddleware
+from corsfast.wsgi import CORSMiddleware as WSGICORSMiddleware
+
+# -- the package ----------------------------------------------------------------------------
+assert_type(NO_EXTENSIONS, bool)
+assert_type(__version__, str)
+public_names: tuple[str, ...] = corsfast.__all__
+warning: type[UserWarning] = CORSConfigWarning
+
+
+async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+# -- corsfast.CORSMiddleware: the native ASGI middleware ---------------------------------------
+native = CORSMiddleware(
+    endpoint,
+    allow_origins=["https://example.com", "https://*.example.org", re.compile(r"https://.*\.example\.net")],
+    allow_methods=["GET", "POST"],
+    allow_headers=["Authorization", "Content-Type"],
+    expose_headers=["X-Request-Id"],
+    allow_credentials=True,
+    max_age=3600,
+    allow_private_network=False,
+    cache_size=4096,
+    max_origin_length=2048,
+    strict=True,
+)
+defaults = CORSMiddleware(endpoint)
+as_asgi: ASGIApp = native  # servers and frameworks take it as any ASGI app
+native.cache_clear()
+hits, misses, maxsize, currsize = native.cache_info()
+
+starlette_app = Starlette(middleware=[Middleware(CORSMiddleware, allow_origins=["https://example.com"])])
+
+# -- corsfast.starlette.CORSMiddleware: Starlette's signature, checked by Starlette's types ------
+fastapi_app = FastAPI()
+fastapi_app.add_middleware(
+    StarletteCORSMiddleware,
+    allow_origins=["https://example.com"],
+    allow_methods=["*"],
+    allow_headers=["*"],
+    allow_credentials=True,
+    allow_origin_regex=r"https://.*\.example\.com",
+    allow_private_network=True,
+    expose_headers=["X-Request-Id"],
+    max_age=600,
+)
+starlette_drop_in = Starlette(
+    middleware=[Middleware(StarletteCORSMiddleware, allow_origins=["*"], allow_origin_regex=re.compile("https://.*"))]
+)
+direct: ASGIApp = StarletteCORSMiddleware(endpoint, allow_origins=["https://example.com"])
+
+# -- corsfast.wsgi.CORSMiddleware: Flask's app.wsgi_app, Django's application ------------------
+
+
+def wsgi_endpoint(environ: dict[str, Any], start_response: Callable[..., Callable[[bytes], Any]]) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello"]
+
+
+wsgi_app = WSGICORSMiddleware(
+    wsgi_endpoint,
+    allow_origins=["https://example.com", re.compile(r"https://.*\.example\.org")],
+    allow_methods=["GET"],
+    allow_headers=["X-Token"],
+    expose_headers=["X-Request-Id"],
+    allow_credentials=True,
+    max_age=60,
+    allow_private_network=True,
+    cache_size=128,
+    max_origin_length=1024,
+    strict=False,
+)
+body: Iterable[bytes] = wsgi_app({"REQUEST_METHOD": "GET"}, lambda status, headers, exc_info=None: lambda data: None)
+
+# -- corsfast.kui: Kui's allow_cors / cors_config ----------------------------------------------
+cors = corsfast.kui.asgi.allow_cors(
+    allow_origins=[re.compile(r"https://.*\.example\.com")],
+    allow_methods=["GET", "POST"],
+    allow_headers=["Authorization"],
+    expose_headers=["X-Request-Id"],
+    allow_credentials=False,
+    max_age=3600,
+)
+
+
+async def kui_handler() -> str:
+    return "hello"
+
+
+kui_app = PlainKui(http_middlewares=[cors])
+kui_app.router <<= HttpRoute("/data", kui_handler) @ cors
+kui_cors_config_app = corsfast.kui.asgi.Kui(cors_config={"allow_origins": [re.compile(".*")], "max_age": 600})
+kui_route_middleware = corsfast.kui.asgi.cors_middleware({"allow_origins": [re.compile("https://example.com")]})
+kui_wsgi_cors = corsfast.kui.wsgi.allow_cors(allow_origins=[re.compile(".*")], allow_credentials=True)
+kui_wsgi_app = corsfast.kui.wsgi.Kui(cors_config={"allow_origins": [re.compile(".*")]})
+kui_wsgi_middleware = corsfast.kui.wsgi.cors_middleware({"max_age": 60})
+
+# -- the command line -------------------------------------------------------------------------
+assert_type(main(["demo", "--help"]), int)
+assert_type(main(), int)
