@@ -357,16 +357,11 @@ def _kui_divergent_options(request: dict[str, Any]) -> bool:
 def test_parity_kui(data: st.DataObject, config: dict[str, Any]) -> None:
     request = data.draw(requests(config), label="request")
     if _kui_divergent_options(request):
-        # Known divergence of the compiled `asgi_call`: see test_parity_kui_options_without_acrm.
+        # OPTIONS without ACRM on the Kui dialect: see test_parity_kui_options_without_acrm.
         request = {**request, "method": "GET"}
     _check_parity("kui", config, request)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: compiled asgi_call only answers a preflight when ACRM is present; on a Kui-dialect "
-    "policy, is_preflight (and the pure twin) treats any OPTIONS with an Origin as a preflight",
-)
 @pytest.mark.parametrize(
     "headers",
     [

@@ -756,14 +756,6 @@ def test_tab_in_request_headers_still_mirrored(engine: ModuleType) -> None:
     assert ours == starlette
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=(
-        "shim deviation not in the documented list: corsfast raises TypeError for a non-bool "
-        "allow_credentials / allow_private_network (1, 'yes'), where Starlette uses its truthiness"
-    ),
-)
 @pytest.mark.parametrize("kwargs", [{"allow_credentials": 1}, {"allow_private_network": 1}], ids=["credentials", "private-network"])
 def test_truthy_flags_accepted_like_starlette(engine: ModuleType, kwargs: dict[str, Any]) -> None:
     config = {"allow_origins": ["https://example.org"], **kwargs}

@@ -482,6 +482,12 @@ cdef class CORSPolicy:
             return bool(origin) and method == OPTIONS
         return origin is not None and request_method is not None and method == OPTIONS
 
+    cdef inline bint _is_preflight(self, object method, bytes origin, PyObject* request_method) except -1:
+        # The same rule as is_preflight, for a present Origin and a borrowed ACRM.
+        if self._kui:
+            return PyBytes_GET_SIZE(origin) > 0 and method == OPTIONS
+        return request_method is not NULL and method == OPTIONS
+
     def response_headers(self, origin, headers):
         """Return a new header list: the app's `headers` plus the CORS headers for `origin`."""
         cdef OriginEntry entry = self._no_origin if origin is None else self._lookup(origin)
@@ -818,10 +824,10 @@ def asgi_call(self, scope, receive, send):
         entry = policy._no_origin
     else:
         origin = <bytes>found.origin
-        if found.method is not NULL and scope["method"] == OPTIONS:
+        if policy._is_preflight(scope["method"], origin, found.method):
             answer = policy._preflight(
                 origin,
-                <bytes>found.method,
+                <object>found.method if found.method is not NULL else None,
                 <object>found.names if found.names is not NULL else None,
                 <object>found.private_network if found.private_network is not NULL else None,
             )

@@ -42,9 +42,10 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):  # type: ign
             allow_origins,
             allow_methods,
             allow_headers,
-            allow_credentials,
+            # Starlette reads these flags by truthiness: so does the drop-in.
+            bool(allow_credentials),
             allow_origin_regex,
-            allow_private_network,
+            bool(allow_private_network),
             expose_headers,
             max_age,
         )

@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any, Optional
 
 import pytest
-from _cors_browser import COOKIE, STREAM_CHUNKS, api_app, kui_api_app
+from ._cors_browser import COOKIE, STREAM_CHUNKS, api_app, kui_api_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -1,0 +1,1 @@
+"""Real-browser tests: headless Chromium runs cross-origin fetch() against the middlewares."""
