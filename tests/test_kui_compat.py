@@ -704,3 +704,39 @@ def test_signatures_match_kui() -> None:
         assert list(our_params) == list(kui_params)
         for name, parameter in kui_params.items():
             assert our_params[name].default == parameter.default, name
+
+
+def test_header_writer_on_other_mappings() -> None:
+    """The block writer gives the same headers on a baize MutableHeaders and on any other mapping."""
+    from baize.datastructures import MutableHeaders
+
+    from corsfast.kui import _decode, _write
+
+    class OtherHeaders(MutableHeaders):
+        pass
+
+    block = ((b"access-control-allow-origin", b"https://a.com"), (b"vary", b"Origin"))
+    for app_headers, vary in (
+        ({}, "Origin"),
+        ({"Vary": "Accept"}, "Accept, Origin"),
+        ({"Vary": "ORIGIN"}, "ORIGIN"),
+        ({"Vary": "*"}, "*"),
+    ):
+        fast, slow = MutableHeaders(app_headers), OtherHeaders(app_headers)
+        _write(fast, _decode(block))
+        _write(slow, _decode(block))
+        assert list(fast.items()) == list(slow.items())
+        assert fast["vary"] == vary and fast["access-control-allow-origin"] == "https://a.com"
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_many_origins_through_a_small_memo(engine: ModuleType, side: Side, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decoded-block memo is bounded and cleared when full; every answer stays right."""
+    import corsfast.kui
+
+    monkeypatch.setattr(corsfast.kui, "MEMO_LIMIT", 3)
+    app = build(side, "route", {"allow_origins": [re.compile(r"https://[a-z0-9]+\.example\.com")]}, engine)
+    for i in [*range(10), *range(10)]:
+        origin = f"https://o{i}.example.com".encode()
+        assert dict(send(side, app, "GET", "/str", [(b"origin", origin)])[1])[ACAO] == origin
+        assert ACAO not in dict(send(side, app, "GET", "/str", [(b"origin", b"https://evil.com")])[1])
