@@ -11,11 +11,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from cases import RecordingApp, request_headers, run_sync
+from conftest import C_ENGINE, PY_ENGINE
 
 import corsfast
 import corsfast.starlette
-from cases import RecordingApp, request_headers, run_sync
-from conftest import C_ENGINE, PY_ENGINE
 
 ACAO = b"access-control-allow-origin"
 ACEH = b"access-control-expose-headers"

@@ -12,11 +12,11 @@ from types import ModuleType
 from typing import Any, Optional
 
 import pytest
+from cases import CASES, Case, RecordingApp, request_headers, run_sync
 
 import corsfast
 from corsfast import CORSConfigWarning
 from corsfast._options import kui_options, native_options, starlette_options
-from cases import CASES, Case, RecordingApp, request_headers, run_sync
 
 ACAO = b"access-control-allow-origin"
 VARY = b"vary"

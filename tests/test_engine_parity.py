@@ -15,6 +15,8 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 import pytest
+from cases import run_sync
+from conftest import C_ENGINE, PY_ENGINE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +26,6 @@ from corsfast import CORSConfigWarning
 from corsfast._engine import engine as default_engine
 from corsfast._options import KUI_DEFAULT_METHODS, kui_options
 from corsfast.asgi import ASGIShim
-from cases import run_sync
-from conftest import C_ENGINE, PY_ENGINE
 
 pytestmark = pytest.mark.c_extension
 
@@ -94,7 +94,7 @@ methods = st.one_of(st.just(["*"]), st.lists(st.sampled_from(METHODS), max_size=
 headers = st.one_of(st.just(["*"]), st.lists(st.sampled_from(HEADER_NAMES), max_size=4))
 expose = st.lists(st.sampled_from(["X-E", "X-F", "X-Request-Id", "X-E"]), max_size=3)
 max_age = st.one_of(st.sampled_from([0, 1, 600, 86400]), st.integers(0, 10**6))
-exact_origins = st.sampled_from(BASE_ORIGINS + ["https://EXAMPLE.com", "https://example.com/", "*"])
+exact_origins = st.sampled_from([*BASE_ORIGINS, "https://EXAMPLE.com", "https://example.com/", "*"])
 
 native_configs = st.fixed_dictionaries(
     {
@@ -192,7 +192,8 @@ def candidate_origins(config: dict[str, Any]) -> list[bytes]:
 acrm_values = st.one_of(
     st.none(),
     st.sampled_from([b"GET", b"POST", b"PUT"]),
-    st.sampled_from([b"GET", b"PUT", b"PATCH", b"get", b"X-CUSTOM", b"GET POST", b"", b"GET\r\n", b"\xe9", b"M-SEARCH"]),
+    st.sampled_from([b"GET", b"PUT", b"PATCH", b"get", b"X-CUSTOM", b"GET POST", b"", b"GET\r\n", b"\xe9",
+                     b"M-SEARCH"]),
     st.binary(max_size=8),
 )
 

@@ -32,7 +32,7 @@ def test_bare_string_for_a_collection(option: str, value: Any) -> None:
 
 
 def test_single_pattern_for_allow_origins() -> None:
-    with pytest.raises(TypeError, match="^allow_origins must be a collection"):
+    with pytest.raises(TypeError, match=r"^allow_origins must be a collection"):
         build(allow_origins=re.compile(r"https://example\.com"))
 
 
@@ -108,7 +108,7 @@ def test_token_names_accepted() -> None:
     ids=repr,
 )
 def test_max_age(value: Any, error: type[Exception]) -> None:
-    with pytest.raises(error, match="^max_age must be"):
+    with pytest.raises(error, match=r"^max_age must be"):
         build(max_age=value)
 
 
@@ -122,14 +122,14 @@ def test_max_age_zero() -> None:
     ids=repr,
 )
 def test_cache_size(value: Any, error: type[Exception]) -> None:
-    with pytest.raises(error, match="^cache_size must be"):
+    with pytest.raises(error, match=r"^cache_size must be"):
         build(cache_size=value)
 
 
 @pytest.mark.parametrize(("value", "error"), [(2047, ValueError), (0, ValueError), (-1, ValueError),
                                               ("4096", TypeError), (True, TypeError)], ids=repr)
 def test_max_origin_length(value: Any, error: type[Exception]) -> None:
-    with pytest.raises(error, match="^max_origin_length must be"):
+    with pytest.raises(error, match=r"^max_origin_length must be"):
         build(max_origin_length=value)
 
 
@@ -165,7 +165,7 @@ def test_booleans(option: str, value: Any) -> None:
     ],
 )
 def test_bad_wildcard_forms(rule: str) -> None:
-    with pytest.raises(ValueError, match="^allow_origins: .* is not a wildcard-subdomain origin"):
+    with pytest.raises(ValueError, match=r"^allow_origins: .* is not a wildcard-subdomain origin"):
         build(allow_origins=["https://ok.example", rule])
 
 
@@ -177,12 +177,12 @@ def test_good_wildcard_forms(rule: str) -> None:
 
 @pytest.mark.parametrize("rule", [b"https://example.com", 5, None, ("https://a.com",), ["https://a.com"]], ids=repr)
 def test_non_str_non_pattern_origins(rule: Any) -> None:
-    with pytest.raises(TypeError, match="^allow_origins items must be str or re.Pattern"):
+    with pytest.raises(TypeError, match=r"^allow_origins items must be str or re.Pattern"):
         build(allow_origins=[rule])
 
 
 def test_bytes_pattern() -> None:
-    with pytest.raises(TypeError, match="^allow_origins: .* is a bytes pattern"):
+    with pytest.raises(TypeError, match=r"^allow_origins: .* is a bytes pattern"):
         build(allow_origins=[re.compile(rb"https://example\.com")])
 
 
