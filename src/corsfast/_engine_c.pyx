@@ -508,7 +508,7 @@ cdef class CORSPolicy:
             else:
                 key = item[0]
             if _is_touched(key):
-                return _apply_ops(list(headers), entry.ops, self._native)
+                return _apply_ops(list(headers), entry.ops, self._native or self._kui)  # only Starlette repeats Origin
         # Copy, never extend the app's list: a response object may send it again.
         m = PyTuple_GET_SIZE(block)
         result = PyList_New(n + m)

@@ -356,7 +356,7 @@ class CORSPolicy:
         result = list(headers)
         for key, _ in result:
             if key in TOUCHED_RESPONSE_HEADERS:
-                return _apply_ops(result, entry.ops, dedupe_vary=self._native)
+                return _apply_ops(result, entry.ops, dedupe_vary=self._native or self._kui)  # only Starlette repeats Origin
         result.extend(entry.block)
         return result
 
