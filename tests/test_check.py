@@ -55,11 +55,13 @@ APPS_SOURCE = textwrap.dedent(
         if scope["type"] != "http":
             return
         if scope["method"] == "OPTIONS":
-            await send({"type": "http.response.start", "status": 405, "headers": [(b"allow", b"GET, POST, PUT"), (b"content-length", b"0")]})
+            headers = [(b"allow", b"GET, POST, PUT"), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 405, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/plain"), (b"content-length", b"5"), (b"x-request-id", b"42"), (b"x-internal", b"1")]})
+        headers = [(b"content-type", b"text/plain"), (b"content-length", b"5")]
+        headers += [(b"x-request-id", b"42"), (b"x-internal", b"1")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"hello"})
 
 
@@ -91,13 +93,23 @@ APPS_SOURCE = textwrap.dedent(
         allow_credentials=True,
         expose_headers=["X-Request-Id"],
     )
-    starlette_shim = Starlette(routes=ROUTES, middleware=[Middleware(corsfast.starlette.CORSMiddleware, **STARLETTE_OPTIONS, _engine=ENGINE)])
-    starlette_own = Starlette(routes=ROUTES, middleware=[Middleware(StarletteCORSMiddleware, **STARLETTE_OPTIONS)])
-    starlette_slash = Starlette(routes=ROUTES, middleware=[Middleware(StarletteCORSMiddleware, allow_origins=[APP + "/"])])
-    starlette_star = Starlette(routes=ROUTES, middleware=[Middleware(StarletteCORSMiddleware, allow_origins=["*"], allow_headers=["*"], allow_methods=["*"])])
+    def starlette(cls, **options):
+        return Starlette(routes=ROUTES, middleware=[Middleware(cls, **options)])
+
+
+    starlette_shim = starlette(corsfast.starlette.CORSMiddleware, **STARLETTE_OPTIONS, _engine=ENGINE)
+    starlette_own = starlette(StarletteCORSMiddleware, **STARLETTE_OPTIONS)
+    starlette_slash = starlette(StarletteCORSMiddleware, allow_origins=[APP + "/"])
+    starlette_star = starlette(StarletteCORSMiddleware, allow_origins=["*"], allow_headers=["*"], allow_methods=["*"])
     none = Starlette(routes=ROUTES)
 
-    kui_app = Kui(cors_config={"allow_origins": [re.compile(re.escape(APP))], "allow_headers": ["X-Token"], "expose_headers": ["X-Request-Id"]})
+    kui_app = Kui(
+        cors_config={
+            "allow_origins": [re.compile(re.escape(APP))],
+            "allow_headers": ["X-Token"],
+            "expose_headers": ["X-Request-Id"],
+        }
+    )
 
 
     @kui_app.router.http("/{path:any}")
@@ -120,7 +132,11 @@ APPS_SOURCE = textwrap.dedent(
         return PlainTextResponse(request.state.greeting)
 
 
-    with_lifespan = Starlette(routes=[Route("/", greet)], lifespan=lifespan, middleware=[Middleware(StarletteCORSMiddleware, allow_origins=[APP])])
+    with_lifespan = Starlette(
+        routes=[Route("/", greet)],
+        lifespan=lifespan,
+        middleware=[Middleware(StarletteCORSMiddleware, allow_origins=[APP])],
+    )
 
 
     @contextlib.asynccontextmanager
@@ -179,7 +195,7 @@ def run_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str,
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
-    status, out, err = run_check(capsys, *args, "--json")
+    status, out, _ = run_check(capsys, *args, "--json")
     report = json.loads(out)
     assert report["exit_status"] == status
     return status, report
@@ -227,7 +243,9 @@ def test_native_text_output(apps: str, capsys: pytest.CaptureFixture[str]) -> No
         (["-H", "Authorization: Bearer x"], 1, "header-not-allowed"),
     ],
 )
-def test_native_cases(apps: str, capsys: pytest.CaptureFixture[str], args: list[str], status: int, rule: str | None) -> None:
+def test_native_cases(
+    apps: str, capsys: pytest.CaptureFixture[str], args: list[str], status: int, rule: str | None
+) -> None:
     code, report = run_json(capsys, f"{apps}:native", "--origin", APP, *args)
     assert code == status
     assert (report["blocked_by"] or {}).get("rule") == rule
@@ -255,7 +273,18 @@ def test_native_origin_rules(apps: str, capsys: pytest.CaptureFixture[str], orig
 
 def test_native_preflight_request_is_what_chromium_sends(apps: str, capsys: pytest.CaptureFixture[str]) -> None:
     _, report = run_json(
-        capsys, f"{apps}:native", "--origin", APP, "--method", "put", "-H", "X-Token:1", "-H", "content-type: application/json", "-H", "Accept: */*"
+        capsys,
+        f"{apps}:native",
+        "--origin",
+        APP,
+        "--method",
+        "put",
+        "-H",
+        "X-Token:1",
+        "-H",
+        "content-type: application/json",
+        "-H",
+        "Accept: */*",
     )
     assert report["method"] == "PUT"
     assert any("normalizes the method 'put' to 'PUT'" in note for note in report["notes"])
@@ -267,6 +296,25 @@ def test_native_preflight_request_is_what_chromium_sends(apps: str, capsys: pyte
     assert headers["origin"] == APP and headers["accept"] == "*/*"
     assert report["preflight"]["max_age"] == 600
     assert report["verdict"] == "allowed"
+
+
+def test_data_is_the_actual_request_body(apps: str, capsys: pytest.CaptureFixture[str]) -> None:
+    body = '{"a": 1}'
+    code, report = run_json(
+        capsys,
+        f"{apps}:native",
+        "--origin",
+        APP,
+        "--method",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "--data",
+        body,
+    )
+    assert code == 0
+    assert dict(report["actual"]["request"]["headers"])["content-length"] == str(len(body))
+    assert "content-length" not in dict(report["preflight"]["exchange"]["request"]["headers"])
 
 
 def test_native_credentials_refused_without_allow_credentials(apps: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -287,7 +335,9 @@ def test_cookie_is_sent_only_with_credentials(apps: str, capsys: pytest.CaptureF
 
 
 def test_forbidden_headers_are_dropped_like_fetch(apps: str, capsys: pytest.CaptureFixture[str]) -> None:
-    _, report = run_json(capsys, f"{apps}:native", "--origin", APP, "-H", "Origin: https://evil.example", "-H", "Sec-Fetch-Site: none")
+    _, report = run_json(
+        capsys, f"{apps}:native", "--origin", APP, "-H", "Origin: https://evil.example", "-H", "Sec-Fetch-Site: none"
+    )
     assert report["verdict"] == "allowed"
     assert dict(report["actual"]["request"]["headers"])["origin"] == APP
     assert sum("forbidden request header" in note for note in report["notes"]) == 2
@@ -360,7 +410,9 @@ def test_lifespan_runs_before_requests(apps: str, capsys: pytest.CaptureFixture[
 
 
 def test_kui_preflight_allowed(apps: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, report = run_json(capsys, f"{apps}:kui_app", "--origin", APP, "--method", "PUT", "-H", "X-Token: 1", "--path", "/items")
+    code, report = run_json(
+        capsys, f"{apps}:kui_app", "--origin", APP, "--method", "PUT", "-H", "X-Token: 1", "--path", "/items"
+    )
     assert code == 0
     assert report["preflight"]["passed"] is True
     assert report["readable_headers"] == ["content-length", "content-type", "x-request-id"]
@@ -374,7 +426,17 @@ def test_kui_credentials_false(apps: str, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_kui_refused_origin(apps: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, report = run_json(capsys, f"{apps}:kui_app", "--origin", "https://evil.example", "--method", "PUT", "--path", "/items", "--no-probe")
+    code, report = run_json(
+        capsys,
+        f"{apps}:kui_app",
+        "--origin",
+        "https://evil.example",
+        "--method",
+        "PUT",
+        "--path",
+        "/items",
+        "--no-probe",
+    )
     assert code == 1
     assert report["blocked_by"]["stage"] == "preflight"
     assert "allow-origin-missing" in rules(report)
@@ -403,7 +465,15 @@ def test_json_keys_are_stable(apps: str, capsys: pytest.CaptureFixture[str]) -> 
     for report in (allowed, blocked):
         assert set(report) == TOP_LEVEL_KEYS
         assert report["corsfast_check"] == 1
-        assert set(report["preflight"]) == {"needed", "reasons", "exchange", "passed", "allow_methods", "allow_headers", "max_age"}
+        assert set(report["preflight"]) == {
+            "needed",
+            "reasons",
+            "exchange",
+            "passed",
+            "allow_methods",
+            "allow_headers",
+            "max_age",
+        }
         assert set(report["preflight"]["exchange"]) == {"request", "response"}
         assert set(report["preflight"]["exchange"]["response"]) == {"status", "reason", "headers", "body"}
     assert set(allowed["actual"]) == {"request", "response", "passed"}
@@ -425,6 +495,7 @@ def test_json_keys_are_stable(apps: str, capsys: pytest.CaptureFixture[str]) -> 
         (["--origin", APP, "-H", "X Token: 1"], "NAME:VALUE"),
         (["--origin", APP, "-H", "X-Token"], "NAME:VALUE"),
         (["--origin", APP, "--path", "items"], "must start with /"),
+        (["--origin", APP, "--data", "x"], "refuses a body with GET"),
     ],
 )
 def test_usage_errors(apps: str, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
@@ -507,7 +578,11 @@ def test_console_script_json(apps: str, engine: ModuleType) -> None:
         pytest.skip("the corsfast console script is not installed next to this interpreter")
     done = subprocess.run(
         [script, "check", f"{apps}:starlette_shim", "--origin", APP, "--method", "DELETE", "--json"],
-        capture_output=True, text=True, timeout=60, env=subprocess_env(engine), check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(engine),
+        check=False,
     )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
@@ -540,7 +615,9 @@ def http_server(apps: str) -> Iterator[str]:
         await getattr(module, scope["path"].split("/")[1])(scope, receive, send)
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(dispatch, host="127.0.0.1", port=port, log_level="error", lifespan="off", interface="asgi3"))
+    server = uvicorn.Server(
+        uvicorn.Config(dispatch, host="127.0.0.1", port=port, log_level="error", lifespan="off", interface="asgi3")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -557,7 +634,9 @@ def http_server(apps: str) -> Iterator[str]:
 
 @pytest.mark.server
 def test_http_url_allowed_and_blocked(http_server: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, report = run_json(capsys, f"{http_server}/native/items", "--origin", APP, "--method", "PUT", "-H", "X-Token: 1")
+    code, report = run_json(
+        capsys, f"{http_server}/native/items", "--origin", APP, "--method", "PUT", "-H", "X-Token: 1"
+    )
     assert code == 0
     assert report["url"] == f"{http_server}/native/items"
     assert report["preflight"]["exchange"]["request"]["path"] == "/native/items"
@@ -585,7 +664,9 @@ def test_http_url_path_option_and_probes(http_server: str, capsys: pytest.Captur
 
 
 def test_parse_request_validates_like_fetch() -> None:
-    request = _check.parse_request("https://a.example", "delete", ["X-A:  1  ", "Host: x", "Cookie: a=1", "Cookie: b=2"], True, "/")
+    request = _check.parse_request(
+        "https://a.example", "delete", ["X-A:  1  ", "Host: x", "Cookie: a=1", "Cookie: b=2"], True, "/"
+    )
     assert request.method == "DELETE"
     assert request.headers == [("X-A", "1")]
     assert request.cookie == "a=1; b=2"
@@ -600,7 +681,10 @@ def test_origin_variants() -> None:
         "http://app.example.com",
         "https://www.app.example.com",
     ]
-    assert [v for v, _ in _check._origin_variants("http://127.0.0.1:8000")] == ["http://127.0.0.1:8000/", "https://127.0.0.1:8000"]
+    assert [v for v, _ in _check._origin_variants("http://127.0.0.1:8000")] == [
+        "http://127.0.0.1:8000/",
+        "https://127.0.0.1:8000",
+    ]
     assert _check._origin_variants("null") == []
 
 

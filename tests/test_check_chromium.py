@@ -162,14 +162,26 @@ def free_port() -> int:
 async def data_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """What sits behind each middleware: 200 with a body, OPTIONS 405."""
     if scope["method"] == "OPTIONS":
-        await send({"type": "http.response.start", "status": 405, "headers": [(b"allow", b"GET, POST, PUT, DELETE"), (b"content-length", b"0")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 405,
+                "headers": [(b"allow", b"GET, POST, PUT, DELETE"), (b"content-length", b"0")],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})
         return
     await send(
         {
             "type": "http.response.start",
             "status": 200,
-            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2"), (b"x-request-id", b"42"), (b"x-internal", b"1"), (b"cache-control", b"no-store")],
+            "headers": [
+                (b"content-type", b"text/plain"),
+                (b"content-length", b"2"),
+                (b"x-request-id", b"42"),
+                (b"x-internal", b"1"),
+                (b"cache-control", b"no-store"),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": b"ok"})
@@ -185,7 +197,13 @@ def fixed_headers_app(make: Any) -> Any:
             await send({"type": "http.response.start", "status": 204, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        await send({"type": "http.response.start", "status": 200, "headers": headers + [(b"content-length", b"2"), (b"x-request-id", b"42")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*headers, (b"content-length", b"2"), (b"x-request-id", b"42")],
+            }
+        )
         await send({"type": "http.response.body", "body": b"ok"})
 
     return app
@@ -245,13 +263,21 @@ def build_apps(port: int) -> dict[str, Any]:
     apps["starlette"] = Starlette(routes=routes, middleware=[Middleware(StarletteCORSMiddleware, **starlette_options)])
     for name, engine in engines.items():
         apps[f"starletteshim_{name}"] = Starlette(
-            routes=routes, middleware=[Middleware(corsfast.starlette.CORSMiddleware, **starlette_options, _engine=engine)]
+            routes=routes,
+            middleware=[Middleware(corsfast.starlette.CORSMiddleware, **starlette_options, _engine=engine)],
         )
     apps["starletteall"] = Starlette(
-        routes=routes, middleware=[Middleware(StarletteCORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])]
+        routes=routes,
+        middleware=[Middleware(StarletteCORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])],
     )
     apps["none"] = Starlette(routes=routes)
-    kui = Kui(cors_config={"allow_origins": [re.compile(re.escape(origin("app")))], "allow_headers": ["X-Token"], "expose_headers": ["X-Request-Id"]})
+    kui = Kui(
+        cors_config={
+            "allow_origins": [re.compile(re.escape(origin("app")))],
+            "allow_headers": ["X-Token"],
+            "expose_headers": ["X-Request-Id"],
+        }
+    )
 
     @kui.router.http("/{path:any}")
     class Items(HttpView):
@@ -266,12 +292,22 @@ def build_apps(port: int) -> dict[str, Any]:
     apps["kui"] = kui
     credentialed = [("access-control-allow-credentials", "true")]
     apps["star"] = fixed_headers_app(
-        lambda o: [("access-control-allow-origin", o), *credentialed, ("access-control-allow-methods", "*"), ("access-control-allow-headers", "*"), ("access-control-expose-headers", "*")]
+        lambda o: [
+            ("access-control-allow-origin", o),
+            *credentialed,
+            ("access-control-allow-methods", "*"),
+            ("access-control-allow-headers", "*"),
+            ("access-control-expose-headers", "*"),
+        ]
     )
     apps["upper"] = fixed_headers_app(lambda o: [("access-control-allow-origin", o.replace("app.", "APP."))])
     apps["slash"] = fixed_headers_app(lambda o: [("access-control-allow-origin", o + "/")])
-    apps["twice"] = fixed_headers_app(lambda o: [("access-control-allow-origin", o), ("access-control-allow-origin", o)])
-    apps["acactrue"] = fixed_headers_app(lambda o: [("access-control-allow-origin", o), ("access-control-allow-credentials", "True")])
+    apps["twice"] = fixed_headers_app(
+        lambda o: [("access-control-allow-origin", o), ("access-control-allow-origin", o)]
+    )
+    apps["acactrue"] = fixed_headers_app(
+        lambda o: [("access-control-allow-origin", o), ("access-control-allow-credentials", "True")]
+    )
     return apps
 
 
@@ -283,7 +319,11 @@ class Recorder:
 
     def add(self, scope: dict[str, Any]) -> None:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        entry = (scope["method"], headers.get("access-control-request-method"), headers.get("access-control-request-headers"))
+        entry = (
+            scope["method"],
+            headers.get("access-control-request-method"),
+            headers.get("access-control-request-headers"),
+        )
         self.seen.setdefault(scope["path"], []).append(entry)
 
 
@@ -308,7 +348,9 @@ def start_server(apps: dict[str, Any], port: int, recorder: Recorder) -> tuple[A
             return
         await apps[scope["path"].split("/")[1]](scope, receive, send)
 
-    server = uvicorn.Server(uvicorn.Config(dispatch, host="127.0.0.1", port=port, log_level="error", lifespan="off", interface="asgi3"))
+    server = uvicorn.Server(
+        uvicorn.Config(dispatch, host="127.0.0.1", port=port, log_level="error", lifespan="off", interface="asgi3")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -403,7 +445,11 @@ const [url, method, headers, credentials, done] = arguments;
 const init = {method, headers, mode: "cors"};
 if (credentials) init.credentials = "include";
 fetch(url, init).then(
-  r => { const names = []; for (const [name] of r.headers) names.push(name); done({allowed: true, status: r.status, names}); },
+  r => {
+    const names = [];
+    for (const [name] of r.headers) names.push(name);
+    done({allowed: true, status: r.status, names});
+  },
   e => done({allowed: false, error: String(e)}));
 """
 
@@ -418,7 +464,16 @@ def browser_fetch(env: Environment, case: Case, path: str) -> dict[str, Any]:
 
 
 def checker(env: Environment, case: Case, path: str) -> tuple[int, dict[str, Any]]:
-    args = ["check", f"http://127.0.0.1:{env.port}{path}", "--origin", f"http://{case.page}.localhost:{env.port}", "--method", case.method, "--json", "--no-probe"]
+    args = [
+        "check",
+        f"http://127.0.0.1:{env.port}{path}",
+        "--origin",
+        f"http://{case.page}.localhost:{env.port}",
+        "--method",
+        case.method,
+        "--json",
+        "--no-probe",
+    ]
     for name, value in case.headers:
         args += ["--header", f"{name}: {value}"]
     if case.credentials:
@@ -450,7 +505,10 @@ def test_checker_agrees_with_chromium(env: Environment, case: Case) -> None:
     assert status == (0 if checker_allowed else 1)
 
     expected = KNOWN_DIVERGENCES.get(case, {"checker": case.allowed, "chromium": case.allowed})
-    assert (checker_allowed, seen_by_browser["allowed"]) == (expected["checker"], expected["chromium"]), (report["failures"], seen_by_browser)
+    assert (checker_allowed, seen_by_browser["allowed"]) == (expected["checker"], expected["chromium"]), (
+        report["failures"],
+        seen_by_browser,
+    )
 
     # The same requests reached the server: the same preflight (byte for byte) and, when the
     # verdicts agree, the same actual request or none.

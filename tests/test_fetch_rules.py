@@ -36,20 +36,33 @@ def test_other_methods_are_not_safelisted(method: str) -> None:
 
 @pytest.mark.parametrize(
     ("method", "normalized"),
-    [("get", "GET"), ("dElEtE", "DELETE"), ("options", "OPTIONS"), ("put", "PUT"), ("patch", "patch"), ("Patch", "Patch"), ("M-SEARCH", "M-SEARCH")],
+    [
+        ("get", "GET"),
+        ("dElEtE", "DELETE"),
+        ("options", "OPTIONS"),
+        ("put", "PUT"),
+        ("patch", "patch"),
+        ("Patch", "Patch"),
+        ("M-SEARCH", "M-SEARCH"),
+    ],
 )
 def test_normalize_method(method: str, normalized: str) -> None:
     """#concept-method-normalize: only DELETE, GET, HEAD, OPTIONS, POST and PUT are upper-cased."""
     assert _fetch.normalize_method(method) == normalized
 
 
-@pytest.mark.parametrize(("method", "forbidden"), [("CONNECT", True), ("trace", True), ("Track", True), ("PATCH", False)])
+@pytest.mark.parametrize(
+    ("method", "forbidden"), [("CONNECT", True), ("trace", True), ("Track", True), ("PATCH", False)]
+)
 def test_forbidden_methods(method: str, forbidden: bool) -> None:
     """#forbidden-method: a byte-case-insensitive match for CONNECT, TRACE or TRACK."""
     assert _fetch.is_forbidden_method(method) is forbidden
 
 
-@pytest.mark.parametrize(("method", "valid"), [("GET", True), ("M-SEARCH", True), ("PU T", False), ("", False), ("GET\n", False), ("GÉT", False)])
+@pytest.mark.parametrize(
+    ("method", "valid"),
+    [("GET", True), ("M-SEARCH", True), ("PU T", False), ("", False), ("GET\n", False), ("GÉT", False)],
+)
 def test_method_is_a_token(method: str, valid: bool) -> None:
     """#concept-method: a method is a byte sequence matching the `method` token production."""
     assert _fetch.is_method(method) is valid
@@ -92,7 +105,7 @@ def test_value_length_limit_is_128_bytes(name: str) -> None:
     assert not _fetch.is_cors_safelisted_request_header(name, at_limit + "a")
 
 
-@pytest.mark.parametrize("byte", list('"():<>?@[\\]{}') + ["\x7f", "\x00", "\x1f", "\n"])
+@pytest.mark.parametrize("byte", [*'"():<>?@[\\]{}', "\x7f", "\x00", "\x1f", "\n"])
 @pytest.mark.parametrize("name", ["Accept", "Content-Type"])
 def test_cors_unsafe_request_header_bytes(name: str, byte: str) -> None:
     """#cors-unsafe-request-header-byte: control bytes but HT, `"():<>?@[\\]{}` and DEL make
@@ -112,7 +125,10 @@ def test_quoted_content_type_parameter_is_unsafe() -> None:
     assert not _fetch.is_cors_safelisted_request_header("Content-Type", 'text/plain; charset="utf-8"')
 
 
-@pytest.mark.parametrize(("value", "safe"), [("en-US", True), ("*", True), ("en;q=0.5, de", True), ("en_US", False), ("fr/CA", False), ("é", False)])
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [("en-US", True), ("*", True), ("en;q=0.5, de", True), ("en_US", False), ("fr/CA", False), ("é", False)],
+)
 @pytest.mark.parametrize("name", ["Accept-Language", "Content-Language"])
 def test_language_header_bytes(name: str, value: str, safe: bool) -> None:
     """#cors-safelisted-request-header: language values may only use 0-9 A-Z a-z, space and *,-.;=."""
@@ -163,7 +179,9 @@ def test_parse_single_range_header_value(value: str, parsed: object) -> None:
     assert _fetch.parse_single_range_header_value(value) == parsed
 
 
-@pytest.mark.parametrize(("value", "safe"), [("bytes=0-", True), ("bytes=10-20", True), ("bytes=-10", False), ("bytes=0-1,3-4", False)])
+@pytest.mark.parametrize(
+    ("value", "safe"), [("bytes=0-", True), ("bytes=10-20", True), ("bytes=-10", False), ("bytes=0-1,3-4", False)]
+)
 def test_range_rule(value: str, safe: bool) -> None:
     """#cors-safelisted-request-header (`range`): a single range with a start; suffix ranges preflight."""
     assert _fetch.is_cors_safelisted_request_header("Range", value) is safe
@@ -183,7 +201,7 @@ def test_safelisted_values_over_1024_bytes_make_them_unsafe() -> None:
     bytes turn every safelisted name into an unsafe one."""
     at_limit = [("Accept", "a" * 128)] * 8
     assert _fetch.cors_unsafe_request_header_names(at_limit) == []
-    over = at_limit + [("Content-Language", "x")]
+    over = [*at_limit, ("Content-Language", "x")]
     assert _fetch.cors_unsafe_request_header_names(over) == ["accept", "content-language"]
     reasons = _fetch.unsafe_header_reasons(over)
     assert "1025 bytes" in reasons["accept"]
@@ -200,7 +218,15 @@ def test_unsafe_reasons_explain_each_name() -> None:
     assert "not one of" in reasons["x-token"]
 
 
-@given(st.lists(st.tuples(st.text(alphabet=string.ascii_letters + "-", min_size=1, max_size=12), st.text(alphabet=string.printable, max_size=40)), max_size=8))
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet=string.ascii_letters + "-", min_size=1, max_size=12),
+            st.text(alphabet=string.printable, max_size=40),
+        ),
+        max_size=8,
+    )
+)
 @settings(max_examples=60, deadline=None)
 def test_unsafe_names_property(headers: list[tuple[str, str]]) -> None:
     """#cors-unsafe-request-header-names: the result is sorted, lower-cased, unique, and holds
@@ -239,7 +265,9 @@ def test_forbidden_request_headers(name: str, value: str, forbidden: bool) -> No
     assert _fetch.is_forbidden_request_header(name, value) is forbidden
 
 
-@pytest.mark.parametrize(("name", "expected"), [("Authorization", True), ("AUTHORIZATION", True), ("X-Authorization", False)])
+@pytest.mark.parametrize(
+    ("name", "expected"), [("Authorization", True), ("AUTHORIZATION", True), ("X-Authorization", False)]
+)
 def test_non_wildcard_request_header_name(name: str, expected: bool) -> None:
     """#cors-non-wildcard-request-header-name: `Authorization`, matched case-insensitively."""
     assert _fetch.is_cors_non_wildcard_request_header_name(name) is expected
@@ -306,7 +334,16 @@ def test_extract_single_header_repeated_is_failure() -> None:
 
 @pytest.mark.parametrize(
     ("lines", "expected"),
-    [([], None), (["600"], 600), ([" 60 "], 60), (["0"], 0), (["-1"], FAILURE), (["1.5"], FAILURE), (["10", "20"], FAILURE), (["١٢"], FAILURE)],
+    [
+        ([], None),
+        (["600"], 600),
+        ([" 60 "], 60),
+        (["0"], 0),
+        (["-1"], FAILURE),
+        (["1.5"], FAILURE),
+        (["10", "20"], FAILURE),
+        (["١٢"], FAILURE),
+    ],
 )
 def test_max_age_parsing(lines: list[str], expected: object) -> None:
     """#http-access-control-max-age: `delta-seconds`, one header; failure or absence means 5 s."""
@@ -314,7 +351,9 @@ def test_max_age_parsing(lines: list[str], expected: object) -> None:
     assert _fetch.parse_max_age(headers) == expected
 
 
-@pytest.mark.parametrize(("status", "ok"), [(199, False), (200, True), (204, True), (299, True), (300, False), (400, False)])
+@pytest.mark.parametrize(
+    ("status", "ok"), [(199, False), (200, True), (204, True), (299, True), (300, False), (400, False)]
+)
 def test_ok_status(status: int, ok: bool) -> None:
     """#ok-status: 200 to 299 inclusive."""
     assert _fetch.is_ok_status(status) is ok
@@ -339,7 +378,9 @@ def test_cors_check_star_without_credentials() -> None:
 
 def test_cors_check_star_with_credentials_fails() -> None:
     """#cors-check steps 3-4: with credentials `*` is compared as an origin, and fails."""
-    failures = _fetch.cors_check([("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Credentials", "true")], ORIGIN, True)
+    failures = _fetch.cors_check(
+        [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Credentials", "true")], ORIGIN, True
+    )
     assert rules(failures) == ["allow-origin-wildcard-credentials"]
     assert failures[0].lines == ("Access-Control-Allow-Origin: *",)
 
@@ -381,11 +422,19 @@ def test_cors_check_repeated_allow_origin() -> None:
 
 @pytest.mark.parametrize(
     ("credential_lines", "expected"),
-    [([], ["allow-credentials-missing"]), (["true"], []), (["True"], ["allow-credentials-invalid"]), (["false"], ["allow-credentials-invalid"]), (["true", "true"], ["allow-credentials-invalid"])],
+    [
+        ([], ["allow-credentials-missing"]),
+        (["true"], []),
+        (["True"], ["allow-credentials-invalid"]),
+        (["false"], ["allow-credentials-invalid"]),
+        (["true", "true"], ["allow-credentials-invalid"]),
+    ],
 )
 def test_cors_check_credentials(credential_lines: list[str], expected: list[str]) -> None:
     """#cors-check steps 5-8: with credentials, Access-Control-Allow-Credentials must be exactly `true`."""
-    headers = [("Access-Control-Allow-Origin", ORIGIN)] + [("Access-Control-Allow-Credentials", v) for v in credential_lines]
+    headers = [("Access-Control-Allow-Origin", ORIGIN)] + [
+        ("Access-Control-Allow-Credentials", v) for v in credential_lines
+    ]
     assert rules(_fetch.cors_check(headers, ORIGIN, True)) == expected
     assert _fetch.cors_check(headers, ORIGIN, False) == []
 
@@ -393,14 +442,23 @@ def test_cors_check_credentials(credential_lines: list[str], expected: list[str]
 # -- #cors-preflight-fetch step 7: the preflight response ------------------------------------
 
 
-def preflight(headers: list[tuple[str, str]], method: str = "PUT", request_headers: list[tuple[str, str]] | None = None, credentials: bool = False, status: int = 200) -> _fetch.PreflightResult:
+def preflight(
+    headers: list[tuple[str, str]],
+    method: str = "PUT",
+    request_headers: list[tuple[str, str]] | None = None,
+    credentials: bool = False,
+    status: int = 200,
+) -> _fetch.PreflightResult:
     base = [("Access-Control-Allow-Origin", ORIGIN)]
     if credentials:
         base.append(("Access-Control-Allow-Credentials", "true"))
     return _fetch.preflight_check(status, base + headers, ORIGIN, method, request_headers or [], credentials)
 
 
-@pytest.mark.parametrize(("status", "word"), [(405, "no CORS layer"), (404, "no route"), (401, "authentication"), (400, "2xx"), (500, "error log")])
+@pytest.mark.parametrize(
+    ("status", "word"),
+    [(405, "no CORS layer"), (404, "no route"), (401, "authentication"), (400, "2xx"), (500, "error log")],
+)
 def test_preflight_needs_ok_status(status: int, word: str) -> None:
     """#cors-preflight-fetch step 7: the response must have an ok status; the hint reads the status."""
     result = preflight([("Access-Control-Allow-Methods", "PUT")], status=status)
@@ -432,8 +490,12 @@ def test_preflight_method_listed() -> None:
 
 def test_preflight_safelisted_method_needs_no_listing() -> None:
     """#cors-preflight-fetch step 7.5: a CORS-safelisted method passes even when not listed."""
-    assert preflight([("Access-Control-Allow-Headers", "x-token")], method="POST", request_headers=[("X-Token", "1")]).ok
-    assert preflight([("Access-Control-Allow-Headers", "x-token")], method="DELETE", request_headers=[("X-Token", "1")]).failures
+    assert preflight(
+        [("Access-Control-Allow-Headers", "x-token")], method="POST", request_headers=[("X-Token", "1")]
+    ).ok
+    assert preflight(
+        [("Access-Control-Allow-Headers", "x-token")], method="DELETE", request_headers=[("X-Token", "1")]
+    ).failures
 
 
 def test_preflight_missing_allow_methods() -> None:
@@ -463,13 +525,19 @@ def test_preflight_method_wildcard() -> None:
 
 def test_preflight_headers_compare_case_insensitively() -> None:
     """#cors-preflight-fetch step 7.7: each unsafe name must be a byte-case-insensitive match."""
-    result = preflight([("Access-Control-Allow-Methods", "PUT"), ("Access-Control-Allow-Headers", "X-TOKEN, content-type")], request_headers=[("x-token", "1"), ("Content-Type", "application/json")])
+    result = preflight(
+        [("Access-Control-Allow-Methods", "PUT"), ("Access-Control-Allow-Headers", "X-TOKEN, content-type")],
+        request_headers=[("x-token", "1"), ("Content-Type", "application/json")],
+    )
     assert result.ok
 
 
 def test_preflight_header_not_listed() -> None:
     """#cors-preflight-fetch step 7.7: an unsafe request header not listed fails, once per name."""
-    result = preflight([("Access-Control-Allow-Methods", "PUT"), ("Access-Control-Allow-Headers", "X-Token")], request_headers=[("X-Token", "1"), ("X-Other", "1"), ("X-Third", "1")])
+    result = preflight(
+        [("Access-Control-Allow-Methods", "PUT"), ("Access-Control-Allow-Headers", "X-Token")],
+        request_headers=[("X-Token", "1"), ("X-Other", "1"), ("X-Third", "1")],
+    )
     assert rules(result.failures) == ["header-not-allowed", "header-not-allowed"]
     assert "x-other" in result.failures[0].message and "x-third" in result.failures[1].message
 
@@ -500,13 +568,23 @@ def test_preflight_unparsable_lists_fail() -> None:
 
 def test_preflight_repeated_allow_lists_are_combined() -> None:
     """#extract-header-list-values: values from every ACAM/ACAH line count."""
-    result = preflight([("Access-Control-Allow-Methods", "GET"), ("Access-Control-Allow-Methods", "PUT"), ("Access-Control-Allow-Headers", "x-a"), ("Access-Control-Allow-Headers", "x-b")], request_headers=[("X-A", "1"), ("X-B", "1")])
+    result = preflight(
+        [
+            ("Access-Control-Allow-Methods", "GET"),
+            ("Access-Control-Allow-Methods", "PUT"),
+            ("Access-Control-Allow-Headers", "x-a"),
+            ("Access-Control-Allow-Headers", "x-b"),
+        ],
+        request_headers=[("X-A", "1"), ("X-B", "1")],
+    )
     assert result.ok
     assert result.methods == ["GET", "PUT"]
     assert result.header_names == ["x-a", "x-b"]
 
 
-@pytest.mark.parametrize(("lines", "max_age"), [([], 5), (["600"], 600), (["x"], 5), (["1", "2"], 5), (["86400"], 86400)])
+@pytest.mark.parametrize(
+    ("lines", "max_age"), [([], 5), (["600"], 600), (["x"], 5), (["1", "2"], 5), (["86400"], 86400)]
+)
 def test_preflight_max_age(lines: list[str], max_age: int) -> None:
     """#cors-preflight-fetch step 7.8: max-age is the parsed value, or 5 when absent or invalid."""
     headers = [("Access-Control-Allow-Methods", "PUT")] + [("Access-Control-Max-Age", v) for v in lines]
@@ -515,7 +593,9 @@ def test_preflight_max_age(lines: list[str], max_age: int) -> None:
 
 def test_preflight_credentials_need_allow_credentials() -> None:
     """#cors-preflight-fetch step 7 runs the CORS check, credentials rules included, on the preflight."""
-    result = _fetch.preflight_check(200, [("Access-Control-Allow-Origin", ORIGIN), ("Access-Control-Allow-Methods", "PUT")], ORIGIN, "PUT", [], True)
+    result = _fetch.preflight_check(
+        200, [("Access-Control-Allow-Origin", ORIGIN), ("Access-Control-Allow-Methods", "PUT")], ORIGIN, "PUT", [], True
+    )
     assert rules(result.failures) == ["allow-credentials-missing"]
 
 
@@ -524,8 +604,18 @@ def test_preflight_credentials_need_allow_credentials() -> None:
 
 def test_safelisted_response_headers_are_always_readable() -> None:
     """#cors-safelisted-response-header-name: the seven names, readable without any exposure."""
-    names = ["Cache-Control", "Content-Language", "Content-Length", "Content-Type", "Expires", "Last-Modified", "Pragma"]
-    readable, hidden = _fetch.readable_response_headers([(n, "1") for n in names] + [("X-Other", "1"), ("Date", "x")], False)
+    names = [
+        "Cache-Control",
+        "Content-Language",
+        "Content-Length",
+        "Content-Type",
+        "Expires",
+        "Last-Modified",
+        "Pragma",
+    ]
+    readable, hidden = _fetch.readable_response_headers(
+        [(n, "1") for n in names] + [("X-Other", "1"), ("Date", "x")], False
+    )
     assert readable == sorted(n.lower() for n in names)
     assert hidden == ["date", "x-other"]
 
@@ -539,7 +629,11 @@ def test_exposed_headers_are_readable() -> None:
 
 def test_set_cookie_is_never_readable() -> None:
     """#forbidden-response-header-name: Set-Cookie and Set-Cookie2 stay hidden even when exposed."""
-    headers = [("Set-Cookie", "a=b"), ("Set-Cookie2", "x"), ("Access-Control-Expose-Headers", "Set-Cookie, Set-Cookie2, *")]
+    headers = [
+        ("Set-Cookie", "a=b"),
+        ("Set-Cookie2", "x"),
+        ("Access-Control-Expose-Headers", "Set-Cookie, Set-Cookie2, *"),
+    ]
     assert _fetch.readable_response_headers(headers, False)[0] == ["access-control-expose-headers"]
 
 
@@ -566,7 +660,17 @@ def test_unparsable_expose_headers_expose_nothing() -> None:
 # -- #ascii-serialisation-of-an-origin (the Origin header value) -----------------------------
 
 
-@pytest.mark.parametrize("origin", ["https://example.com", "http://localhost:8000", "http://127.0.0.1:5173", "http://[::1]:8080", "null", "https://xn--bcher-kva.example"])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://example.com",
+        "http://localhost:8000",
+        "http://127.0.0.1:5173",
+        "http://[::1]:8080",
+        "null",
+        "https://xn--bcher-kva.example",
+    ],
+)
 def test_serialized_origins(origin: str) -> None:
     """#ascii-serialisation-of-an-origin: scheme "://" host [":" port], or `null`."""
     assert _fetch.serialize_origin(origin) == origin

@@ -20,13 +20,12 @@ import http.client
 import importlib
 import json
 import os
-import socket
 import ssl
 import sys
 import threading
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Optional, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from . import _fetch
@@ -156,6 +155,8 @@ def parse_request(
         raise UsageError(f"--path: {path!r} must start with /")
     if any(c in path for c in " \t\r\n\0"):
         raise UsageError(f"--path: {path!r} contains whitespace or control characters")
+    if data is not None and normalized in ("GET", "HEAD"):
+        raise UsageError(f"--data: fetch() refuses a body with {normalized} (a TypeError)")
     body = None if data is None else data.encode("utf-8")
     return CheckRequest(origin, normalized, parsed, credentials, path, body, cookie, notes)
 
@@ -417,7 +418,8 @@ class ASGITransport(Transport):
         task = loop.create_task(lifespan())
         self._lifespan_task = task
         queue.put_nowait({"type": "lifespan.startup"})
-        await asyncio.wait([task, startup], return_when=asyncio.FIRST_COMPLETED)
+        waiters: list[asyncio.Future[Any]] = [task, startup]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         if startup.done():
             message = startup.result()
             if message["type"] == "lifespan.startup.failed":
@@ -434,7 +436,8 @@ class ASGITransport(Transport):
         if task is None or task.done() or self._lifespan_queue is None:
             return
         self._lifespan_queue.put_nowait({"type": "lifespan.shutdown"})
-        await asyncio.wait([task, self._lifespan_event["shutdown"]], return_when=asyncio.FIRST_COMPLETED)
+        waiters: list[asyncio.Future[Any]] = [task, self._lifespan_event["shutdown"]]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
 
     def close(self) -> None:
         try:
@@ -644,7 +647,9 @@ class Report:
     def to_text(self) -> str:
         r = self.request
         mode = "include" if r.credentials else "omit"
-        out = [f"{'ALLOWED' if self.allowed else 'BLOCKED'}  {r.method} {self.url}  from {r.origin}  (credentials: {mode})"]
+        out = [
+            f"{'ALLOWED' if self.allowed else 'BLOCKED'}  {r.method} {self.url}  from {r.origin}  (credentials: {mode})"
+        ]
         if self.problems:
             first = self.problems[0]
             out.append(f"  blocked by:  {first.stage}: {first.failure.message}  [{first.failure.rule}]")
@@ -716,9 +721,7 @@ def check(transport: Transport, request: CheckRequest, *, probe: bool = True, ta
     for name, why in _fetch.unsafe_header_reasons(request.headers).items():
         reasons.append(f"header {name} is not CORS-safelisted ({why})")
     report.preflight_reasons = reasons
-    chromium_safelisted = sorted(
-        {name.lower() for name, _ in request.headers} & set(CHROMIUM_SAFELISTED_CLIENT_HINTS)
-    )
+    chromium_safelisted = sorted({name.lower() for name, _ in request.headers} & set(CHROMIUM_SAFELISTED_CLIENT_HINTS))
     if chromium_safelisted:
         report.notes.append(
             "Chromium treats " + ", ".join(chromium_safelisted) + " as safelisted client hints and does "

@@ -41,8 +41,8 @@ __all__ = (
     "is_method",
     "is_ok_status",
     "is_token",
-    "normalize_method",
     "normalize_header_value",
+    "normalize_method",
     "parse_max_age",
     "parse_mime_type_essence",
     "parse_single_range_header_value",
@@ -250,20 +250,19 @@ def _safelisted_request_header_reason(name: str, value: str) -> Optional[str]:
     lower = name.lower()
     if lower == "accept":
         if any(is_cors_unsafe_request_header_byte(c) for c in value):
-            return "its value contains a CORS-unsafe byte (one of \"():<>?@[\\]{} or a control byte)"
+            return 'its value contains a CORS-unsafe byte (one of "():<>?@[\\]{} or a control byte)'
     elif lower in ("accept-language", "content-language"):
         if any(c not in _LANGUAGE_BYTES for c in value):
             return "its value has a byte other than letters, digits, space and *,-.;="
     elif lower == "content-type":
         if any(is_cors_unsafe_request_header_byte(c) for c in value):
-            return "its value contains a CORS-unsafe byte (one of \"():<>?@[\\]{} or a control byte)"
+            return 'its value contains a CORS-unsafe byte (one of "():<>?@[\\]{} or a control byte)'
         essence = parse_mime_type_essence(value)
         if essence is None:
             return f"its value {value!r} is not a MIME type"
         if essence not in _SAFELISTED_CONTENT_TYPES:
             return (
-                f"its MIME type {essence} is not application/x-www-form-urlencoded, "
-                "multipart/form-data or text/plain"
+                f"its MIME type {essence} is not application/x-www-form-urlencoded, multipart/form-data or text/plain"
             )
     elif lower == "range":
         parsed = parse_single_range_header_value(value, False)
@@ -369,7 +368,7 @@ def _parse_list(value: str) -> Optional[list[str]]:
 
 def extract_header_list_values(
     headers: HeaderList, name: str, *, single: bool = False
-) -> Union[list[str], None, _Failure]:
+) -> Union[list[str], _Failure, None]:
     """Fetch "extract header list values" for a `#token` header (Access-Control-Allow-Methods,
     -Allow-Headers, -Expose-Headers): None when absent, FAILURE when a value is not a
     comma-separated list of tokens (or when `single` and the header is repeated), else
@@ -388,7 +387,7 @@ def extract_header_list_values(
     return result
 
 
-def parse_max_age(headers: HeaderList) -> Union[int, None, _Failure]:
+def parse_max_age(headers: HeaderList) -> Union[int, _Failure, None]:
     """Fetch "extract header list values" for Access-Control-Max-Age (`delta-seconds`, one
     header only): None when absent, FAILURE when repeated or not digits, else the seconds."""
     values = _values(headers, "access-control-max-age")
@@ -592,11 +591,9 @@ def cors_check(headers: HeaderList, origin: str, credentials: bool) -> list[Fail
         return [
             Failure(
                 "allow-credentials-missing",
-                "the request includes credentials but the response has no "
-                "Access-Control-Allow-Credentials header",
+                "the request includes credentials but the response has no Access-Control-Allow-Credentials header",
                 (),
-                "enable credentials on the server (allow_credentials=True), or send the "
-                "request without credentials",
+                "enable credentials on the server (allow_credentials=True), or send the request without credentials",
                 spec,
             )
         ]
@@ -620,9 +617,9 @@ class PreflightResult:
 
     failures: list[Failure] = field(default_factory=list)
     """Every rule that failed, in the order the standard applies them (empty: passed)."""
-    methods: Union[list[str], None, _Failure] = None
+    methods: Union[list[str], _Failure, None] = None
     """Access-Control-Allow-Methods as extracted (None: absent, FAILURE: unparsable)."""
-    header_names: Union[list[str], None, _Failure] = None
+    header_names: Union[list[str], _Failure, None] = None
     """Access-Control-Allow-Headers as extracted."""
     max_age: int = DEFAULT_MAX_AGE
     """Seconds the result may be cached per the standard (5 when absent or invalid)."""
@@ -697,7 +694,9 @@ def preflight_check(
 def _status_failure(status: int, headers: HeaderList, reason: str, body: str) -> Failure:
     text = body.strip()
     shown = f" with body {text[:120]!r}" if text else ""
-    message = f"the preflight response has status {status}{' ' + reason if reason else ''}{shown}, not an ok status (200-299)"
+    message = (
+        f"the preflight response has status {status}{' ' + reason if reason else ''}{shown}, not an ok status (200-299)"
+    )
     if status == 405:
         hint = (
             "405 usually means no CORS layer answered the preflight and the app's router refused "
@@ -717,7 +716,9 @@ def _status_failure(status: int, headers: HeaderList, reason: str, body: str) ->
         location = combine(headers, "location")
         hint = "a preflight must not be redirected" + (
             f" (the server redirects to {location!r}; request that URL directly, e.g. with or "
-            "without the trailing slash)" if location else ""
+            "without the trailing slash)"
+            if location
+            else ""
         )
     elif status == 400 and text.startswith("Disallowed CORS"):
         hint = (
@@ -760,9 +761,11 @@ def _method_failures(
     if near:
         hint = (
             f"methods are compared case-sensitively: the server lists {near[0]!r} but the request "
-            f"method is {method!r}" + (
-                f" (fetch() upper-cases only DELETE, GET, HEAD, OPTIONS, POST and PUT; write "
-                f"{method!r} on both sides)" if method.upper() not in _NORMALIZED_METHODS else ""
+            f"method is {method!r}"
+            + (
+                f" (fetch() upper-cases only DELETE, GET, HEAD, OPTIONS, POST and PUT; write {method!r} on both sides)"
+                if method.upper() not in _NORMALIZED_METHODS
+                else ""
             )
         )
     else:
@@ -821,7 +824,9 @@ def _header_not_allowed(
             spec,
         )
     if header_names is None:
-        message = f"request header {name} needs to be allowed, but the preflight response has no Access-Control-Allow-Headers"
+        message = (
+            f"request header {name} needs to be allowed, but the preflight response has no Access-Control-Allow-Headers"
+        )
     else:
         message = f"request header {name} is not in Access-Control-Allow-Headers"
     return Failure(
