@@ -315,7 +315,7 @@ cdef class CORSPolicy:
         lowered = {h.lower() for h in allow_headers}
         allow_headers += [h for h in SAFELISTED_HEADERS if h.lower() not in lowered]
         self._preflight_methods = None
-        if not self._allow_all_methods:
+        if not self._allow_all_methods and options.allow_methods:
             self._preflight_methods = (ACAM, ", ".join(dict.fromkeys(options.allow_methods)).encode("latin-1"))
         self._preflight_headers = None
         if not self._allow_all_headers:
@@ -544,7 +544,7 @@ cdef class CORSPolicy:
         cdef list vary = [b"Origin"] if entry is not self._static_allowed else []
         if self._preflight_methods is not None:
             headers.append(self._preflight_methods)
-        else:
+        elif self._allow_all_methods:
             vary.append(b"Access-Control-Request-Method")
             if _is_token(request_method):
                 headers.append((ACAM, request_method))
@@ -557,7 +557,8 @@ cdef class CORSPolicy:
         headers.append(self._preflight_max_age)
         if self._allow_private_network:
             vary.append(b"Access-Control-Request-Private-Network")
-            if request_private_network is not None:
+            # Browsers ask with "true"; anything else is not a private-network request.
+            if request_private_network == b"true":
                 headers.append((ACAPN, b"true"))
         if vary:
             headers.append((VARY, b", ".join(vary)))

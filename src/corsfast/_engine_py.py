@@ -54,6 +54,8 @@ CONTENT_TYPE = b"content-type"
 TOUCHED_RESPONSE_HEADERS = frozenset((ACAO, ACAC, ACEH, VARY))
 """Response headers the engine sets on an app's response; when the app set one itself,
 the slow path merges instead of appending."""
+TOUCHED_RESPONSE_NAMES = tuple(TOUCHED_RESPONSE_HEADERS)
+"""The same, compared with `==` for header names that are not exactly bytes (unhashable ones too)."""
 
 STARLETTE_PREFLIGHT_VARY = (
     b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
@@ -197,7 +199,7 @@ class CORSPolicy:
         lowered = {h.lower() for h in allow_headers}
         allow_headers += [h for h in SAFELISTED_HEADERS if h.lower() not in lowered]
         self._preflight_methods: Header | None = None
-        if not self._allow_all_methods:
+        if not self._allow_all_methods and options.allow_methods:
             self._preflight_methods = (ACAM, ", ".join(dict.fromkeys(options.allow_methods)).encode("latin-1"))
         self._preflight_headers: Header | None = None
         if not self._allow_all_headers:
@@ -355,7 +357,7 @@ class CORSPolicy:
     def _entry_headers(self, entry: OriginEntry, headers: Iterable[Any]) -> list[Any]:
         result = list(headers)
         for key, _ in result:
-            if key in TOUCHED_RESPONSE_HEADERS:
+            if key in TOUCHED_RESPONSE_HEADERS if key.__class__ is bytes else key in TOUCHED_RESPONSE_NAMES:
                 return _apply_ops(result, entry.ops, dedupe_vary=self._native or self._kui)  # only Starlette repeats Origin
         result.extend(entry.block)
         return result
@@ -390,7 +392,7 @@ class CORSPolicy:
         vary = [b"Origin"] if entry is not self._static_allowed else []
         if self._preflight_methods is not None:
             headers.append(self._preflight_methods)
-        else:
+        elif self._allow_all_methods:
             vary.append(b"Access-Control-Request-Method")
             if _is_token(request_method):
                 headers.append((ACAM, request_method))
@@ -403,7 +405,8 @@ class CORSPolicy:
         headers.append(self._preflight_max_age)
         if self._allow_private_network:
             vary.append(b"Access-Control-Request-Private-Network")
-            if request_private_network is not None:
+            # Browsers ask with "true"; anything else is not a private-network request.
+            if request_private_network == b"true":
                 headers.append((ACAPN, b"true"))
         if vary:
             headers.append((VARY, b", ".join(vary)))
