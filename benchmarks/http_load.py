@@ -85,7 +85,7 @@ starlette = _starlette_app()
 # Servers
 # --------------------------------------------------------------------------------------------
 
-_RUNNING: list[subprocess.Popen] = []
+_RUNNING: list[subprocess.Popen[bytes]] = []
 
 
 def _free_port() -> int:
@@ -105,7 +105,7 @@ def _command(server: str, contender: str, port: int) -> list[str]:
             "warning", "--no-access-log", target]
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen[bytes]) -> None:
     """Terminate a server we started, and its workers (its own process group), by id."""
     if process.poll() is None:
         try:
@@ -143,7 +143,7 @@ def _request(port: int, scenario: _bench.Scenario) -> tuple[int, dict[str, str]]
         connection.close()
 
 
-def _start(server: str, contender: str, log_dir: Path) -> tuple[subprocess.Popen, int]:
+def _start(server: str, contender: str, log_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     log = open(log_dir / f"{server}-{contender}.log", "wb")
     process = subprocess.Popen(_command(server, contender, port), stdout=log, stderr=subprocess.STDOUT,
@@ -193,10 +193,33 @@ def _lua(scenario: _bench.Scenario) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _wrk(port: int, script: Path, duration: int, connections: int) -> dict[str, Any]:
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _group_cpu_seconds(group: int) -> Optional[float]:
+    """Return the user + system CPU time of every live process in process group `group` (Linux)."""
+    total = 0
+    found = False
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            total += int(fields[11]) + int(fields[12])
+            found = True
+    return total / _TICKS if found else None
+
+
+def _wrk(port: int, script: Path, duration: int, connections: int, group: int) -> dict[str, Any]:
+    cpu_before = _group_cpu_seconds(group)
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script),
                f"http://127.0.0.1:{port}/api/data"]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30, check=False)
+    cpu_after = _group_cpu_seconds(group)
     output = completed.stdout
     match = re.search(r"Requests/sec:\s*([\d.]+)", output)
     if completed.returncode != 0 or match is None:
@@ -205,7 +228,12 @@ def _wrk(port: int, script: Path, duration: int, connections: int) -> dict[str, 
     errors = re.search(r"Socket errors:.*", output)
     if bad is not None:
         raise RuntimeError(f"{bad.group(1)} non-2xx answers under load:\n{output}")
-    return {"rps": float(match.group(1)), "socket_errors": errors.group(0) if errors else None}
+    requests = re.search(r"(\d+) requests in", output)
+    cpu_us = None
+    if cpu_before is not None and cpu_after is not None and requests is not None and int(requests.group(1)):
+        cpu_us = (cpu_after - cpu_before) * 1e6 / int(requests.group(1))
+    return {"rps": float(match.group(1)), "cpu_us_per_request": cpu_us,
+            "socket_errors": errors.group(0) if errors else None}
 
 
 def _format(results: dict[str, Any]) -> str:
@@ -218,22 +246,34 @@ def _format(results: dict[str, Any]) -> str:
         f"{results['settings']['rounds']} shuffled rounds, one worker per server; wrk and the server share "
         f"{results['machine']['cores']} cores",
         "",
+        "server CPU/request: the server's user+system CPU time over requests served (robust to a busy machine); "
+        "capacity = bare CPU/request / contender CPU/request (what req/s would be on a CPU-bound server)",
+        "",
         f"  {'server':<8} {'scenario':<34} {'contender':<10} {'req/s':>9} {'min..max':>17} {'x bare':>7} "
-        f"{'(min..max)':>13}",
+        f"{'(min..max)':>13} {'CPU us/req':>10} {'+us':>6} {'capacity':>8}",
     ]
     for row in results["rows"]:
         scenario = next(s for s in SCENARIOS if s.id == row["scenario"])
         ratio = "-" if row["contender"] == "bare" else f"{row['ratio_to_bare']:.3f}"
         spread = "" if row["contender"] == "bare" else f"{row['ratio_min']:.2f}..{row['ratio_max']:.2f}"
+        cpu_us = "-" if row["cpu_us_per_request"] is None else f"{row['cpu_us_per_request']:.1f}"
+        no_extra = row["contender"] == "bare" or row["cpu_overhead_us"] is None
+        extra = "-" if no_extra else f"{row['cpu_overhead_us']:+.2f}"
+        capacity = ("-" if row["contender"] == "bare" or row["cpu_capacity_ratio"] is None
+                    else f"{row['cpu_capacity_ratio']:.3f}")
         lines.append(f"  {row['server']:<8} ({scenario.id}) {scenario.title:<30} {row['contender']:<10} "
-                     f"{row['rps']:>9,.0f} {row['rps_min']:>8,.0f}..{row['rps_max']:<8,.0f} {ratio:>7} {spread:>13}")
+                     f"{row['rps']:>9,.0f} {row['rps_min']:>8,.0f}..{row['rps_max']:<8,.0f} {ratio:>7} {spread:>13} "
+                     f"{cpu_us:>10} {extra:>6} {capacity:>8}")
     targets = [r for r in results["rows"] if r["contender"] == "corsfast"]
     if targets:
         lines.append("")
         lines.append("target (issue 5): corsfast >= 0.97 x bare requests/s in (a), (b), (d)")
         for row in targets:
-            verdict = "met" if row["ratio_to_bare"] >= 0.97 else f"missed by {0.97 - row['ratio_to_bare']:.3f}"
-            lines.append(f"  {row['server']:<8} ({row['scenario']}) {row['ratio_to_bare']:.3f}  {verdict}")
+            for name, value in (("req/s", row["ratio_to_bare"]), ("CPU capacity", row["cpu_capacity_ratio"])):
+                if value is None:
+                    continue
+                verdict = "met" if value >= 0.97 else f"missed by {0.97 - value:.3f}"
+                lines.append(f"  {row['server']:<8} ({row['scenario']}) {name:<12} {value:.3f}  {verdict}")
     return "\n".join(lines)
 
 
@@ -263,6 +303,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     scenarios = [s for s in SCENARIOS if s.id in arguments.scenarios]
     rng = random.Random(arguments.seed)
     samples: dict[tuple[str, str, str], list[float]] = {}
+    cpu: dict[tuple[str, str, str], list[float]] = {}
     notes: list[str] = []
     machine = _bench.machine_info()
     atexit.register(_stop_all)
@@ -275,15 +316,18 @@ def main(argv: Optional[list[str]] = None) -> int:
             scripts[scenario.id].write_text(_lua(scenario))
         try:
             ports: dict[tuple[str, str], int] = {}
+            groups_of: dict[tuple[str, str], int] = {}
             for server in servers:
                 for contender in CONTENDERS:
-                    _, ports[(server, contender)] = _start(server, contender, log_dir)
+                    process, ports[(server, contender)] = _start(server, contender, log_dir)
+                    groups_of[(server, contender)] = process.pid  # its own session and process group
                     for scenario in scenarios:
                         _check(ports[(server, contender)], contender, scenario)
             if arguments.warmup > 0:
                 for (server, contender), port in ports.items():
                     print(f"warming up {server} / {contender}", file=sys.stderr)
-                    _wrk(port, scripts[scenarios[0].id], arguments.warmup, arguments.connections)
+                    _wrk(port, scripts[scenarios[0].id], arguments.warmup, arguments.connections,
+                         groups_of[(server, contender)])
             # A round runs every (server, scenario) group in a shuffled order, and the three
             # contenders of a group back to back in a shuffled order: a ratio compares runs
             # seconds apart, so the machine's drift cancels out of it.
@@ -300,8 +344,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                         print(f"[{done}/{total}] round {round_number + 1}: {server} / {contender} / ({scenario_id})",
                               file=sys.stderr)
                         result = _wrk(ports[(server, contender)], scripts[scenario_id], arguments.duration,
-                                      arguments.connections)
+                                      arguments.connections, groups_of[(server, contender)])
                         samples.setdefault((server, contender, scenario_id), []).append(result["rps"])
+                        if result["cpu_us_per_request"] is not None:
+                            cpu.setdefault((server, contender, scenario_id), []).append(result["cpu_us_per_request"])
                         if result["socket_errors"]:
                             notes.append(f"{server}/{contender}/({scenario_id}): {result['socket_errors']}")
         finally:
@@ -314,10 +360,19 @@ def main(argv: Optional[list[str]] = None) -> int:
             for contender in CONTENDERS:
                 values = samples[(server, contender, scenario.id)]
                 ratios = [value / floor for value, floor in zip(values, bare_values)]
-                rows.append({"server": server, "scenario": scenario.id, "contender": contender,
-                             "rps": statistics.median(values), "rps_min": min(values), "rps_max": max(values),
-                             "samples": values, "ratio_to_bare": statistics.median(ratios),
-                             "ratio_min": min(ratios), "ratio_max": max(ratios)})
+                row = {"server": server, "scenario": scenario.id, "contender": contender,
+                       "rps": statistics.median(values), "rps_min": min(values), "rps_max": max(values),
+                       "samples": values, "ratio_to_bare": statistics.median(ratios),
+                       "ratio_min": min(ratios), "ratio_max": max(ratios),
+                       "cpu_us_per_request": None, "cpu_overhead_us": None, "cpu_capacity_ratio": None}
+                cpu_values = cpu.get((server, contender, scenario.id))
+                cpu_bare = cpu.get((server, "bare", scenario.id))
+                if cpu_values and cpu_bare and len(cpu_values) == len(cpu_bare):
+                    row["cpu_us_per_request"] = statistics.median(cpu_values)
+                    # Paired per round, like the throughput ratio.
+                    row["cpu_overhead_us"] = statistics.median(a - b for a, b in zip(cpu_values, cpu_bare))
+                    row["cpu_capacity_ratio"] = statistics.median(b / a for a, b in zip(cpu_values, cpu_bare))
+                rows.append(row)
     versions = _bench.versions()
     for name in ("uvicorn", "granian", "uvloop", "httptools"):
         versions[name] = _bench._version(name)
@@ -329,6 +384,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         "settings": {"rounds": arguments.rounds, "duration_s": arguments.duration,
                      "connections": arguments.connections, "threads": 1, "workers": 1},
         "ratio_method": "median over rounds of (contender req/s / bare req/s), measured back to back in each round",
+        "cpu_method": "server process group's user+system CPU time during a wrk run / requests served; "
+                      "capacity ratio = median over rounds of (bare CPU/request / contender CPU/request)",
         "rows": rows,
         "notes": notes,
     }
