@@ -30,6 +30,7 @@ __all__ = (
     "OriginEntry",
     "asgi_call",
     "asgi_call_async",
+    "kui_origin",
     "scan_request_headers",
 )
 
@@ -714,6 +715,44 @@ def scan_request_headers(headers):
         <object>found.names if found.names is not NULL else None,
         <object>found.private_network if found.private_network is not NULL else None,
     )
+
+
+cdef inline bint _is_origin_any_case(PyObject* key) noexcept:
+    cdef const unsigned char* s
+    if not PyBytes_CheckExact(<object>key) or PyBytes_GET_SIZE(<object>key) != 6:
+        return False
+    s = <const unsigned char*>PyBytes_AS_STRING(<object>key)
+    return (_ascii_lower(s[0]) == b'o' and _ascii_lower(s[1]) == b'r' and _ascii_lower(s[2]) == b'i'
+            and _ascii_lower(s[3]) == b'g' and _ascii_lower(s[4]) == b'i' and _ascii_lower(s[5]) == b'n')
+
+
+def kui_origin(headers):
+    """Return the Origin as Kui reads it: every `origin` field (any case), joined with ", "."""
+    cdef Py_ssize_t i, n
+    cdef PyObject* item
+    cdef list values = None
+    first = None
+    if not PyList_CheckExact(headers):
+        headers = list(headers)
+    n = PyList_GET_SIZE(headers)
+    for i in range(n):
+        item = PyList_GET_ITEM(headers, i)
+        if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+            key = <object>PyTuple_GET_ITEM(<object>item, 0)
+            value = <object>PyTuple_GET_ITEM(<object>item, 1)
+        else:
+            key, value = <object>item
+        if not _is_origin_any_case(<PyObject*>key):
+            continue
+        if first is None:
+            first = value
+        elif values is None:
+            values = [first, value]
+        else:
+            values.append(value)
+    if values is not None:
+        return b", ".join(values)
+    return first
 
 
 # -- ASGI ---------------------------------------------------------------------------------

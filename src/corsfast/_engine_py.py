@@ -25,6 +25,7 @@ __all__ = (
     "OriginEntry",
     "asgi_call",
     "asgi_call_async",
+    "kui_origin",
     "scan_request_headers",
 )
 
@@ -479,6 +480,14 @@ def scan_request_headers(
             if private_network is None:
                 private_network = value
     return origin, method, names, private_network
+
+
+def kui_origin(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
+    """Return the Origin as Kui reads it: every `origin` field (any case), joined with ", "."""
+    values = [value for key, value in headers if key.__class__ is bytes and key.lower() == ORIGIN]
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else b", ".join(values)
 
 
 class ASGIMiddlewareBase:

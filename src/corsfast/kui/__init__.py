@@ -64,6 +64,16 @@ def _origin_bytes(origin: str) -> bytes | None:
         return None
 
 
+def _convert(connection: Any, response: Any) -> Any:
+    """Return `response` converted as Kui's `convert_response` does, for a known connection.
+
+    Kui's helper finds the app through its context-variable proxy on every call; the shim
+    already holds the request, and reads `app` from it directly (same converter, same result).
+    """
+    converter = connection.app.response_converter
+    return converter(*response) if isinstance(response, tuple) else converter(response)
+
+
 def _names_origin(vary: str) -> bool:
     for token in vary.split(","):
         token = token.strip(" \t").lower()

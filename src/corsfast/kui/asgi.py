@@ -19,12 +19,14 @@ from re import Pattern
 from types import ModuleType
 from typing import Any, Callable, Optional
 
-from kui.asgi import HttpResponse, convert_response, request
+from kui.asgi import HttpResponse
+from kui.asgi.requests import request_var
 from kui.asgi import Kui as _Kui
 from kui.asgi.routing import Router
 
 from .._options import KUI_DEFAULT_METHODS
-from . import _Blocks, _config, _decode, _origin_bytes, _policy, _write
+from .._engine import engine as _default_engine
+from . import _Blocks, _config, _convert, _decode, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")
 
@@ -50,28 +52,31 @@ def allow_cors(
     policy = _policy(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, _engine)
     is_preflight = policy.is_preflight
     lookup = policy.lookup
+    kui_origin = (_engine or _default_engine).kui_origin
     blocks = _Blocks()
     absent = _decode(policy.response_headers(None, ()))
 
     def decorator(endpoint: View) -> View:
         async def cors_wrapper() -> Any:
-            origin = request.headers.get("origin", None)
-            # Kui treats an empty Origin as no Origin.
-            raw = _origin_bytes(origin) if origin else None
-            if raw is not None:
+            # Kui's request is a mapping over the ASGI scope: one engine pass over the raw
+            # headers reads the Origin as Kui's `request.headers` would (joined repeats),
+            # without building that headers object for every request.
+            connection = request_var.get()
+            raw = kui_origin(connection["headers"])
+            if raw:  # Kui treats an empty Origin as no Origin
                 entry = lookup(raw)
                 decoded = blocks(entry)
                 if entry.allowed:
-                    if is_preflight(request.method, raw, None):
+                    if is_preflight(connection["method"], raw, None):
                         response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
                     else:
-                        response = convert_response(await endpoint())
+                        response = _convert(connection, await endpoint())
                     _write(response.headers, decoded)
                     return response
             else:
                 decoded = absent
             result = await endpoint()
-            response = result if isinstance(result, HttpResponse) else convert_response(result)
+            response = result if isinstance(result, HttpResponse) else _convert(connection, result)
             if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
                 _write(response.headers, decoded)
             return response

@@ -19,12 +19,13 @@ from re import Pattern
 from types import ModuleType
 from typing import Any, Callable, Optional
 
-from kui.wsgi import HttpResponse, convert_response, request
+from kui.wsgi import HttpResponse
+from kui.wsgi.requests import request_var
 from kui.wsgi import Kui as _Kui
 from kui.wsgi.routing import Router
 
 from .._options import KUI_DEFAULT_METHODS
-from . import _Blocks, _config, _decode, _origin_bytes, _policy, _write
+from . import _Blocks, _config, _convert, _decode, _origin_bytes, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")
 
@@ -55,23 +56,26 @@ def allow_cors(
 
     def decorator(endpoint: View) -> View:
         def cors_wrapper() -> Any:
-            origin = request.headers.get("origin", None)
+            # Kui's request is a mapping over the WSGI environ, where the server has already
+            # joined repeated Origin fields: read it there rather than build request.headers.
+            connection = request_var.get()
+            origin = connection.get("HTTP_ORIGIN")
             # Kui treats an empty Origin as no Origin.
             raw = _origin_bytes(origin) if origin else None
             if raw is not None:
                 entry = lookup(raw)
                 decoded = blocks(entry)
                 if entry.allowed:
-                    if is_preflight(request.method, raw, None):
+                    if is_preflight(connection["REQUEST_METHOD"], raw, None):
                         response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
                     else:
-                        response = convert_response(endpoint())
+                        response = _convert(connection, endpoint())
                     _write(response.headers, decoded)
                     return response
             else:
                 decoded = absent
             result = endpoint()
-            response = result if isinstance(result, HttpResponse) else convert_response(result)
+            response = result if isinstance(result, HttpResponse) else _convert(connection, result)
             if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
                 _write(response.headers, decoded)
             return response
