@@ -54,8 +54,13 @@ _BODY = b'{"hello": "world"}'
 async def bare(scope: dict, receive: Any, send: Any) -> None:
     """A small JSON answer to every HTTP request; lifespan events are acknowledged."""
     if scope["type"] == "http":
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"18")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"18")],
+            }
+        )
         await send({"type": "http.response.body", "body": _BODY})
     elif scope["type"] == "lifespan":
         while True:
@@ -67,15 +72,23 @@ async def bare(scope: dict, receive: Any, send: Any) -> None:
                 return
 
 
-corsfast = _CorsfastMiddleware(bare, allow_origins=list(_bench.EXACT_ORIGINS), allow_methods=_bench.ALLOW_METHODS,
-                               allow_headers=_bench.ALLOW_HEADERS)
+corsfast = _CorsfastMiddleware(
+    bare,
+    allow_origins=list(_bench.EXACT_ORIGINS),
+    allow_methods=_bench.ALLOW_METHODS,
+    allow_headers=_bench.ALLOW_HEADERS,
+)
 
 
 def _starlette_app() -> Any:
     from starlette.middleware.cors import CORSMiddleware
 
-    return CORSMiddleware(bare, allow_origins=list(_bench.EXACT_ORIGINS), allow_methods=_bench.ALLOW_METHODS,
-                          allow_headers=_bench.ALLOW_HEADERS)
+    return CORSMiddleware(
+        bare,
+        allow_origins=list(_bench.EXACT_ORIGINS),
+        allow_methods=_bench.ALLOW_METHODS,
+        allow_headers=_bench.ALLOW_HEADERS,
+    )
 
 
 starlette = _starlette_app()
@@ -97,12 +110,51 @@ def _free_port() -> int:
 def _command(server: str, contender: str, port: int) -> list[str]:
     target = f"http_load:{contender}"
     if server == "uvicorn":
-        return [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
-                "--loop", "uvloop", "--http", "httptools", "--workers", "1", "--no-access-log",
-                "--log-level", "warning", target]
-    return [sys.executable, "-m", "granian", "--interface", "asgi", "--working-dir", str(HERE), "--host", "127.0.0.1",
-            "--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "1", "--no-ws", "--log-level",
-            "warning", "--no-access-log", target]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(HERE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            target,
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--working-dir",
+        str(HERE),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--http",
+        "1",
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        target,
+    ]
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -146,15 +198,23 @@ def _request(port: int, scenario: _bench.Scenario) -> tuple[int, dict[str, str]]
 def _start(server: str, contender: str, log_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     log = open(log_dir / f"{server}-{contender}.log", "wb")
-    process = subprocess.Popen(_command(server, contender, port), stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True, cwd=HERE)
+    process = subprocess.Popen(
+        _command(server, contender, port),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=HERE,
+    )
     log.close()
     _RUNNING.append(process)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{server} ({contender}) exited with {process.returncode}: "
-                               f"{(log_dir / f'{server}-{contender}.log').read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(
+                f"{server} ({contender}) exited with {process.returncode}: "
+                f"{(log_dir / f'{server}-{contender}.log').read_text(errors='replace')[-2000:]}"
+            )
         try:
             status, _ = _request(port, SCENARIOS[0])
         except OSError:
@@ -174,8 +234,10 @@ def _check(port: int, contender: str, scenario: _bench.Scenario) -> None:
     if contender != "bare" and scenario.origin is not None:
         expected = scenario.origin.decode()
     if status != 200 or acao != expected:
-        raise RuntimeError(f"{contender} on scenario ({scenario.id}): got {status} with ACAO {acao!r}, "
-                           f"expected 200 with ACAO {expected!r}")
+        raise RuntimeError(
+            f"{contender} on scenario ({scenario.id}): got {status} with ACAO {acao!r}, "
+            f"expected 200 with ACAO {expected!r}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,8 +278,15 @@ def _group_cpu_seconds(group: int) -> Optional[float]:
 
 def _wrk(port: int, script: Path, duration: int, connections: int, group: int) -> dict[str, Any]:
     cpu_before = _group_cpu_seconds(group)
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script),
-               f"http://127.0.0.1:{port}/api/data"]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}/api/data",
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30, check=False)
     cpu_after = _group_cpu_seconds(group)
     output = completed.stdout
@@ -232,8 +301,11 @@ def _wrk(port: int, script: Path, duration: int, connections: int, group: int) -
     cpu_us = None
     if cpu_before is not None and cpu_after is not None and requests is not None and int(requests.group(1)):
         cpu_us = (cpu_after - cpu_before) * 1e6 / int(requests.group(1))
-    return {"rps": float(match.group(1)), "cpu_us_per_request": cpu_us,
-            "socket_errors": errors.group(0) if errors else None}
+    return {
+        "rps": float(match.group(1)),
+        "cpu_us_per_request": cpu_us,
+        "socket_errors": errors.group(0) if errors else None,
+    }
 
 
 def _format(results: dict[str, Any]) -> str:
@@ -259,11 +331,16 @@ def _format(results: dict[str, Any]) -> str:
         cpu_us = "-" if row["cpu_us_per_request"] is None else f"{row['cpu_us_per_request']:.1f}"
         no_extra = row["contender"] == "bare" or row["cpu_overhead_us"] is None
         extra = "-" if no_extra else f"{row['cpu_overhead_us']:+.2f}"
-        capacity = ("-" if row["contender"] == "bare" or row["cpu_capacity_ratio"] is None
-                    else f"{row['cpu_capacity_ratio']:.3f}")
-        lines.append(f"  {row['server']:<8} ({scenario.id}) {scenario.title:<30} {row['contender']:<10} "
-                     f"{row['rps']:>9,.0f} {row['rps_min']:>8,.0f}..{row['rps_max']:<8,.0f} {ratio:>7} {spread:>13} "
-                     f"{cpu_us:>10} {extra:>6} {capacity:>8}")
+        capacity = (
+            "-"
+            if row["contender"] == "bare" or row["cpu_capacity_ratio"] is None
+            else f"{row['cpu_capacity_ratio']:.3f}"
+        )
+        lines.append(
+            f"  {row['server']:<8} ({scenario.id}) {scenario.title:<30} {row['contender']:<10} "
+            f"{row['rps']:>9,.0f} {row['rps_min']:>8,.0f}..{row['rps_max']:<8,.0f} {ratio:>7} {spread:>13} "
+            f"{cpu_us:>10} {extra:>6} {capacity:>8}"
+        )
     targets = [r for r in results["rows"] if r["contender"] == "corsfast"]
     if targets:
         lines.append("")
@@ -326,8 +403,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             if arguments.warmup > 0:
                 for (server, contender), port in ports.items():
                     print(f"warming up {server} / {contender}", file=sys.stderr)
-                    _wrk(port, scripts[scenarios[0].id], arguments.warmup, arguments.connections,
-                         groups_of[(server, contender)])
+                    _wrk(
+                        port,
+                        scripts[scenarios[0].id],
+                        arguments.warmup,
+                        arguments.connections,
+                        groups_of[(server, contender)],
+                    )
             # A round runs every (server, scenario) group in a shuffled order, and the three
             # contenders of a group back to back in a shuffled order: a ratio compares runs
             # seconds apart, so the machine's drift cancels out of it.
@@ -341,10 +423,17 @@ def main(argv: Optional[list[str]] = None) -> int:
                     rng.shuffle(order)
                     for contender in order:
                         done += 1
-                        print(f"[{done}/{total}] round {round_number + 1}: {server} / {contender} / ({scenario_id})",
-                              file=sys.stderr)
-                        result = _wrk(ports[(server, contender)], scripts[scenario_id], arguments.duration,
-                                      arguments.connections, groups_of[(server, contender)])
+                        print(
+                            f"[{done}/{total}] round {round_number + 1}: {server} / {contender} / ({scenario_id})",
+                            file=sys.stderr,
+                        )
+                        result = _wrk(
+                            ports[(server, contender)],
+                            scripts[scenario_id],
+                            arguments.duration,
+                            arguments.connections,
+                            groups_of[(server, contender)],
+                        )
                         samples.setdefault((server, contender, scenario_id), []).append(result["rps"])
                         if result["cpu_us_per_request"] is not None:
                             cpu.setdefault((server, contender, scenario_id), []).append(result["cpu_us_per_request"])
@@ -360,11 +449,21 @@ def main(argv: Optional[list[str]] = None) -> int:
             for contender in CONTENDERS:
                 values = samples[(server, contender, scenario.id)]
                 ratios = [value / floor for value, floor in zip(values, bare_values)]
-                row = {"server": server, "scenario": scenario.id, "contender": contender,
-                       "rps": statistics.median(values), "rps_min": min(values), "rps_max": max(values),
-                       "samples": values, "ratio_to_bare": statistics.median(ratios),
-                       "ratio_min": min(ratios), "ratio_max": max(ratios),
-                       "cpu_us_per_request": None, "cpu_overhead_us": None, "cpu_capacity_ratio": None}
+                row = {
+                    "server": server,
+                    "scenario": scenario.id,
+                    "contender": contender,
+                    "rps": statistics.median(values),
+                    "rps_min": min(values),
+                    "rps_max": max(values),
+                    "samples": values,
+                    "ratio_to_bare": statistics.median(ratios),
+                    "ratio_min": min(ratios),
+                    "ratio_max": max(ratios),
+                    "cpu_us_per_request": None,
+                    "cpu_overhead_us": None,
+                    "cpu_capacity_ratio": None,
+                }
                 cpu_values = cpu.get((server, contender, scenario.id))
                 cpu_bare = cpu.get((server, "bare", scenario.id))
                 if cpu_values and cpu_bare and len(cpu_values) == len(cpu_bare):
@@ -379,13 +478,21 @@ def main(argv: Optional[list[str]] = None) -> int:
     results = {
         "machine": machine,
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
-        "versions": {k: v for k, v in versions.items() if k in ("corsfast", "starlette", "uvicorn", "granian",
-                                                               "uvloop", "httptools")},
-        "settings": {"rounds": arguments.rounds, "duration_s": arguments.duration,
-                     "connections": arguments.connections, "threads": 1, "workers": 1},
+        "versions": {
+            k: v
+            for k, v in versions.items()
+            if k in ("corsfast", "starlette", "uvicorn", "granian", "uvloop", "httptools")
+        },
+        "settings": {
+            "rounds": arguments.rounds,
+            "duration_s": arguments.duration,
+            "connections": arguments.connections,
+            "threads": 1,
+            "workers": 1,
+        },
         "ratio_method": "median over rounds of (contender req/s / bare req/s), measured back to back in each round",
         "cpu_method": "server process group's user+system CPU time during a wrk run / requests served; "
-                      "capacity ratio = median over rounds of (bare CPU/request / contender CPU/request)",
+        "capacity ratio = median over rounds of (bare CPU/request / contender CPU/request)",
         "rows": rows,
         "notes": notes,
     }

@@ -23,10 +23,14 @@ def _params() -> list[Any]:
     params = []
     for scenario in _bench.SCENARIOS:
         for contender_id in _CONTENDERS:
-            params.append(pytest.param(
-                scenario.id, contender_id, id=f"{scenario.id}-{contender_id}",
-                marks=pytest.mark.benchmark(group=f"asgi ({scenario.id}) {scenario.title}"),
-            ))
+            params.append(
+                pytest.param(
+                    scenario.id,
+                    contender_id,
+                    id=f"{scenario.id}-{contender_id}",
+                    marks=pytest.mark.benchmark(group=f"asgi ({scenario.id}) {scenario.title}"),
+                )
+            )
     return params
 
 

@@ -1,6 +1,6 @@
 """Engine operations on both engines (and Starlette's equivalent where it has one), grouped per operation.
 
-    pytest benchmarks/test_bench_engine.py
+pytest benchmarks/test_bench_engine.py
 """
 
 from __future__ import annotations
@@ -45,15 +45,21 @@ def _native(engine: ModuleType, cache_size: int = 4096, **overrides: Any) -> Any
 
 
 def _starlette_dialect(engine: ModuleType) -> Any:
-    return engine.CORSPolicy(starlette_options(
-        EXACT, _bench.ALLOW_METHODS, _bench.ALLOW_HEADERS, False, _bench.ORIGIN_REGEX, False, (), 600))
+    return engine.CORSPolicy(
+        starlette_options(EXACT, _bench.ALLOW_METHODS, _bench.ALLOW_HEADERS, False, _bench.ORIGIN_REGEX, False, (), 600)
+    )
 
 
 def _starlette_middleware() -> Any:
     from starlette.middleware.cors import CORSMiddleware
 
-    return CORSMiddleware(_bench.bare_app, allow_origins=EXACT, allow_methods=_bench.ALLOW_METHODS,
-                          allow_headers=_bench.ALLOW_HEADERS, allow_origin_regex=_bench.ORIGIN_REGEX)
+    return CORSMiddleware(
+        _bench.bare_app,
+        allow_origins=EXACT,
+        allow_methods=_bench.ALLOW_METHODS,
+        allow_headers=_bench.ALLOW_HEADERS,
+        allow_origin_regex=_bench.ORIGIN_REGEX,
+    )
 
 
 ORIGINS = {
@@ -73,8 +79,15 @@ def _origin_params() -> list[Any]:
             for contender in CONTENDERS:
                 if contender == "starlette" and (kind == "wildcard" or cached):
                     continue  # Starlette has no cache and no one-label wildcard
-                params.append(pytest.param(kind, cached, contender, id=f"{kind}-{'cached' if cached else 'uncached'}-"
-                                           f"{contender}", marks=pytest.mark.benchmark(group=group)))
+                params.append(
+                    pytest.param(
+                        kind,
+                        cached,
+                        contender,
+                        id=f"{kind}-{'cached' if cached else 'uncached'}-{contender}",
+                        marks=pytest.mark.benchmark(group=group),
+                    )
+                )
     return params
 
 
@@ -112,8 +125,14 @@ def _preflight_params() -> list[Any]:
     params = []
     for dialect in ("native", "starlette"):
         for contender in (*("c", "py"), *(("starlette",) if dialect == "starlette" else ())):
-            params.append(pytest.param(dialect, contender, id=f"{dialect}-{contender}",
-                                       marks=pytest.mark.benchmark(group=f"preflight answer ({dialect} dialect)")))
+            params.append(
+                pytest.param(
+                    dialect,
+                    contender,
+                    id=f"{dialect}-{contender}",
+                    marks=pytest.mark.benchmark(group=f"preflight answer ({dialect} dialect)"),
+                )
+            )
     return params
 
 

@@ -78,8 +78,10 @@ def test_seed_app_level_cors(engine: ModuleType) -> None:
     middleware = corsfast.CORSMiddleware(app, **seed_cors_config(), _engine=engine)
 
     # "For OPTIONS preflight requests, returns an empty 200 response with CORS headers"
-    messages = call(middleware, http_scope("OPTIONS", request_headers(b"https://example.com", b"PUT",
-                                                                       b"authorization, content-type")))
+    messages = call(
+        middleware,
+        http_scope("OPTIONS", request_headers(b"https://example.com", b"PUT", b"authorization, content-type")),
+    )
     assert messages[0]["status"] == 200 and messages[1]["body"] == b""
     assert dict(start_headers(messages)) == {
         ACAO: b"https://example.com",
@@ -104,15 +106,22 @@ def test_seed_app_level_cors(engine: ModuleType) -> None:
     assert b"access-control-allow-credentials" not in dict(start_headers(messages))  # allow_credentials=False
 
     # "If the origin does not match (or no Origin header), the request passes through"
-    for headers in (request_headers(b"https://example.com.evil.com"), request_headers(b"https://sub.example.com"),
-                    request_headers()):
+    for headers in (
+        request_headers(b"https://example.com.evil.com"),
+        request_headers(b"https://sub.example.com"),
+        request_headers(),
+    ):
         messages = call(middleware, http_scope("GET", headers))
-        assert start_headers(messages) == [(b"content-type", b"application/json"), (b"x-request-id", b"42"),
-                                           (VARY, b"Origin")]
+        assert start_headers(messages) == [
+            (b"content-type", b"application/json"),
+            (b"x-request-id", b"42"),
+            (VARY, b"Origin"),
+        ]
     # ... and so does a preflight from an origin that does not match.
     messages = call(middleware, http_scope("OPTIONS", request_headers(b"http://example.com", b"PUT")))
-    assert messages[1]["body"] == app.body and not any(k.startswith(b"access-control-")
-                                                      for k, _ in start_headers(messages))
+    assert messages[1]["body"] == app.body and not any(
+        k.startswith(b"access-control-") for k, _ in start_headers(messages)
+    )
     assert len(app.calls) == 5
 
 
@@ -241,7 +250,7 @@ def test_non_http_scopes_pass_straight_through(engine: ModuleType, scope_type: s
     # The app's own awaitable: no wrapper, no extra coroutine frame.
     assert inspect.iscoroutine(awaitable) and awaitable.cr_code is PassThroughApp.awaitable.__code__
     assert run_sync(awaitable) == "done"
-    (called_scope, called_receive, called_send), = app.calls
+    ((called_scope, called_receive, called_send),) = app.calls
     assert called_scope is scope and called_receive is receive and called_send is send
     assert scope == snapshot
     if scope_type == "websocket":
@@ -258,7 +267,7 @@ def test_http_returns_the_apps_awaitable(engine: ModuleType) -> None:
     awaitable = middleware(scope, receive, lambda message: None)
     assert inspect.iscoroutine(awaitable) and awaitable.cr_code is PassThroughApp.awaitable.__code__
     awaitable.close()
-    (called_scope, called_receive, _), = app.calls
+    ((called_scope, called_receive, _),) = app.calls
     assert called_scope is scope and called_receive is receive
 
 
@@ -268,8 +277,14 @@ def test_streaming_body_untouched(engine: ModuleType) -> None:
     trailers = {"type": "http.response.trailers", "headers": [(b"x-checksum", b"1")], "more_trailers": False}
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"transfer-encoding", b"chunked")],
-                    "trailers": True})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"transfer-encoding", b"chunked")],
+                "trailers": True,
+            }
+        )
         for chunk in chunks:
             await send(chunk)
         await send(final)
@@ -310,8 +325,11 @@ def test_start_without_headers_key(engine: ModuleType) -> None:
 
     middleware = corsfast.CORSMiddleware(app, allow_origins=["https://example.com"], _engine=engine)
     messages = call(middleware, http_scope("GET", request_headers(b"https://example.com")))
-    assert messages[0] == {"type": "http.response.start", "status": 204,
-                           "headers": [(ACAO, b"https://example.com"), (VARY, b"Origin")]}
+    assert messages[0] == {
+        "type": "http.response.start",
+        "status": 204,
+        "headers": [(ACAO, b"https://example.com"), (VARY, b"Origin")],
+    }
     messages = call(middleware, http_scope("GET", request_headers()))
     assert messages[0]["headers"] == [(VARY, b"Origin")]
 
@@ -326,8 +344,9 @@ def test_header_list_sent_twice_is_not_accumulated(engine: ModuleType) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"x"})
 
-    middleware = corsfast.CORSMiddleware(app, allow_origins=["https://example.com"], allow_credentials=True,
-                                         _engine=engine)
+    middleware = corsfast.CORSMiddleware(
+        app, allow_origins=["https://example.com"], allow_credentials=True, _engine=engine
+    )
     for _ in range(3):
         for origin in (b"https://example.com", b"https://evil.com", None):
             messages = call(middleware, http_scope("GET", request_headers(origin)))
@@ -340,7 +359,9 @@ def test_header_list_sent_twice_is_not_accumulated(engine: ModuleType) -> None:
     scope["path"] = "/tuple"
     for _ in range(2):
         assert start_headers(call(middleware, scope)) == [
-            (b"content-type", b"text/plain"), (VARY, b"Accept, Origin"), (ACAO, b"https://example.com"),
+            (b"content-type", b"text/plain"),
+            (VARY, b"Accept, Origin"),
+            (ACAO, b"https://example.com"),
             (b"access-control-allow-credentials", b"true"),
         ]
 
@@ -377,8 +398,10 @@ def test_send_exceptions_propagate(engine: ModuleType) -> None:
     async def send(message: Any) -> None:
         raise OSError("client went away")
 
-    for scope in (http_scope("GET", request_headers(b"https://a.test")),
-                  http_scope("OPTIONS", request_headers(b"https://a.test", b"GET"))):
+    for scope in (
+        http_scope("GET", request_headers(b"https://a.test")),
+        http_scope("OPTIONS", request_headers(b"https://a.test", b"GET")),
+    ):
         with pytest.raises(OSError, match="client went away"):
             run_sync(middleware(scope, receive, send))
 
@@ -392,8 +415,9 @@ def test_concurrent_requests_do_not_leak(engine: ModuleType) -> None:
         await asyncio.sleep(0)
         await send({"type": "http.response.body", "body": b""})
 
-    middleware = corsfast.CORSMiddleware(app, allow_origins=["https://a.test", "https://b.test"],
-                                         allow_credentials=True, _engine=engine)
+    middleware = corsfast.CORSMiddleware(
+        app, allow_origins=["https://a.test", "https://b.test"], allow_credentials=True, _engine=engine
+    )
     origins = [b"https://a.test", b"https://evil.test", b"https://b.test", None] * 25
 
     async def one(index: int, origin: Any) -> tuple[Any, list[Any]]:
@@ -444,13 +468,19 @@ def test_engines_send_identical_messages(credentials: bool) -> None:
     for name, engine in engines.items():
         app = RecordingApp(headers=[(b"content-type", b"text/plain"), (VARY, b"Accept-Encoding")])
         middleware = corsfast.CORSMiddleware(
-            app, allow_origins=["https://example.com", "https://*.example.org", re.compile(r"https://x+\.test")],
-            allow_methods=["*"], allow_headers=["*"], expose_headers=["X-Id"], allow_credentials=credentials,
-            allow_private_network=True, _engine=engine,
+            app,
+            allow_origins=["https://example.com", "https://*.example.org", re.compile(r"https://x+\.test")],
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Id"],
+            allow_credentials=credentials,
+            allow_private_network=True,
+            _engine=engine,
         )
         assert type(middleware.policy) is engine.CORSPolicy
-        results[name] = [(call(middleware, http_scope(method, headers)), len(app.calls))
-                         for method, headers in ENGINE_REQUESTS]
+        results[name] = [
+            (call(middleware, http_scope(method, headers)), len(app.calls)) for method, headers in ENGINE_REQUESTS
+        ]
         results[name].append(tuple(middleware.cache_info()))
     assert results["c"] == results["py"]
 

@@ -22,7 +22,10 @@ def test_python_m_corsfast_bench_quick_table_and_json(tmp_path: Path) -> None:
     output = tmp_path / "bench.json"
     completed = subprocess.run(
         [sys.executable, "-m", "corsfast", "bench", *TINY, "--json", str(output)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     text = completed.stdout
@@ -34,8 +37,19 @@ def test_python_m_corsfast_bench_quick_table_and_json(tmp_path: Path) -> None:
     assert "bare ASGI app (floor)" in text and "Starlette CORSMiddleware" in text
 
     report: dict[str, Any] = json.loads(output.read_text())
-    assert {"machine", "versions", "settings", "overhead_method", "scenarios", "contenders", "results", "targets",
-            "unsupported", "failures", "skipped"} <= set(report)
+    assert {
+        "machine",
+        "versions",
+        "settings",
+        "overhead_method",
+        "scenarios",
+        "contenders",
+        "results",
+        "targets",
+        "unsupported",
+        "failures",
+        "skipped",
+    } <= set(report)
     assert report["failures"] == []
     assert report["settings"]["rounds"] == 2 and report["settings"]["quick"] is True
     assert report["machine"]["cores"] >= 1 and report["machine"]["cpu"]

@@ -36,8 +36,16 @@ def native(
 ) -> Any:
     """Return native options with the native middleware's defaults."""
     return native_options(
-        allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age,
-        allow_private_network, cache_size, max_origin_length, strict,
+        allow_origins,
+        allow_methods,
+        allow_headers,
+        expose_headers,
+        allow_credentials,
+        max_age,
+        allow_private_network,
+        cache_size,
+        max_origin_length,
+        strict,
     )
 
 
@@ -128,10 +136,12 @@ def test_lookup_entry(engine: ModuleType) -> None:
     policy = engine.CORSPolicy(native(["https://example.com"], allow_credentials=True))
     entry = policy.lookup(b"https://example.com")
     assert entry.allowed is True
-    assert entry.block == ((ACAO, b"https://example.com"), (b"access-control-allow-credentials", b"true"),
-                           (VARY, b"Origin"))
-    assert entry.ops == ((ACAO, b"https://example.com"), (b"access-control-allow-credentials", b"true"),
-                         (VARY, None))
+    assert entry.block == (
+        (ACAO, b"https://example.com"),
+        (b"access-control-allow-credentials", b"true"),
+        (VARY, b"Origin"),
+    )
+    assert entry.ops == ((ACAO, b"https://example.com"), (b"access-control-allow-credentials", b"true"), (VARY, None))
     assert entry.preflight_head == ((ACAO, b"https://example.com"), (b"access-control-allow-credentials", b"true"))
     refused = policy.lookup(b"https://evil.com")
     assert refused.allowed is False
@@ -262,8 +272,15 @@ def test_cache_never_changes_answers(engine: ModuleType, cache_size: int) -> Non
     rules = ["https://example.com", "https://*.example.org", re.compile(r"https://\d+\.example\.net")]
     cached = engine.CORSPolicy(native(rules, cache_size=cache_size, allow_credentials=True))
     uncached = engine.CORSPolicy(native(rules, cache_size=0, allow_credentials=True))
-    origins = [b"https://example.com", b"https://a.example.org", b"https://12.example.net", b"https://x.test",
-               b"https://a.b.example.org", b"https://1a.example.net", b""]
+    origins = [
+        b"https://example.com",
+        b"https://a.example.org",
+        b"https://12.example.net",
+        b"https://x.test",
+        b"https://a.b.example.org",
+        b"https://1a.example.net",
+        b"",
+    ]
     for _ in range(3):
         for origin in origins:
             a, b = cached.lookup(origin), uncached.lookup(origin)
@@ -322,7 +339,10 @@ def test_scan_request_headers(engine: ModuleType) -> None:
 def test_scan_request_headers_absent(engine: ModuleType) -> None:
     assert engine.scan_request_headers([]) == (None, None, None, None)
     assert engine.scan_request_headers([(b"host", b"a"), (b"origins", b"x"), (b"origi", b"y")]) == (
-        None, None, None, None,
+        None,
+        None,
+        None,
+        None,
     )
 
 
@@ -383,7 +403,9 @@ def test_response_headers_list_items(engine: ModuleType) -> None:
     policy = engine.CORSPolicy(native(["https://example.com"]))
     result = policy.response_headers(b"https://example.com", [[b"content-type", b"text/plain"]])
     assert [tuple(item) for item in result] == [
-        (b"content-type", b"text/plain"), (ACAO, b"https://example.com"), (VARY, b"Origin"),
+        (b"content-type", b"text/plain"),
+        (ACAO, b"https://example.com"),
+        (VARY, b"Origin"),
     ]
 
 
@@ -401,8 +423,11 @@ def test_response_headers_does_not_leak_between_origins(engine: ModuleType) -> N
 
 
 def test_preflight_response_native(engine: ModuleType) -> None:
-    policy = engine.CORSPolicy(native(["https://example.com"], allow_methods=["GET"], allow_headers=["X-A"],
-                                      allow_private_network=True, max_age=5))
+    policy = engine.CORSPolicy(
+        native(
+            ["https://example.com"], allow_methods=["GET"], allow_headers=["X-A"], allow_private_network=True, max_age=5
+        )
+    )
     assert policy.preflight_response(b"https://example.com", b"GET", b"x-a", b"true") == (
         200,
         [
@@ -473,8 +498,16 @@ def test_preflight_response_starlette_matches_starlette(
         "max_age": 60,
     }
     policy = engine.CORSPolicy(
-        starlette_options(config["allow_origins"], config["allow_methods"], config["allow_headers"], credentials,
-                          config["allow_origin_regex"], False, config["expose_headers"], 60)
+        starlette_options(
+            config["allow_origins"],
+            config["allow_methods"],
+            config["allow_headers"],
+            credentials,
+            config["allow_origin_regex"],
+            False,
+            config["expose_headers"],
+            60,
+        )
     )
     origin, acrm, acrh, acrpn = request_values
     got = policy.preflight_response(origin, acrm, acrh, acrpn)

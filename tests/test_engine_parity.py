@@ -50,8 +50,9 @@ class KuiDialectMiddleware(ASGIShim, default_engine.ASGIMiddlewareBase):  # type
         *,
         _engine: Optional[ModuleType] = None,
     ) -> None:
-        self._bind(app, kui_options(allow_origins, allow_methods, allow_headers, expose_headers,
-                                    allow_credentials, max_age))
+        self._bind(
+            app, kui_options(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age)
+        )
 
 
 FACTORIES: dict[str, Callable[..., Any]] = {
@@ -89,8 +90,11 @@ PATTERNS = [
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "X-CUSTOM", "get"]
 HEADER_NAMES = ["X-A", "x-b", "Content-Type", "authorization", "X-Request-Id"]
 
-methods = st.one_of(st.just(["*"]), st.lists(st.sampled_from(METHODS), max_size=4),
-                    st.lists(st.sampled_from(METHODS), max_size=3).map(lambda m: [*m, "*"]))
+methods = st.one_of(
+    st.just(["*"]),
+    st.lists(st.sampled_from(METHODS), max_size=4),
+    st.lists(st.sampled_from(METHODS), max_size=3).map(lambda m: [*m, "*"]),
+)
 headers = st.one_of(st.just(["*"]), st.lists(st.sampled_from(HEADER_NAMES), max_size=4))
 expose = st.lists(st.sampled_from(["X-E", "X-F", "X-Request-Id", "X-E"]), max_size=3)
 max_age = st.one_of(st.sampled_from([0, 1, 600, 86400]), st.integers(0, 10**6))
@@ -192,8 +196,9 @@ def candidate_origins(config: dict[str, Any]) -> list[bytes]:
 acrm_values = st.one_of(
     st.none(),
     st.sampled_from([b"GET", b"POST", b"PUT"]),
-    st.sampled_from([b"GET", b"PUT", b"PATCH", b"get", b"X-CUSTOM", b"GET POST", b"", b"GET\r\n", b"\xe9",
-                     b"M-SEARCH"]),
+    st.sampled_from(
+        [b"GET", b"PUT", b"PATCH", b"get", b"X-CUSTOM", b"GET POST", b"", b"GET\r\n", b"\xe9", b"M-SEARCH"]
+    ),
     st.binary(max_size=8),
 )
 
@@ -204,8 +209,14 @@ def acrh_values(draw: st.DrawFn) -> Optional[bytes]:
         return None
     if draw(st.integers(0, 6)) == 0:
         return draw(st.binary(max_size=30))
-    names = draw(st.lists(st.sampled_from([b"x-a", b"X-B", b"content-type", b"ACCEPT", b"authorization",
-                                           b"x a", b"", b"x-request-id", b"x\xe9"]), max_size=4))
+    names = draw(
+        st.lists(
+            st.sampled_from(
+                [b"x-a", b"X-B", b"content-type", b"ACCEPT", b"authorization", b"x a", b"", b"x-request-id", b"x\xe9"]
+            ),
+            max_size=4,
+        )
+    )
     separators = st.sampled_from([b",", b", ", b" , ", b",,", b"\t,", b" ,\t"])
     value = b""
     for position, name in enumerate(names):
@@ -234,10 +245,11 @@ def requests(draw: st.DrawFn, config: dict[str, Any]) -> dict[str, Any]:
     cors: list[Header] = []
     if origin is not None:
         cors.append((b"origin", origin))
-    for name, strategy in ((b"access-control-request-method", acrm_values),
-                           (b"access-control-request-headers", acrh_values()),
-                           (b"access-control-request-private-network",
-                            st.one_of(st.none(), st.sampled_from([b"true", b"false", b""])))):
+    for name, strategy in (
+        (b"access-control-request-method", acrm_values),
+        (b"access-control-request-headers", acrh_values()),
+        (b"access-control-request-private-network", st.one_of(st.none(), st.sampled_from([b"true", b"false", b""]))),
+    ):
         value = draw(strategy)
         if value is not None:
             cors.append((name, value))
@@ -315,9 +327,20 @@ def _answers(dialect: str, config: dict[str, Any], request: dict[str, Any], engi
     async def send(message: Any) -> None:
         messages.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request["method"],
-             "scheme": "https", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
-             "headers": list(request["headers"]), "client": None, "server": None}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request["method"],
+        "scheme": "https",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": list(request["headers"]),
+        "client": None,
+        "server": None,
+    }
     run_sync(middleware(scope, receive, send))
     answers["messages"] = messages
     answers["app_called"] = len(app.calls)

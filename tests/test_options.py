@@ -126,8 +126,11 @@ def test_cache_size(value: Any, error: type[Exception]) -> None:
         build(cache_size=value)
 
 
-@pytest.mark.parametrize(("value", "error"), [(2047, ValueError), (0, ValueError), (-1, ValueError),
-                                              ("4096", TypeError), (True, TypeError)], ids=repr)
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(2047, ValueError), (0, ValueError), (-1, ValueError), ("4096", TypeError), (True, TypeError)],
+    ids=repr,
+)
 def test_max_origin_length(value: Any, error: type[Exception]) -> None:
     with pytest.raises(error, match=r"^max_origin_length must be"):
         build(max_origin_length=value)
@@ -189,8 +192,12 @@ def test_bytes_pattern() -> None:
 def test_valid_configuration_does_not_warn() -> None:
     # filterwarnings = error: any CORSConfigWarning here fails the test.
     middleware = build(
-        allow_origins=["https://example.com", "http://localhost:8000", "https://*.example.org",
-                       re.compile(r"https://app\.example\.net")],
+        allow_origins=[
+            "https://example.com",
+            "http://localhost:8000",
+            "https://*.example.org",
+            re.compile(r"https://app\.example\.net"),
+        ],
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization"],
         expose_headers=["X-Request-Id"],

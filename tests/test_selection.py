@@ -81,10 +81,7 @@ def test_missing_extension_falls_back_to_pure_twin() -> None:
 
 
 def test_non_cpython_selects_pure_twin() -> None:
-    prelude = (
-        "import types; sys.implementation = types.SimpleNamespace("
-        "**{**vars(sys.implementation), 'name': 'pypy'})"
-    )
+    prelude = "import types; sys.implementation = types.SimpleNamespace(**{**vars(sys.implementation), 'name': 'pypy'})"
     assert selection(None, prelude=prelude) == PURE
 
 

@@ -40,12 +40,17 @@ class Endpoint:
         assert scope["type"] == "http"
         self.requests.append((scope["method"], scope["path"]))
         body = b'{"hello": "world"}'
-        await send({
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                        (b"x-request-id", b"42")],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", b"42"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -106,8 +111,11 @@ def test_preflight_allowed(served: Served) -> None:
     with httpx.Client(base_url=served.base_url, trust_env=False, timeout=10) as client:
         response = client.options(
             "/items",
-            headers={"Origin": ORIGIN, "Access-Control-Request-Method": "PUT",
-                     "Access-Control-Request-Headers": "x-token"},
+            headers={
+                "Origin": ORIGIN,
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "x-token",
+            },
         )
     assert response.status_code == 200
     assert response.content == b""
@@ -137,8 +145,9 @@ def test_simple_allowed(served: Served) -> None:
 def test_disallowed(served: Served) -> None:
     with httpx.Client(base_url=served.base_url, trust_env=False, timeout=10) as client:
         simple = client.get("/items", headers={"Origin": "https://evil.example.com"})
-        preflight = client.options("/items", headers={"Origin": "https://evil.example.com",
-                                                      "Access-Control-Request-Method": "PUT"})
+        preflight = client.options(
+            "/items", headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "PUT"}
+        )
         no_origin = client.get("/items")
     for response in (simple, preflight, no_origin):
         assert response.status_code == 200

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-import corsfast.starlette
-from corsfast import CORSConfigWarning
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 from starlette.responses import PlainTextResponse, Response
+
+import corsfast.starlette
+from corsfast import CORSConfigWarning
 
 Message = dict[str, Any]
 Header = tuple[bytes, bytes]
@@ -73,7 +73,9 @@ class AppSpec:
 
 
 def make_app(spec: AppSpec) -> Callable[..., Awaitable[None]]:
-    async def app(scope: dict[str, Any], receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]) -> None:
+    async def app(
+        scope: dict[str, Any], receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
         assert scope["type"] == "http"
         headers: list[Any] = [[name, value] if as_list else (name, value) for name, value, as_list in spec.headers]
         if spec.read_body:
@@ -112,7 +114,11 @@ class Req:
 
     @property
     def is_preflight(self) -> bool:
-        return self.method == "OPTIONS" and self.origin is not None and self.first(b"access-control-request-method") is not None
+        return (
+            self.method == "OPTIONS"
+            and self.origin is not None
+            and self.first(b"access-control-request-method") is not None
+        )
 
 
 def run(middleware: Any, request: Req) -> list[Message]:
@@ -155,7 +161,9 @@ def build(cls: Any, app: Any, config: dict[str, Any], **extra: Any) -> Any:
         return cls(app, **config, **extra)
 
 
-def both(config: dict[str, Any], request: Req, engine: ModuleType, spec: AppSpec = AppSpec()) -> tuple[list[Message], list[Message]]:
+def both(
+    config: dict[str, Any], request: Req, engine: ModuleType, spec: AppSpec = AppSpec()
+) -> tuple[list[Message], list[Message]]:
     """Return (Starlette's messages, corsfast's messages) for the same app, config and request."""
     starlette = run(build(StarletteCORSMiddleware, make_app(spec), config), request)
     ours = run(build(corsfast.starlette.CORSMiddleware, make_app(spec), config, _engine=engine), request)
@@ -207,7 +215,11 @@ class StarletteWithDeviations(StarletteCORSMiddleware):
         failures = set() if response.body == b"OK" else set(response.body[len(b"Disallowed CORS ") :].split(b", "))
         failures.add(b"headers")
         text = "Disallowed CORS " + ", ".join(f.decode() for f in FAILURE_ORDER if f in failures)
-        kept = {k.decode(): v.decode("latin-1") for k, v in response.raw_headers if k not in (b"content-length", b"content-type")}
+        kept = {
+            k.decode(): v.decode("latin-1")
+            for k, v in response.raw_headers
+            if k not in (b"content-length", b"content-type")
+        }
         return PlainTextResponse(text, status_code=400, headers=kept)
 
     async def send(self, message: Message, send: Any, request_headers: Headers) -> None:  # type: ignore[override]
@@ -243,21 +255,46 @@ def bad_config(config: dict[str, Any]) -> bool:
 
 
 ORIGIN_RULES = [
-    "https://example.org", "https://example.org/", "https://Example.org", "http://example.org",
-    "https://example.org:443", "https://a.com", "https://b.com", "https://x.com", "null", "", "*",
-    "https://\xe9.example.org", "https://\u4f8b.jp", "https://a.com ",
+    "https://example.org",
+    "https://example.org/",
+    "https://Example.org",
+    "http://example.org",
+    "https://example.org:443",
+    "https://a.com",
+    "https://b.com",
+    "https://x.com",
+    "null",
+    "",
+    "*",
+    "https://\xe9.example.org",
+    "https://\u4f8b.jp",
+    "https://a.com ",
 ]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "QUERY", "get", "post", "CUSTOM", "*"]
 BAD_METHODS = ["GET POST", "", "G\xc9T"]
 HEADER_NAMES = [
-    "*", "X-Example", "x-example", "Content-Type", "content-type", "Authorization", "X-Requested-With",
-    "X-Custom-Header", "accept",
+    "*",
+    "X-Example",
+    "x-example",
+    "Content-Type",
+    "content-type",
+    "Authorization",
+    "X-Requested-With",
+    "X-Custom-Header",
+    "accept",
 ]
 BAD_HEADER_NAMES = ["X Bad", "", "Bad:Name", "X-\xc4"]
 EXPOSE = ["X-Status", "x-request-id", "Content-Length", "X-Example", "*"]
 REGEXES = [
-    r"https://.*\.example\.org", r"https://(a|b)\.com", r"(?i)https://x\.com", r"https://.*", r".*", "null",
-    r"https://example\.org|https://a\.com", r"https://[^.]+\.example\.org(:\d+)?", r"https://\xe9\.example\.org",
+    r"https://.*\.example\.org",
+    r"https://(a|b)\.com",
+    r"(?i)https://x\.com",
+    r"https://.*",
+    r".*",
+    "null",
+    r"https://example\.org|https://a\.com",
+    r"https://[^.]+\.example\.org(:\d+)?",
+    r"https://\xe9\.example\.org",
 ]
 
 
@@ -302,21 +339,63 @@ configs = st.fixed_dictionaries(
 # -- requests ---------------------------------------------------------------------------
 
 ORIGINS = [
-    b"https://example.org", b"https://example.org/", b"https://Example.org", b"HTTPS://EXAMPLE.ORG",
-    b"http://example.org", b"https://example.org:443", b"https://example.org.evil.com", b"https://evil-example.org",
-    b"https://sub.example.org", b"https://a.b.example.org", b"https://.example.org", b"https://sub.example.org:8443",
-    b"https://a.com", b"https://b.com", b"https://c.com", b"https://ab.com", b"https://x.com", b"HTTPS://X.COM",
-    b"https://X.com", b"null", b"", b"*", b"https://\xc3\xa9.example.org", b"https://\xe9.example.org",
-    b"https://example.org\r\nx-injected: 1", b"https://a.com\x00", b"https://example.org\t", b"https://x.com\x7f",
-    b"\x1bhttps://a.com", b" https://a.com", b"https://a.com ", b"https://a.com, https://b.com",
+    b"https://example.org",
+    b"https://example.org/",
+    b"https://Example.org",
+    b"HTTPS://EXAMPLE.ORG",
+    b"http://example.org",
+    b"https://example.org:443",
+    b"https://example.org.evil.com",
+    b"https://evil-example.org",
+    b"https://sub.example.org",
+    b"https://a.b.example.org",
+    b"https://.example.org",
+    b"https://sub.example.org:8443",
+    b"https://a.com",
+    b"https://b.com",
+    b"https://c.com",
+    b"https://ab.com",
+    b"https://x.com",
+    b"HTTPS://X.COM",
+    b"https://X.com",
+    b"null",
+    b"",
+    b"*",
+    b"https://\xc3\xa9.example.org",
+    b"https://\xe9.example.org",
+    b"https://example.org\r\nx-injected: 1",
+    b"https://a.com\x00",
+    b"https://example.org\t",
+    b"https://x.com\x7f",
+    b"\x1bhttps://a.com",
+    b" https://a.com",
+    b"https://a.com ",
+    b"https://a.com, https://b.com",
     b"https://" + b"a" * (MAX_ORIGIN_LENGTH - 20) + b".example.org",  # exactly the cap
     b"https://" + b"a" * (MAX_ORIGIN_LENGTH - 19) + b".example.org",  # one byte over
 ]
 REQUEST_METHODS = [b"GET", b"POST", b"PUT", b"DELETE", b"PATCH", b"QUERY", b"get", b"CUSTOM", b"", b" GET", b"OPTIONS"]
 ACRH_ELEMENTS = [
-    b"x-example", b"X-Example", b"X-EXAMPLE", b"content-type", b"Content-Type", b"accept", b"authorization",
-    b"x-custom-header", b"x-requested-with", b"", b" ", b"\t", b"x-example\x0b", b"\x1cx-example", b"x-\xe9",
-    b"x-example\x85", b"\xa0accept", b"x-example\x00", b"x\rbad", b"X-Custom-Header ",
+    b"x-example",
+    b"X-Example",
+    b"X-EXAMPLE",
+    b"content-type",
+    b"Content-Type",
+    b"accept",
+    b"authorization",
+    b"x-custom-header",
+    b"x-requested-with",
+    b"",
+    b" ",
+    b"\t",
+    b"x-example\x0b",
+    b"\x1cx-example",
+    b"x-\xe9",
+    b"x-example\x85",
+    b"\xa0accept",
+    b"x-example\x00",
+    b"x\rbad",
+    b"X-Custom-Header ",
 ]
 SEPARATORS = [b",", b", ", b" ,", b" , ", b",\t", b",,"]
 
@@ -346,10 +425,11 @@ def requests(draw: st.DrawFn, config: dict[str, Any]) -> Req:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             starlette = StarletteCORSMiddleware(None, **config)  # type: ignore[arg-type]
-    except Exception:  # noqa: BLE001 - a broken configuration; any origin will do
+    except Exception:
         starlette = None
     configured_origins = [o for o in latin1(config.get("allow_origins", ())) if o != b"*"] + [
-        o for o in ORIGINS
+        o
+        for o in ORIGINS
         if starlette is not None and not deviant_origin(o) and starlette.is_allowed_origin(o.decode("latin-1"))
     ]
     configured_methods = latin1(starlette.allow_methods if starlette is not None else ("GET",))
@@ -368,7 +448,7 @@ def requests(draw: st.DrawFn, config: dict[str, Any]) -> Req:
     if draw(st.integers(0, 4)) < (4 if method == "OPTIONS" else 2):
         headers.append((b"access-control-request-method", pick(configured_methods, st.sampled_from(REQUEST_METHODS))))
     if draw(st.booleans()):
-        allowed = st.sampled_from(configured_names + [b"Accept", b"content-type"])
+        allowed = st.sampled_from([*configured_names, b"Accept", b"content-type"])
         joined = st.lists(st.tuples(allowed, st.sampled_from(SEPARATORS)), min_size=1, max_size=4).map(
             lambda pairs: b"".join(e + s for e, s in pairs[:-1]) + pairs[-1][0]
         )
@@ -389,11 +469,20 @@ def requests(draw: st.DrawFn, config: dict[str, Any]) -> Req:
 
 
 APP_HEADERS = [
-    (b"content-type", b"text/plain"), (b"vary", b"Accept-Encoding"), (b"vary", b"Origin"), (b"vary", b"Cookie, Accept"),
-    (b"vary", b"*"), (b"access-control-allow-origin", b"https://app.example"), (b"access-control-allow-origin", b"*"),
-    (b"access-control-allow-credentials", b"false"), (b"access-control-expose-headers", b"X-App"),
-    (b"access-control-allow-methods", b"GET"), (b"access-control-max-age", b"1"), (b"set-cookie", b"a=b"),
-    (b"x-app", b"1"), (b"content-length", b"5"),
+    (b"content-type", b"text/plain"),
+    (b"vary", b"Accept-Encoding"),
+    (b"vary", b"Origin"),
+    (b"vary", b"Cookie, Accept"),
+    (b"vary", b"*"),
+    (b"access-control-allow-origin", b"https://app.example"),
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-credentials", b"false"),
+    (b"access-control-expose-headers", b"X-App"),
+    (b"access-control-allow-methods", b"GET"),
+    (b"access-control-max-age", b"1"),
+    (b"set-cookie", b"a=b"),
+    (b"x-app", b"1"),
+    (b"content-length", b"5"),
 ]
 
 app_specs = st.builds(
@@ -408,13 +497,20 @@ app_specs = st.builds(
 )
 
 
-def expected_and_actual(config: dict[str, Any], request: Req, spec: AppSpec, engine: ModuleType) -> tuple[list[Message], list[Message], bool]:
+def expected_and_actual(
+    config: dict[str, Any], request: Req, spec: AppSpec, engine: ModuleType
+) -> tuple[list[Message], list[Message], bool]:
     """Return (expected messages, corsfast's messages, whether a documented difference applied)."""
     origin = request.origin
     acrh = request.first(b"access-control-request-headers")
     deviation = origin is not None and (
         deviant_origin(origin)
-        or (request.is_preflight and "*" in config.get("allow_headers", ()) and acrh is not None and deviant_request_headers(acrh))
+        or (
+            request.is_preflight
+            and "*" in config.get("allow_headers", ())
+            and acrh is not None
+            and deviant_request_headers(acrh)
+        )
     )
     reference = StarletteWithDeviations if deviation else StarletteCORSMiddleware
     expected = run(build(reference, make_app(spec), config), request)
@@ -422,7 +518,9 @@ def expected_and_actual(config: dict[str, Any], request: Req, spec: AppSpec, eng
     return expected, actual, deviation
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(case=configs.flatmap(lambda config: st.tuples(st.just(config), requests(config))), spec=app_specs)
 def test_differential(engine: ModuleType, case: tuple[dict[str, Any], Req], spec: AppSpec) -> None:
     config, request = case
@@ -451,7 +549,9 @@ def test_differential(engine: ModuleType, case: tuple[dict[str, Any], Req], spec
 SPECIFIC = {"allow_origins": ["https://example.org"], "allow_methods": ["GET", "POST"], "allow_headers": ["X-Example"]}
 
 
-@pytest.mark.parametrize("origin", [None, b"https://example.org", b"https://evil.example"], ids=["no-origin", "allowed", "refused"])
+@pytest.mark.parametrize(
+    "origin", [None, b"https://example.org", b"https://evil.example"], ids=["no-origin", "allowed", "refused"]
+)
 @pytest.mark.parametrize("config", [SPECIFIC, {"allow_origins": ["*"]}], ids=["specific", "allow-all"])
 def test_vary_origin_on_every_actual_response(engine: ModuleType, config: dict[str, Any], origin: bytes | None) -> None:
     request = Req("GET", () if origin is None else ((b"origin", origin),))
@@ -470,13 +570,17 @@ def test_vary_origin_on_every_actual_response(engine: ModuleType, config: dict[s
     ],
     ids=["two-lines", "origin-origin", "lowercase", "star"],
 )
-@pytest.mark.parametrize("origin", [None, b"https://example.org", b"https://evil.example"], ids=["no-origin", "allowed", "refused"])
+@pytest.mark.parametrize(
+    "origin", [None, b"https://example.org", b"https://evil.example"], ids=["no-origin", "allowed", "refused"]
+)
 def test_vary_merge(engine: ModuleType, app_vary: list[bytes], merged: bytes, origin: bytes | None) -> None:
-    spec = AppSpec(headers=(
-        (b"content-type", b"text/plain", False),
-        *((b"vary", value, False) for value in app_vary),
-        (b"x-after", b"1", False),
-    ))
+    spec = AppSpec(
+        headers=(
+            (b"content-type", b"text/plain", False),
+            *((b"vary", value, False) for value in app_vary),
+            (b"x-after", b"1", False),
+        )
+    )
     request = Req("GET", () if origin is None else ((b"origin", origin),))
     starlette, ours = both(SPECIFIC, request, engine, spec)
     # Several Vary lines collapse into one, at the first one's position; Origin is appended.
@@ -485,10 +589,14 @@ def test_vary_merge(engine: ModuleType, app_vary: list[bytes], merged: bytes, or
     assert ours == starlette
 
 
-@pytest.mark.parametrize("config", [
-    {**SPECIFIC, "allow_credentials": True, "expose_headers": ["X-Status", "X-Request-Id"]},
-    {"allow_origin_regex": r"https://.*\.example\.org", "allow_credentials": True, "expose_headers": ["X-Status"]},
-], ids=["list", "regex"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {**SPECIFIC, "allow_credentials": True, "expose_headers": ["X-Status", "X-Request-Id"]},
+        {"allow_origin_regex": r"https://.*\.example\.org", "allow_credentials": True, "expose_headers": ["X-Status"]},
+    ],
+    ids=["list", "regex"],
+)
 def test_credentials_and_expose_headers_sent_to_refused_origins(engine: ModuleType, config: dict[str, Any]) -> None:
     request = Req("GET", ((b"origin", b"https://evil.example"),))
     starlette, ours = both(config, request, engine)
@@ -503,13 +611,17 @@ def test_query_in_the_star_method_list(engine: ModuleType, requested: bytes) -> 
     config = {"allow_origins": ["https://example.org"], "allow_methods": ["*"]}
     request = Req("OPTIONS", ((b"origin", b"https://example.org"), (b"access-control-request-method", requested)))
     starlette, ours = both(config, request, engine)
-    assert header_values(starlette, b"access-control-allow-methods") == [b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY"]
+    assert header_values(starlette, b"access-control-allow-methods") == [
+        b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY"
+    ]
     assert starlette[0]["status"] == (400 if requested == b"query" else 200)
     assert ours == starlette
 
 
 @pytest.mark.parametrize("origin", [b"https://example.org", b"https://evil.example"], ids=["allowed", "refused"])
-@pytest.mark.parametrize("config", [SPECIFIC, {"allow_origins": ["*"], "allow_private_network": True}], ids=["specific", "allow-all"])
+@pytest.mark.parametrize(
+    "config", [SPECIFIC, {"allow_origins": ["*"], "allow_private_network": True}], ids=["specific", "allow-all"]
+)
 def test_fixed_preflight_vary(engine: ModuleType, config: dict[str, Any], origin: bytes) -> None:
     request = Req("OPTIONS", ((b"origin", origin), (b"access-control-request-method", b"GET")))
     spec = AppSpec(headers=((b"vary", b"Accept-Encoding", False),))  # never called for a preflight
@@ -522,7 +634,13 @@ def test_fixed_preflight_vary(engine: ModuleType, config: dict[str, Any], origin
 @pytest.mark.parametrize(
     ("origin", "method", "names", "pna", "body"),
     [
-        (b"https://evil.example", b"DELETE", b"X-Other", b"true", b"Disallowed CORS origin, method, headers, private-network"),
+        (
+            b"https://evil.example",
+            b"DELETE",
+            b"X-Other",
+            b"true",
+            b"Disallowed CORS origin, method, headers, private-network",
+        ),
         (b"https://evil.example", b"GET", None, None, b"Disallowed CORS origin"),
         (b"https://example.org", b"DELETE", None, None, b"Disallowed CORS method"),
         (b"https://example.org", b"GET", b"x-example,", None, b"Disallowed CORS headers"),
@@ -531,7 +649,9 @@ def test_fixed_preflight_vary(engine: ModuleType, config: dict[str, Any], origin
         (b"https://example.org", b"GET", b"X-Example, content-type", None, b"OK"),
     ],
 )
-def test_preflight_bodies(engine: ModuleType, origin: bytes, method: bytes, names: bytes | None, pna: bytes | None, body: bytes) -> None:
+def test_preflight_bodies(
+    engine: ModuleType, origin: bytes, method: bytes, names: bytes | None, pna: bytes | None, body: bytes
+) -> None:
     headers = [(b"origin", origin), (b"access-control-request-method", method)]
     if names is not None:
         headers.append((b"access-control-request-headers", names))
@@ -545,35 +665,50 @@ def test_preflight_bodies(engine: ModuleType, origin: bytes, method: bytes, name
 
 
 @pytest.mark.parametrize("origin", [b"https://example.org", b"https://evil.example"], ids=["allowed", "refused"])
-@pytest.mark.parametrize("config", [
-    {**SPECIFIC, "allow_credentials": True, "expose_headers": ["X-Status"]},
-    {"allow_origins": ["*"], "allow_credentials": True, "expose_headers": ["X-Status"]},
-    {"allow_origins": ["*"], "expose_headers": ["X-Status"]},
-], ids=["specific", "star-credentials", "star"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {**SPECIFIC, "allow_credentials": True, "expose_headers": ["X-Status"]},
+        {"allow_origins": ["*"], "allow_credentials": True, "expose_headers": ["X-Status"]},
+        {"allow_origins": ["*"], "expose_headers": ["X-Status"]},
+    ],
+    ids=["specific", "star-credentials", "star"],
+)
 def test_app_set_cors_headers_replaced_in_place(engine: ModuleType, config: dict[str, Any], origin: bytes) -> None:
-    spec = AppSpec(headers=(
-        (b"access-control-allow-origin", b"https://app.example", False),
-        (b"x-one", b"1", False),
-        (b"access-control-allow-credentials", b"false", True),
-        (b"access-control-expose-headers", b"X-App", False),
-        (b"access-control-allow-origin", b"https://second.example", False),
-        (b"vary", b"Accept", False),
-    ))
+    spec = AppSpec(
+        headers=(
+            (b"access-control-allow-origin", b"https://app.example", False),
+            (b"x-one", b"1", False),
+            (b"access-control-allow-credentials", b"false", True),
+            (b"access-control-expose-headers", b"X-App", False),
+            (b"access-control-allow-origin", b"https://second.example", False),
+            (b"vary", b"Accept", False),
+        )
+    )
     starlette, ours = both(config, Req("GET", ((b"origin", origin),)), engine, spec)
     names = [k for k, _ in start_headers(starlette)]
     if origin == b"https://example.org" or "*" in config["allow_origins"]:
         # Replaced at the first occurrence's position, later duplicates dropped.
-        assert names[:5] == [b"access-control-allow-origin", b"x-one", b"access-control-allow-credentials", b"access-control-expose-headers", b"vary"]
+        assert names[:5] == [
+            b"access-control-allow-origin",
+            b"x-one",
+            b"access-control-allow-credentials",
+            b"access-control-expose-headers",
+            b"vary",
+        ]
     else:
         # A refused origin: the app's own ACAO lines are kept as they are.
-        assert header_values(starlette, b"access-control-allow-origin") == [b"https://app.example", b"https://second.example"]
+        assert header_values(starlette, b"access-control-allow-origin") == [
+            b"https://app.example",
+            b"https://second.example",
+        ]
     assert header_values(starlette, b"access-control-expose-headers") == [b"X-Status"]
     assert ours == starlette
 
 
 @pytest.mark.parametrize("more_body", [1, 3])
 def test_streaming_bodies_and_request_body_pass_through(engine: ModuleType, more_body: int) -> None:
-    spec = AppSpec(chunks=tuple(b"chunk%d" % i for i in range(more_body)) + (b"",), read_body=True)
+    spec = AppSpec(chunks=(*tuple(b"chunk%d" % i for i in range(more_body)), b""), read_body=True)
     request = Req("POST", ((b"origin", b"https://example.org"), (b"cookie", b"a=b")), (b"ab", b"", b"cde"))
     starlette, ours = both(SPECIFIC, request, engine, spec)
     assert [m.get("more_body") for m in starlette[1:]] == [True] * more_body + [False]
@@ -585,7 +720,7 @@ def test_non_http_scopes_pass_through(engine: ModuleType) -> None:
     for cls in (StarletteCORSMiddleware, corsfast.starlette.CORSMiddleware):
         seen: list[dict[str, Any]] = []
 
-        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def app(scope: dict[str, Any], receive: Any, send: Any, seen: list[dict[str, Any]] = seen) -> None:
             seen.append(scope)
 
         kwargs = {"_engine": engine} if cls is corsfast.starlette.CORSMiddleware else {}
@@ -615,7 +750,9 @@ def test_non_http_scopes_pass_through(engine: ModuleType) -> None:
         ({"max_age": "600"}, TypeError, "max_age must be an int"),
     ],
 )
-def test_broken_configurations_raise(engine: ModuleType, kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
+def test_broken_configurations_raise(
+    engine: ModuleType, kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover
         pass
 
@@ -627,7 +764,9 @@ def test_broken_configurations_raise(engine: ModuleType, kwargs: dict[str, Any],
 def test_bare_str_is_substring_matching_in_starlette(engine: ModuleType) -> None:
     """Why a bare str is refused: Starlette's `origin in "https://example.org"` is a substring test."""
     request = Req("OPTIONS", ((b"origin", b"https://exam"), (b"access-control-request-method", b"G")))
-    starlette = run(StarletteCORSMiddleware(make_app(AppSpec()), allow_origins="https://example.org", allow_methods="GET"), request)
+    starlette = run(
+        StarletteCORSMiddleware(make_app(AppSpec()), allow_origins="https://example.org", allow_methods="GET"), request
+    )
     assert starlette[0]["status"] == 200
     assert (b"access-control-allow-origin", b"https://exam") in start_headers(starlette)
     with pytest.raises(TypeError):
@@ -646,13 +785,19 @@ CONTROL_ORIGINS = [
 
 
 @pytest.mark.parametrize("origin", CONTROL_ORIGINS)
-@pytest.mark.parametrize("config", [
-    {"allow_origin_regex": r"https://.*", "allow_credentials": True},
-    {"allow_origin_regex": r"(?s)https://.*"},
-    {"allow_origins": ["*"], "allow_credentials": True},
-], ids=["regex-credentials", "dotall-regex", "star-credentials"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"allow_origin_regex": r"https://.*", "allow_credentials": True},
+        {"allow_origin_regex": r"(?s)https://.*"},
+        {"allow_origins": ["*"], "allow_credentials": True},
+    ],
+    ids=["regex-credentials", "dotall-regex", "star-credentials"],
+)
 @pytest.mark.parametrize("method", ["GET", "OPTIONS"])
-def test_control_character_origin_never_reflected(engine: ModuleType, config: dict[str, Any], origin: bytes, method: str) -> None:
+def test_control_character_origin_never_reflected(
+    engine: ModuleType, config: dict[str, Any], origin: bytes, method: str
+) -> None:
     headers: tuple[Header, ...] = ((b"origin", origin),)
     if method == "OPTIONS":
         headers += ((b"access-control-request-method", b"GET"),)
@@ -733,10 +878,14 @@ def test_over_long_origin_never_allowed_and_never_reaches_the_regex(
 @pytest.mark.parametrize("names", [b"x-example\r\nset-cookie: a", b"x-example\x00", b"a,\x0bb", b"x\x7f"])
 def test_request_headers_with_control_characters_not_mirrored(engine: ModuleType, names: bytes) -> None:
     config = {"allow_origins": ["https://example.org"], "allow_headers": ["*"]}
-    request = Req("OPTIONS", (
-        (b"origin", b"https://example.org"), (b"access-control-request-method", b"GET"),
-        (b"access-control-request-headers", names),
-    ))
+    request = Req(
+        "OPTIONS",
+        (
+            (b"origin", b"https://example.org"),
+            (b"access-control-request-method", b"GET"),
+            (b"access-control-request-headers", names),
+        ),
+    )
     starlette = run(build(StarletteCORSMiddleware, make_app(AppSpec()), config), request)
     assert header_values(starlette, b"access-control-allow-headers") == [names]  # Starlette mirrors
     ours = run(build(corsfast.starlette.CORSMiddleware, make_app(AppSpec()), config, _engine=engine), request)
@@ -747,21 +896,31 @@ def test_request_headers_with_control_characters_not_mirrored(engine: ModuleType
 
 def test_tab_in_request_headers_still_mirrored(engine: ModuleType) -> None:
     config = {"allow_origins": ["https://example.org"], "allow_headers": ["*"]}
-    request = Req("OPTIONS", (
-        (b"origin", b"https://example.org"), (b"access-control-request-method", b"GET"),
-        (b"access-control-request-headers", b"x-a,\tx-b"),
-    ))
+    request = Req(
+        "OPTIONS",
+        (
+            (b"origin", b"https://example.org"),
+            (b"access-control-request-method", b"GET"),
+            (b"access-control-request-headers", b"x-a,\tx-b"),
+        ),
+    )
     starlette, ours = both(config, request, engine)
     assert header_values(starlette, b"access-control-allow-headers") == [b"x-a,\tx-b"]
     assert ours == starlette
 
 
-@pytest.mark.parametrize("kwargs", [{"allow_credentials": 1}, {"allow_private_network": 1}], ids=["credentials", "private-network"])
+@pytest.mark.parametrize(
+    "kwargs", [{"allow_credentials": 1}, {"allow_private_network": 1}], ids=["credentials", "private-network"]
+)
 def test_truthy_flags_accepted_like_starlette(engine: ModuleType, kwargs: dict[str, Any]) -> None:
     config = {"allow_origins": ["https://example.org"], **kwargs}
-    request = Req("OPTIONS", (
-        (b"origin", b"https://example.org"), (b"access-control-request-method", b"GET"),
-        (b"access-control-request-private-network", b"true"),
-    ))
+    request = Req(
+        "OPTIONS",
+        (
+            (b"origin", b"https://example.org"),
+            (b"access-control-request-method", b"GET"),
+            (b"access-control-request-private-network", b"true"),
+        ),
+    )
     starlette, ours = both(config, request, engine)
     assert ours == starlette

@@ -19,7 +19,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -174,15 +173,44 @@ top = corsfast.starlette.CORSMiddleware(raw, **CONFIGS["specific"])
 
 SERVER_COMMANDS = {
     "uvicorn": lambda port, app: [
-        sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--no-access-log",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
     ],
     "hypercorn": lambda port, app: [
-        sys.executable, "-m", "hypercorn", app, "--bind", f"127.0.0.1:{port}", "--log-level", "WARNING",
+        sys.executable,
+        "-m",
+        "hypercorn",
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "WARNING",
     ],
     "granian": lambda port, app: [
-        sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", "1", "--log-level", "warning", "--no-ws", app,
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "--no-ws",
+        app,
     ],
 }
 STARTUP_TIMEOUT = 45.0
@@ -193,14 +221,46 @@ EVIL = "https://evil.example"
 Request = tuple[str, str, list[tuple[str, str]], bytes]
 REQUESTS: dict[str, list[Request]] = {
     "specific": [
-        ("OPTIONS", "/items", [("Origin", SPECIFIC), ("Access-Control-Request-Method", "POST"),
-                               ("Access-Control-Request-Headers", "x-example,content-type")], b""),
-        ("OPTIONS", "/items", [("Origin", REGEX_MATCH), ("Access-Control-Request-Method", "PUT"),
-                               ("Access-Control-Request-Private-Network", "true")], b""),
-        ("OPTIONS", "/items", [("Origin", EVIL), ("Access-Control-Request-Method", "DELETE"),
-                               ("Access-Control-Request-Headers", "X-Other")], b""),
-        ("OPTIONS", "/items", [("Origin", SPECIFIC), ("Access-Control-Request-Method", "GET"),
-                               ("Access-Control-Request-Headers", "X-Example, ,")], b""),
+        (
+            "OPTIONS",
+            "/items",
+            [
+                ("Origin", SPECIFIC),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "x-example,content-type"),
+            ],
+            b"",
+        ),
+        (
+            "OPTIONS",
+            "/items",
+            [
+                ("Origin", REGEX_MATCH),
+                ("Access-Control-Request-Method", "PUT"),
+                ("Access-Control-Request-Private-Network", "true"),
+            ],
+            b"",
+        ),
+        (
+            "OPTIONS",
+            "/items",
+            [
+                ("Origin", EVIL),
+                ("Access-Control-Request-Method", "DELETE"),
+                ("Access-Control-Request-Headers", "X-Other"),
+            ],
+            b"",
+        ),
+        (
+            "OPTIONS",
+            "/items",
+            [
+                ("Origin", SPECIFIC),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "X-Example, ,"),
+            ],
+            b"",
+        ),
         ("OPTIONS", "/items", [("Origin", SPECIFIC)], b""),  # no ACRM: not a preflight, the app answers
         ("GET", "/items", [("Origin", SPECIFIC), ("Cookie", "session=abc")], b""),
         ("GET", "/items", [("Origin", REGEX_MATCH)], b""),
@@ -215,10 +275,26 @@ REQUESTS: dict[str, list[Request]] = {
         ("GET", "/missing", [("Origin", SPECIFIC)], b""),
     ],
     "wildcard": [
-        ("OPTIONS", "/items", [("Origin", EVIL), ("Access-Control-Request-Method", "QUERY"),
-                               ("Access-Control-Request-Headers", "X-Anything, Authorization")], b""),
-        ("OPTIONS", "/items", [("Origin", "null"), ("Access-Control-Request-Method", "GET"),
-                               ("Access-Control-Request-Private-Network", "true")], b""),
+        (
+            "OPTIONS",
+            "/items",
+            [
+                ("Origin", EVIL),
+                ("Access-Control-Request-Method", "QUERY"),
+                ("Access-Control-Request-Headers", "X-Anything, Authorization"),
+            ],
+            b"",
+        ),
+        (
+            "OPTIONS",
+            "/items",
+            [
+                ("Origin", "null"),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Private-Network", "true"),
+            ],
+            b"",
+        ),
         ("GET", "/items", [("Origin", EVIL)], b""),
         ("GET", "/items", [], b""),
         ("GET", "/stream", [("Origin", "null")], b""),
@@ -319,7 +395,9 @@ ENGINES = [pytest.param("c", marks=pytest.mark.c_extension, id="c"), pytest.para
 @pytest.mark.parametrize("engine_name", ENGINES)
 @pytest.mark.parametrize("framework", ["fastapi", "starlette", "raw"])
 @pytest.mark.parametrize("server_name", list(SERVER_COMMANDS))
-def test_same_answers_as_starlette(servers: dict[str, Server], server_name: str, framework: str, engine_name: str) -> None:
+def test_same_answers_as_starlette(
+    servers: dict[str, Server], server_name: str, framework: str, engine_name: str
+) -> None:
     mux = servers[f"{server_name}-mux"]
     with httpx.Client(timeout=10.0) as client:
         if framework == "raw":
@@ -330,7 +408,11 @@ def test_same_answers_as_starlette(servers: dict[str, Server], server_name: str,
             pairs = [(top.base, f"{mux.base}/raw-starlette-specific", REQUESTS["specific"])]
         else:
             pairs = [
-                (f"{mux.base}/{framework}-{engine_name}-{config}", f"{mux.base}/{framework}-starlette-{config}", requests)
+                (
+                    f"{mux.base}/{framework}-{engine_name}-{config}",
+                    f"{mux.base}/{framework}-starlette-{config}",
+                    requests,
+                )
                 for config, requests in REQUESTS.items()
             ]
         compared = 0

@@ -25,9 +25,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 
 import corsfast.starlette
-from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 
 STARLETTE_VERSION = version("starlette")
 
@@ -86,8 +86,19 @@ def starlette_sdist(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     path = directory / name
     if not path.is_file():
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-             "--disable-pip-version-check", "-d", str(directory), f"starlette=={STARLETTE_VERSION}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--disable-pip-version-check",
+                "-d",
+                str(directory),
+                f"starlette=={STARLETTE_VERSION}",
+            ],
             capture_output=True,
             text=True,
             timeout=300,
@@ -120,7 +131,9 @@ def starlette_suite(starlette_sdist: Path, tmp_path_factory: pytest.TempPathFact
     return root
 
 
-def _run_suite(root: Path, engine: str, extra_args: list[str]) -> tuple[subprocess.CompletedProcess[str], list[dict[str, str]]]:
+def _run_suite(
+    root: Path, engine: str, extra_args: list[str]
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, str]]]:
     """Run Starlette's test_cors.py in a subprocess; return the process and one dict per test case."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CORSFAST_"))}
     if engine == "py":
@@ -135,10 +148,25 @@ def _run_suite(root: Path, engine: str, extra_args: list[str]) -> tuple[subproce
     )
     junit = root / f"junit-{engine}-{len(extra_args)}.xml"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/middleware/test_cors.py", "-q",
-         "-c", "pyproject.toml", "--rootdir", str(root),
-         "-p", "anyio.pytest_plugin", "-p", "corsfast_suite_plugin", "-p", "no:cacheprovider",
-         f"--junitxml={junit}", *extra_args],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/middleware/test_cors.py",
+            "-q",
+            "-c",
+            "pyproject.toml",
+            "--rootdir",
+            str(root),
+            "-p",
+            "anyio.pytest_plugin",
+            "-p",
+            "corsfast_suite_plugin",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={junit}",
+            *extra_args,
+        ],
         cwd=root,
         env=env,
         capture_output=True,

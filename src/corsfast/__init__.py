@@ -1,8 +1,8 @@
 """corsfast: a compiled CORS engine with a pure-Python twin and thin framework shims."""
 
+from .__version__ import __version__
 from ._engine import NO_EXTENSIONS
 from ._options import CORSConfigWarning
-from .__version__ import __version__
 from .asgi import CORSMiddleware
 
 __all__ = ("NO_EXTENSIONS", "CORSConfigWarning", "CORSMiddleware", "__version__")

@@ -67,9 +67,7 @@ ALLOW_METHODS = ("GET", "POST", "PUT", "DELETE")
 ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Requested-With")
 REQUESTED_HEADERS = b"authorization,content-type,x-requested-with"
 
-_USER_AGENT = (
-    b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Safari/537.36"
-)
+_USER_AGENT = b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Safari/537.36"
 _SEC_CH_UA = b'"Chromium";v="134", "Not:A-Brand";v="24", "Google Chrome";v="134"'
 
 
@@ -145,19 +143,34 @@ SCENARIOS: tuple[Scenario, ...] = (
         "c", "GET, disallowed origin", "GET", tuple(_get_headers(DISALLOWED_ORIGIN)), DISALLOWED_ORIGIN, "base", "deny"
     ),
     Scenario(
-        "d", "preflight, allowed, 3 headers", "OPTIONS", tuple(_preflight_headers(ALLOWED_ORIGIN)), ALLOWED_ORIGIN,
-        "base", "preflight",
+        "d",
+        "preflight, allowed, 3 headers",
+        "OPTIONS",
+        tuple(_preflight_headers(ALLOWED_ORIGIN)),
+        ALLOWED_ORIGIN,
+        "base",
+        "preflight",
     ),
     Scenario(
-        "e", "preflight, disallowed origin", "OPTIONS", tuple(_preflight_headers(DISALLOWED_ORIGIN)),
-        DISALLOWED_ORIGIN, "base", "deny",
+        "e",
+        "preflight, disallowed origin",
+        "OPTIONS",
+        tuple(_preflight_headers(DISALLOWED_ORIGIN)),
+        DISALLOWED_ORIGIN,
+        "base",
+        "deny",
     ),
     Scenario(
         "f", "GET, origin matched by regex", "GET", tuple(_get_headers(REGEX_ORIGIN)), REGEX_ORIGIN, "regex", "allow"
     ),
     Scenario(
-        "g", "GET, allow-all + credentials", "GET", tuple(_get_headers(ALLOWED_ORIGIN, cookie=True)), ALLOWED_ORIGIN,
-        "any-credentials", "allow",
+        "g",
+        "GET, allow-all + credentials",
+        "GET",
+        tuple(_get_headers(ALLOWED_ORIGIN, cookie=True)),
+        ALLOWED_ORIGIN,
+        "any-credentials",
+        "allow",
     ),
 )
 SCENARIO_IDS = "".join(s.id for s in SCENARIOS)
@@ -270,8 +283,12 @@ def _quiet(factory: Callable[[], Any]) -> Any:
 
 def _native_kwargs(config: str) -> dict[str, Any]:
     if config == "any-credentials":
-        return {"allow_origins": ["*"], "allow_credentials": True, "allow_methods": ALLOW_METHODS,
-                "allow_headers": ALLOW_HEADERS}
+        return {
+            "allow_origins": ["*"],
+            "allow_credentials": True,
+            "allow_methods": ALLOW_METHODS,
+            "allow_headers": ALLOW_HEADERS,
+        }
     origins: list[Any] = list(EXACT_ORIGINS)
     if config == "regex":
         origins.append(re.compile(ORIGIN_REGEX))
@@ -280,10 +297,17 @@ def _native_kwargs(config: str) -> dict[str, Any]:
 
 def _starlette_kwargs(config: str) -> dict[str, Any]:
     if config == "any-credentials":
-        return {"allow_origins": ["*"], "allow_credentials": True, "allow_methods": ALLOW_METHODS,
-                "allow_headers": ALLOW_HEADERS}
-    kwargs: dict[str, Any] = {"allow_origins": list(EXACT_ORIGINS), "allow_methods": ALLOW_METHODS,
-                              "allow_headers": ALLOW_HEADERS}
+        return {
+            "allow_origins": ["*"],
+            "allow_credentials": True,
+            "allow_methods": ALLOW_METHODS,
+            "allow_headers": ALLOW_HEADERS,
+        }
+    kwargs: dict[str, Any] = {
+        "allow_origins": list(EXACT_ORIGINS),
+        "allow_methods": ALLOW_METHODS,
+        "allow_headers": ALLOW_HEADERS,
+    }
     if config == "regex":
         kwargs["allow_origin_regex"] = ORIGIN_REGEX
     return kwargs
@@ -291,8 +315,12 @@ def _starlette_kwargs(config: str) -> dict[str, Any]:
 
 def _kui_kwargs(config: str) -> dict[str, Any]:
     if config == "any-credentials":
-        return {"allow_origins": [re.compile(".*")], "allow_credentials": True, "allow_methods": ALLOW_METHODS,
-                "allow_headers": ALLOW_HEADERS}
+        return {
+            "allow_origins": [re.compile(".*")],
+            "allow_credentials": True,
+            "allow_methods": ALLOW_METHODS,
+            "allow_headers": ALLOW_HEADERS,
+        }
     origins = [re.compile(re.escape(origin)) for origin in EXACT_ORIGINS]
     if config == "regex":
         origins.append(re.compile(ORIGIN_REGEX))
@@ -381,8 +409,9 @@ def _asgi_cors(scenario: Scenario) -> Any:
         raise Unsupported("asgi-cors cannot send Access-Control-Allow-Credentials")
     pattern = re.compile(ORIGIN_REGEX.encode())
     callback = (lambda origin: pattern.fullmatch(origin) is not None) if scenario.config == "regex" else None
-    return asgi_cors(bare_app, hosts=list(EXACT_ORIGINS), callback=callback, headers=list(ALLOW_HEADERS),
-                     methods=list(ALLOW_METHODS))
+    return asgi_cors(
+        bare_app, hosts=list(EXACT_ORIGINS), callback=callback, headers=list(ALLOW_HEADERS), methods=list(ALLOW_METHODS)
+    )
 
 
 _LITESTAR_APP: Any = None
@@ -395,12 +424,19 @@ def _litestar(scenario: Scenario) -> Any:
     CORSMiddleware = importlib.import_module("litestar.middleware._internal.cors").CORSMiddleware
 
     if scenario.config == "any-credentials":
-        config = CORSConfig(allow_origins=["*"], allow_credentials=True, allow_methods=list(ALLOW_METHODS),
-                            allow_headers=list(ALLOW_HEADERS))
+        config = CORSConfig(
+            allow_origins=["*"],
+            allow_credentials=True,
+            allow_methods=list(ALLOW_METHODS),
+            allow_headers=list(ALLOW_HEADERS),
+        )
     else:
-        config = CORSConfig(allow_origins=list(EXACT_ORIGINS), allow_methods=list(ALLOW_METHODS),
-                            allow_headers=list(ALLOW_HEADERS),
-                            allow_origin_regex=ORIGIN_REGEX if scenario.config == "regex" else None)
+        config = CORSConfig(
+            allow_origins=list(EXACT_ORIGINS),
+            allow_methods=list(ALLOW_METHODS),
+            allow_headers=list(ALLOW_HEADERS),
+            allow_origin_regex=ORIGIN_REGEX if scenario.config == "regex" else None,
+        )
     return CORSMiddleware(bare_app, config)
 
 
@@ -414,18 +450,47 @@ def _litestar_scope_extra() -> dict[str, Any]:
 def _all_contenders() -> list[Contender]:
     contenders = [
         Contender("bare", "bare ASGI app (floor)", lambda s: bare_app, None, family="floor"),
-        Contender("corsfast-c", "corsfast compiled", _corsfast_native("c"), "bare", family="corsfast-c",
-                  module="corsfast._engine_c"),
-        Contender("corsfast-py", "corsfast pure twin", _corsfast_native("py"), "bare", twin_of="corsfast-c",
-                  family="corsfast-py"),
-        Contender("corsfast.starlette-c", "corsfast.starlette compiled", _corsfast_starlette("c"), "bare",
-                  twin_of="starlette", family="corsfast-c", module="corsfast._engine_c"),
-        Contender("corsfast.starlette-py", "corsfast.starlette pure twin", _corsfast_starlette("py"), "bare",
-                  twin_of="starlette", family="corsfast-py"),
-        Contender("starlette", "Starlette CORSMiddleware", _starlette, "bare", family="starlette",
-                  module="starlette"),
-        Contender("send-wrapper", "pure-Python send wrapper (1 header)", lambda s: SendWrapperFloor(bare_app), "bare",
-                  family="floor"),
+        Contender(
+            "corsfast-c",
+            "corsfast compiled",
+            _corsfast_native("c"),
+            "bare",
+            family="corsfast-c",
+            module="corsfast._engine_c",
+        ),
+        Contender(
+            "corsfast-py",
+            "corsfast pure twin",
+            _corsfast_native("py"),
+            "bare",
+            twin_of="corsfast-c",
+            family="corsfast-py",
+        ),
+        Contender(
+            "corsfast.starlette-c",
+            "corsfast.starlette compiled",
+            _corsfast_starlette("c"),
+            "bare",
+            twin_of="starlette",
+            family="corsfast-c",
+            module="corsfast._engine_c",
+        ),
+        Contender(
+            "corsfast.starlette-py",
+            "corsfast.starlette pure twin",
+            _corsfast_starlette("py"),
+            "bare",
+            twin_of="starlette",
+            family="corsfast-py",
+        ),
+        Contender("starlette", "Starlette CORSMiddleware", _starlette, "bare", family="starlette", module="starlette"),
+        Contender(
+            "send-wrapper",
+            "pure-Python send wrapper (1 header)",
+            lambda s: SendWrapperFloor(bare_app),
+            "bare",
+            family="floor",
+        ),
         Contender("kui-bare", "Kui app (floor for Kui)", _kui_bare, None, family="floor", module="kui"),
         Contender("kui", "Kui allow_cors", _kui, "kui-bare", family="kui", module="kui"),
     ]
@@ -435,13 +500,27 @@ def _all_contenders() -> list[Contender]:
         engines = ()
     for engine in engines:
         if engine is None:
-            contenders.append(Contender("corsfast.kui", "corsfast.kui allow_cors", _corsfast_kui(None), "kui-bare",
-                                        family="corsfast-c", module="corsfast.kui.asgi"))
+            contenders.append(
+                Contender(
+                    "corsfast.kui",
+                    "corsfast.kui allow_cors",
+                    _corsfast_kui(None),
+                    "kui-bare",
+                    family="corsfast-c",
+                    module="corsfast.kui.asgi",
+                )
+            )
         else:
-            contenders.append(Contender(
-                f"corsfast.kui-{engine}", f"corsfast.kui allow_cors {'compiled' if engine == 'c' else 'pure twin'}",
-                _corsfast_kui(engine), "kui-bare", family=f"corsfast-{engine}",
-                module="corsfast._engine_c" if engine == "c" else "corsfast.kui.asgi"))
+            contenders.append(
+                Contender(
+                    f"corsfast.kui-{engine}",
+                    f"corsfast.kui allow_cors {'compiled' if engine == 'c' else 'pure twin'}",
+                    _corsfast_kui(engine),
+                    "kui-bare",
+                    family=f"corsfast-{engine}",
+                    module="corsfast._engine_c" if engine == "c" else "corsfast.kui.asgi",
+                )
+            )
     contenders += [
         Contender("asgi-cors", "asgi-cors", _asgi_cors, "bare", module="asgi_cors"),
         Contender("litestar", "Litestar CORSMiddleware", _litestar, "bare", module="litestar"),
@@ -563,8 +642,10 @@ def drive(app: Any, scope: Scope, receive: Any = _receive, send: Any = _discard)
 
 
 def _comparable(messages: list[Message]) -> list[Message]:
-    return [{k: ([(bytes(n), bytes(v)) for n, v in val] if k == "headers" else val) for k, val in m.items()}
-            for m in messages]
+    return [
+        {k: ([(bytes(n), bytes(v)) for n, v in val] if k == "headers" else val) for k, val in m.items()}
+        for m in messages
+    ]
 
 
 # ---------------------------------------------------------------------------------------
@@ -615,8 +696,10 @@ class _Progress:
         if self.tty:
             elapsed = time.monotonic() - self.started
             eta = elapsed / self.done * (self.total - self.done)
-            sys.stderr.write(f"\r\033[Kcorsfast bench [{'#' * filled}{'.' * (self.width - filled)}] "
-                             f"{100 * self.done // self.total:3d}%  {label}  eta {eta:4.0f}s")
+            sys.stderr.write(
+                f"\r\033[Kcorsfast bench [{'#' * filled}{'.' * (self.width - filled)}] "
+                f"{100 * self.done // self.total:3d}%  {label}  eta {eta:4.0f}s"
+            )
         elif filled > self.drawn:
             sys.stderr.write("#" * (filled - self.drawn))
         self.drawn = filled
@@ -713,20 +796,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add `corsfast bench`'s options to `parser`."""
     parser.description = __doc__
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--quick", action="store_true",
-                        help=f"a short run ({_QUICK_ROUNDS} rounds of {_QUICK_SAMPLE_MS:g} ms samples; for CI)")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help=f"interleaved rounds (default {_DEFAULT_ROUNDS}, --quick {_QUICK_ROUNDS})")
-    parser.add_argument("--sample-ms", type=float, default=None,
-                        help=f"target duration of one timing sample (default {_DEFAULT_SAMPLE_MS:g})")
-    parser.add_argument("--scenarios", default=SCENARIO_IDS, metavar="IDS",
-                        help=f"scenario letters to run (default {SCENARIO_IDS})")
-    parser.add_argument("--contenders", default=None, metavar="ID,...",
-                        help="contender ids to run (floors are added as needed); known: " + ", ".join(CONTENDERS))
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a short run ({_QUICK_ROUNDS} rounds of {_QUICK_SAMPLE_MS:g} ms samples; for CI)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help=f"interleaved rounds (default {_DEFAULT_ROUNDS}, --quick {_QUICK_ROUNDS})",
+    )
+    parser.add_argument(
+        "--sample-ms",
+        type=float,
+        default=None,
+        help=f"target duration of one timing sample (default {_DEFAULT_SAMPLE_MS:g})",
+    )
+    parser.add_argument(
+        "--scenarios", default=SCENARIO_IDS, metavar="IDS", help=f"scenario letters to run (default {SCENARIO_IDS})"
+    )
+    parser.add_argument(
+        "--contenders",
+        default=None,
+        metavar="ID,...",
+        help="contender ids to run (floors are added as needed); known: " + ", ".join(CONTENDERS),
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed for the shuffled order")
     parser.add_argument("--json", metavar="FILE", help="also write every result as JSON")
-    parser.add_argument("--plot", metavar="FILE.png",
-                        help="draw a grouped bar chart of overhead per scenario (needs matplotlib: corsfast[bench])")
+    parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="draw a grouped bar chart of overhead per scenario (needs matplotlib: corsfast[bench])",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -734,8 +836,10 @@ def _select(arguments: argparse.Namespace) -> tuple[list[Scenario], list[Contend
     scenarios = [s for s in SCENARIOS if s.id in arguments.scenarios]
     unknown = set(arguments.scenarios) - set(SCENARIO_IDS) - set(", ")
     if unknown or not scenarios:
-        raise SystemExit(f"corsfast bench: unknown scenarios {''.join(sorted(unknown)) or arguments.scenarios!r}; "
-                         f"choose from {SCENARIO_IDS}")
+        raise SystemExit(
+            f"corsfast bench: unknown scenarios {''.join(sorted(unknown)) or arguments.scenarios!r}; "
+            f"choose from {SCENARIO_IDS}"
+        )
     contenders, skipped = available_contenders()
     if arguments.contenders:
         wanted = {c.strip() for c in arguments.contenders.split(",") if c.strip()}
@@ -783,8 +887,13 @@ def measure(
                     first = call_once(app, scope, loop)
                     second = call_once(app, scope, loop)
                 except Exception as error:
-                    failures.append({"scenario": scenario.id, "contender": contender.id,
-                                     "reason": f"raised {type(error).__name__}: {error}"})
+                    failures.append(
+                        {
+                            "scenario": scenario.id,
+                            "contender": contender.id,
+                            "reason": f"raised {type(error).__name__}: {error}",
+                        }
+                    )
                     continue
                 problem = check_messages(contender, scenario, first)
                 if problem is None and _comparable(first) != _comparable(second):
@@ -798,9 +907,13 @@ def measure(
                 key = (scenario.id, contender.id)
                 twin = contender.twin_of
                 if key in entries and twin in answers and answers[contender.id] != answers[twin]:
-                    failures.append({"scenario": scenario.id, "contender": contender.id,
-                                     "reason": f"messages differ from {twin}'s: {answers[contender.id]!r} != "
-                                               f"{answers[twin]!r}"})
+                    failures.append(
+                        {
+                            "scenario": scenario.id,
+                            "contender": contender.id,
+                            "reason": f"messages differ from {twin}'s: {answers[contender.id]!r} != {answers[twin]!r}",
+                        }
+                    )
                     del entries[key]
             # A middleware without its floor in this scenario cannot be reported.
             for key, entry in list(entries.items()):
@@ -868,8 +981,9 @@ def summarise(
                 differences = [a - b for a, b in zip(entry.samples, floor.samples)]
                 row["overhead_ns"] = statistics.median(differences)
                 row["overhead_iqr_ns"] = _percentile(differences, 0.75) - _percentile(differences, 0.25)
-                row["overhead_difference_of_medians_ns"] = (
-                    statistics.median(entry.samples) - statistics.median(floor.samples))
+                row["overhead_difference_of_medians_ns"] = statistics.median(entry.samples) - statistics.median(
+                    floor.samples
+                )
                 overheads[contender.id] = row["overhead_ns"]
             rows.append(row)
         starlette = overheads.get("starlette")
@@ -887,8 +1001,17 @@ def evaluate_targets(results: list[dict[str, Any]], scenarios: Sequence[Scenario
 
     def verdict(target: str, scenario: str, value: float, limit: float, unit: str) -> None:
         met = value <= limit
-        verdicts.append({"target": target, "scenario": scenario, "value": value, "limit": limit, "unit": unit,
-                         "met": met, "missed_by": None if met else value - limit})
+        verdicts.append(
+            {
+                "target": target,
+                "scenario": scenario,
+                "value": value,
+                "limit": limit,
+                "unit": unit,
+                "met": met,
+                "missed_by": None if met else value - limit,
+            }
+        )
 
     for scenario in scenarios:
         sid = scenario.id
@@ -935,19 +1058,27 @@ def format_report(report: dict[str, Any]) -> str:
     lines: list[str] = []
     machine, vers = report["machine"], report["versions"]
     lines.append("corsfast bench: ASGI middleware cost, every contender measured side by side in one process")
-    lines.append(f"machine: {machine['cpu']}, {machine['cores']} cores ({machine['usable_cores']} usable), "
-                 f"{machine['os']}; load average at start {machine.get('load_average', '?')}, "
-                 f"at end {report.get('load_average_end', '?')}")
+    lines.append(
+        f"machine: {machine['cpu']}, {machine['cores']} cores ({machine['usable_cores']} usable), "
+        f"{machine['os']}; load average at start {machine.get('load_average', '?')}, "
+        f"at end {report.get('load_average_end', '?')}"
+    )
     lines.append(f"python:  {machine['python']}")
     lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in vers.items() if v is not None))
     settings = report["settings"]
-    lines.append(f"method: {settings['rounds']} interleaved rounds (contender order shuffled per round); one sample = "
-                 f"one event-loop task awaiting app(scope, receive, send) N times (~{settings['sample_ms']:g} ms); "
-                 "medians over rounds.")
-    lines.append("overhead = median over rounds of (contender ns/request - its floor's ns/request in the same round); "
-                 "floor = the bare ASGI app, or the same Kui app without CORS for Kui middlewares.")
-    lines.append("x Starlette = overhead / Starlette CORSMiddleware's overhead in the same scenario.  "
-                 "IQR = spread of the per-round overhead.")
+    lines.append(
+        f"method: {settings['rounds']} interleaved rounds (contender order shuffled per round); one sample = "
+        f"one event-loop task awaiting app(scope, receive, send) N times (~{settings['sample_ms']:g} ms); "
+        "medians over rounds."
+    )
+    lines.append(
+        "overhead = median over rounds of (contender ns/request - its floor's ns/request in the same round); "
+        "floor = the bare ASGI app, or the same Kui app without CORS for Kui middlewares."
+    )
+    lines.append(
+        "x Starlette = overhead / Starlette CORSMiddleware's overhead in the same scenario.  "
+        "IQR = spread of the per-round overhead."
+    )
     labels = {c["id"]: c["label"] for c in report["contenders"]}
     width = max([len(label) for label in labels.values()] + [10])
     by_key = {(r["scenario"], r["contender"]): r for r in report["results"]}
@@ -960,9 +1091,11 @@ def format_report(report: dict[str, Any]) -> str:
             row = by_key.get((scenario["id"], contender_id))
             if row is None:
                 continue
-            lines.append(f"  {labels[contender_id]:<{width}}  {_fmt_ns(row['ns_per_request']):>8}  "
-                         f"{_fmt_ns(row['overhead_ns']):>9}  {_fmt_ns(row['overhead_iqr_ns']):>7}  "
-                         f"{_fmt_ratio(row['ratio_to_starlette']):>11}")
+            lines.append(
+                f"  {labels[contender_id]:<{width}}  {_fmt_ns(row['ns_per_request']):>8}  "
+                f"{_fmt_ns(row['overhead_ns']):>9}  {_fmt_ns(row['overhead_iqr_ns']):>7}  "
+                f"{_fmt_ratio(row['ratio_to_starlette']):>11}"
+            )
     # Summary matrix: overhead (ns) and ratio to Starlette per scenario.
     ids = [s["id"] for s in report["scenarios"]]
     lines.append("")
@@ -1018,20 +1151,37 @@ def plot(report: dict[str, Any], path: str) -> None:
     by_key = {(r["scenario"], r["contender"]): r for r in report["results"]}
     scenario_ids = [s["id"] for s in report["scenarios"]]
     ticks = [f"({s['id']}) {s['title']}" for s in report["scenarios"]]
-    shown = [c["id"] for c in report["contenders"]
-             if any(by_key.get((s, c["id"]), {}).get("overhead_ns") is not None for s in scenario_ids)]
+    shown = [
+        c["id"]
+        for c in report["contenders"]
+        if any(by_key.get((s, c["id"]), {}).get("overhead_ns") is not None for s in scenario_ids)
+    ]
     if not shown:
         raise ValueError("nothing to plot")
     fig, ax = plt.subplots(figsize=(max(9.0, 1.6 * len(scenario_ids) + 2), 7.0), dpi=110)
     group_width = 0.86
     bar_width = group_width / len(shown)
     palette = plt.get_cmap("tab20")
-    colours = {"corsfast-c": palette(0), "corsfast-py": palette(1), "corsfast.starlette-c": palette(2),
-               "corsfast.starlette-py": palette(3), "starlette": palette(6), "send-wrapper": palette(5),
-               "kui": palette(8), "corsfast.kui-c": palette(4), "corsfast.kui-py": palette(9),
-               "corsfast.kui": palette(4), "asgi-cors": palette(14), "litestar": palette(10)}
-    smallest = min(max(by_key[(s, c)]["overhead_ns"], 1.0) for s in scenario_ids for c in shown
-                   if (s, c) in by_key and by_key[(s, c)]["overhead_ns"] is not None)
+    colours = {
+        "corsfast-c": palette(0),
+        "corsfast-py": palette(1),
+        "corsfast.starlette-c": palette(2),
+        "corsfast.starlette-py": palette(3),
+        "starlette": palette(6),
+        "send-wrapper": palette(5),
+        "kui": palette(8),
+        "corsfast.kui-c": palette(4),
+        "corsfast.kui-py": palette(9),
+        "corsfast.kui": palette(4),
+        "asgi-cors": palette(14),
+        "litestar": palette(10),
+    }
+    smallest = min(
+        max(by_key[(s, c)]["overhead_ns"], 1.0)
+        for s in scenario_ids
+        for c in shown
+        if (s, c) in by_key and by_key[(s, c)]["overhead_ns"] is not None
+    )
     for index, contender_id in enumerate(shown):
         xs, heights, clipped = [], [], []
         for position, sid in enumerate(scenario_ids):
@@ -1041,9 +1191,16 @@ def plot(report: dict[str, Any], path: str) -> None:
             xs.append(position - group_width / 2 + (index + 0.5) * bar_width)
             heights.append(max(row["overhead_ns"], 1.0))
             clipped.append(row["overhead_ns"] < 1.0)
-        bars = ax.bar(xs, heights, bar_width * 0.92, label=labels[contender_id],
-                      color=colours.get(contender_id, palette(15)), edgecolor="black", linewidth=0.3,
-                      hatch="//" if contender_id == "send-wrapper" else None)
+        bars = ax.bar(
+            xs,
+            heights,
+            bar_width * 0.92,
+            label=labels[contender_id],
+            color=colours.get(contender_id, palette(15)),
+            edgecolor="black",
+            linewidth=0.3,
+            hatch="//" if contender_id == "send-wrapper" else None,
+        )
         for bar, was_clipped in zip(bars, clipped):
             if was_clipped:
                 bar.set_hatch("xx")
@@ -1051,24 +1208,39 @@ def plot(report: dict[str, Any], path: str) -> None:
             for bar, sid in zip(bars, [s for s in scenario_ids if by_key.get((s, contender_id))]):
                 ratio = by_key[(sid, contender_id)]["ratio_to_starlette"]
                 if ratio is not None:
-                    ax.annotate(f"{ratio:.2f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                                xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=6,
-                                rotation=90)
+                    ax.annotate(
+                        f"{ratio:.2f}x",
+                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        xytext=(0, 2),
+                        textcoords="offset points",
+                        ha="center",
+                        va="bottom",
+                        fontsize=6,
+                        rotation=90,
+                    )
     ax.set_yscale("log")
     ax.set_ylim(bottom=smallest / 2)
     ax.set_xticks(range(len(scenario_ids)))
     ax.set_xticklabels(ticks, rotation=15, ha="right", fontsize=8)
     ax.set_ylabel("overhead above the bare app, ns per request (log scale)")
     machine = report["machine"]
-    ax.set_title(f"CORS middleware overhead per request: medians of {report['settings']['rounds']} interleaved "
-                 f"rounds, one process\n{machine['cpu']}, {machine['cores']} cores, {machine['python']}, "
-                 f"corsfast {report['versions'].get('corsfast')}; label on corsfast compiled = its overhead / "
-                 "Starlette's", fontsize=9)
+    ax.set_title(
+        f"CORS middleware overhead per request: medians of {report['settings']['rounds']} interleaved "
+        f"rounds, one process\n{machine['cpu']}, {machine['cores']} cores, {machine['python']}, "
+        f"corsfast {report['versions'].get('corsfast')}; label on corsfast compiled = its overhead / "
+        "Starlette's",
+        fontsize=9,
+    )
     ax.grid(axis="y", which="both", alpha=0.3)
     ax.set_axisbelow(True)
     ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
-    fig.text(0.01, 0.01, "Kui middlewares: above the same Kui app without CORS. Hatched: the cheapest pure-Python "
-             "middleware wrapping send. Overheads <= 1 ns drawn at 1 ns (cross-hatched).", fontsize=7)
+    fig.text(
+        0.01,
+        0.01,
+        "Kui middlewares: above the same Kui app without CORS. Hatched: the cheapest pure-Python "
+        "middleware wrapping send. Overheads <= 1 ns drawn at 1 ns (cross-hatched).",
+        fontsize=7,
+    )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -1080,8 +1252,11 @@ def run(arguments: argparse.Namespace) -> int:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            print("corsfast bench: --plot needs matplotlib; install it with `pip install 'corsfast[bench]'` "
-                  "(or `pip install matplotlib`)", file=sys.stderr)
+            print(
+                "corsfast bench: --plot needs matplotlib; install it with `pip install 'corsfast[bench]'` "
+                "(or `pip install matplotlib`)",
+                file=sys.stderr,
+            )
             return 2
     rounds = arguments.rounds or (_QUICK_ROUNDS if arguments.quick else _DEFAULT_ROUNDS)
     sample_ms = arguments.sample_ms or (_QUICK_SAMPLE_MS if arguments.quick else _DEFAULT_SAMPLE_MS)
@@ -1092,8 +1267,7 @@ def run(arguments: argparse.Namespace) -> int:
     machine = machine_info()
     report_versions = versions()
     started = time.time()
-    raw = measure(scenarios, contenders, rounds, sample_ms, seed=arguments.seed,
-                  progress=not arguments.no_progress)
+    raw = measure(scenarios, contenders, rounds, sample_ms, seed=arguments.seed, progress=not arguments.no_progress)
     results = summarise(scenarios, contenders, raw)
     measured = {r["contender"] for r in results}
     report: dict[str, Any] = {
@@ -1103,14 +1277,22 @@ def run(arguments: argparse.Namespace) -> int:
         "machine": machine,
         "load_average_end": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "versions": report_versions,
-        "settings": {"rounds": rounds, "sample_ms": sample_ms, "quick": bool(arguments.quick), "seed": arguments.seed,
-                     "gc": "enabled (allocation costs count)"},
+        "settings": {
+            "rounds": rounds,
+            "sample_ms": sample_ms,
+            "quick": bool(arguments.quick),
+            "seed": arguments.seed,
+            "gc": "enabled (allocation costs count)",
+        },
         "overhead_method": "median of per-round differences (contender - floor, same round)",
         "ratio_method": "median overhead / Starlette's median overhead, same scenario",
-        "scenarios": [{"id": s.id, "title": s.title, "method": s.method, "config": s.config,
-                       "request_headers": len(s.headers)} for s in scenarios],
-        "contenders": [{"id": c.id, "label": c.label, "floor": c.floor, "family": c.family}
-                       for c in contenders if c.id in measured],
+        "scenarios": [
+            {"id": s.id, "title": s.title, "method": s.method, "config": s.config, "request_headers": len(s.headers)}
+            for s in scenarios
+        ],
+        "contenders": [
+            {"id": c.id, "label": c.label, "floor": c.floor, "family": c.family} for c in contenders if c.id in measured
+        ],
         "results": results,
         "targets": evaluate_targets(results, scenarios),
         "unsupported": raw["unsupported"],

@@ -17,9 +17,17 @@ async def example_app(scope, receive, send):  # type: ignore[no-untyped-def]
     if scope["type"] != "http":
         return
     body = b'{"hello": "world"}'
-    await send({"type": "http.response.start", "status": 200, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", b"demo-1")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", b"demo-1"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -67,8 +75,15 @@ def run(arguments: argparse.Namespace) -> int:
         time.sleep(0.02)
     print(f"corsfast demo: {'pure-Python' if NO_EXTENSIONS else 'compiled'} engine, uvicorn on 127.0.0.1:{port}\n")
     try:
-        _request(port, "OPTIONS", {"Origin": "https://example.com", "Access-Control-Request-Method": "PUT",
-                                   "Access-Control-Request-Headers": "authorization, content-type"})
+        _request(
+            port,
+            "OPTIONS",
+            {
+                "Origin": "https://example.com",
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "authorization, content-type",
+            },
+        )
         _request(port, "GET", {"Origin": "https://api.example.org"})
         _request(port, "GET", {"Origin": "https://evil.example.com"})
     finally:

@@ -10,9 +10,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-NO_EXTENSIONS = os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0") or (
-    sys.implementation.name != "cpython"
-)
+NO_EXTENSIONS = os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0") or (sys.implementation.name != "cpython")
 
 if TYPE_CHECKING or NO_EXTENSIONS:
     from . import _engine_py as engine

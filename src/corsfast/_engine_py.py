@@ -59,8 +59,7 @@ TOUCHED_RESPONSE_NAMES = tuple(TOUCHED_RESPONSE_HEADERS)
 """The same, compared with `==` for header names that are not exactly bytes (unhashable ones too)."""
 
 STARLETTE_PREFLIGHT_VARY = (
-    b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
-    b"Access-Control-Request-Private-Network"
+    b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
 )
 STARLETTE_FAILURES = (b"origin", b"method", b"headers", b"private-network")
 
@@ -359,7 +358,9 @@ class CORSPolicy:
         result = list(headers)
         for key, _ in result:
             if key in TOUCHED_RESPONSE_HEADERS if key.__class__ is bytes else key in TOUCHED_RESPONSE_NAMES:
-                return _apply_ops(result, entry.ops, dedupe_vary=self._native or self._kui)  # only Starlette repeats Origin
+                return _apply_ops(
+                    result, entry.ops, dedupe_vary=self._native or self._kui
+                )  # only Starlette repeats Origin
         result.extend(entry.block)
         return result
 
@@ -536,7 +537,7 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
         entry = policy._no_origin
     else:
         if policy.is_preflight(scope["method"], origin, method):
-            answer = policy.preflight_response(origin, method, names, private_network)  # type: ignore[arg-type]
+            answer = policy.preflight_response(origin, method, names, private_network)
             if answer is not None:
                 return _answer(send, *answer)
         entry = policy.lookup(origin)

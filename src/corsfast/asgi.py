@@ -30,9 +30,9 @@ class ASGIShim:
 
     def __new__(cls: type[_Shim], *args: Any, _engine: ModuleType | None = None, **kwargs: Any) -> _Shim:
         if _engine is None or _engine is cls._engine_module:
-            return super().__new__(cls)  # type: ignore[misc]
+            return super().__new__(cls)
         # Benchmarks compare engines in one process: rebuild the class on the other engine.
-        variant = _on_engine(cls, _engine)
+        variant: Any = _on_engine(cls, _engine)
         instance = variant.__new__(variant)
         instance.__init__(*args, **kwargs)
         return instance  # type: ignore[no-any-return]
@@ -46,7 +46,8 @@ class ASGIShim:
             # function, and hypercorn asks `inspect.iscoroutinefunction(app.__call__)`.
             # Servers call through the type's `__call__` (the fast plain function); this
             # instance attribute only answers attribute lookups, with a real coroutine function.
-            self.__call__ = functools.partial(engine.asgi_call_async, self)
+            # (Set through __dict__: the class attribute stays the engine's plain function.)
+            self.__dict__["__call__"] = functools.partial(engine.asgi_call_async, self)
 
     def cache_info(self) -> Any:
         """Return the origin cache's hits, misses, maximum and current size."""
@@ -68,7 +69,7 @@ def _on_engine(cls: type, engine: ModuleType) -> type:
     return variant
 
 
-class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):  # type: ignore[misc,name-defined]
+class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     """Answer CORS for an ASGI app: the seed's semantics (Kui's `allow_cors`), compiled.
 
     - A preflight (OPTIONS with Origin and Access-Control-Request-Method) from an allowed

@@ -7,10 +7,10 @@ the same (see the README's "Differences from Starlette" for the few refusals).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from types import ModuleType
 from typing import Any, Optional, Union
-import re
 
 from ._engine import engine as _default_engine
 from ._options import starlette_options
@@ -19,7 +19,7 @@ from .asgi import ASGIShim
 __all__ = ("CORSMiddleware",)
 
 
-class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):  # type: ignore[misc,name-defined]
+class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     """Answer CORS exactly as Starlette 1.10's `CORSMiddleware`, with the corsfast engine."""
 
     __call__ = _default_engine.asgi_call

@@ -375,6 +375,7 @@ class Browser:
             shutil.rmtree(self.profile, ignore_errors=True)
         return sorted(live)
 
+
 def start_browser(profile: str, token: str) -> Browser:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
 from ._cors_browser import (
     CHROMEDRIVER,
     CHROMIUM,

@@ -64,10 +64,6 @@ def test_public_api_file_is_checked() -> None:
     assert set(config["files"]) >= {"src", "tests/typing"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mypy --strict reports errors in src/ (listed in the packaging helper's report; the lead owns src/)",
-)
 def test_source_type_checks_strict(mypy_errors: list[tuple[Path, str]]) -> None:
     """`mypy --strict src/` is clean."""
     errors = [(path, message) for path, message in mypy_errors if path.parts[:1] == ("src",)]

@@ -20,12 +20,12 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 from kui.asgi import HttpResponse
-from kui.asgi.requests import request_var
 from kui.asgi import Kui as _Kui
+from kui.asgi.requests import request_var
 from kui.asgi.routing import Router
 
-from .._options import KUI_DEFAULT_METHODS
 from .._engine import engine as _default_engine
+from .._options import KUI_DEFAULT_METHODS
 from . import _Blocks, _config, _convert, _decode, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")

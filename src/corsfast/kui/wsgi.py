@@ -20,8 +20,8 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 from kui.wsgi import HttpResponse
-from kui.wsgi.requests import request_var
 from kui.wsgi import Kui as _Kui
+from kui.wsgi.requests import request_var
 from kui.wsgi.routing import Router
 
 from .._options import KUI_DEFAULT_METHODS
