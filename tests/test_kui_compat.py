@@ -740,3 +740,53 @@ def test_many_origins_through_a_small_memo(engine: ModuleType, side: Side, monke
         origin = f"https://o{i}.example.com".encode()
         assert dict(send(side, app, "GET", "/str", [(b"origin", origin)])[1])[ACAO] == origin
         assert ACAO not in dict(send(side, app, "GET", "/str", [(b"origin", b"https://evil.com")])[1])
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_response_converters_apply_as_in_kui(engine: ModuleType, side: Side) -> None:
+    """A converter the app registers for an HttpResponse subclass runs as in Kui, also when it
+    is registered after the first request (the shim's pass-through memo must not hide it)."""
+
+    class Tagged(side.kui.PlainTextResponse):  # type: ignore[name-defined,misc]
+        pass
+
+    class Late(side.kui.PlainTextResponse):  # type: ignore[name-defined,misc]
+        pass
+
+    def tag(response: Any) -> Any:
+        converted = side.kui.PlainTextResponse(b"converted " + response.content, headers={"X-Converted": "1"})
+        return converted
+
+    async def tagged_async() -> Any:
+        return Tagged(b"tagged")
+
+    async def late_async() -> Any:
+        return Late(b"late")
+
+    def tagged_sync() -> Any:
+        return Tagged(b"tagged")
+
+    def late_sync() -> Any:
+        return Late(b"late")
+
+    endpoints = (
+        {"/tagged": tagged_async, "/late": late_async} if side.is_asgi else {"/tagged": tagged_sync, "/late": late_sync}
+    )
+
+    def app(cors: Any) -> Any:
+        routes = [side.kui.HttpRoute(path, endpoint) @ cors for path, endpoint in endpoints.items()]
+        return side.kui.Kui(routes=routes, response_converters={Tagged: tag})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CORSConfigWarning)
+        theirs = app(side.kui.allow_cors(**SEED_CONFIG))
+        ours = app(side.drop_in.allow_cors(**SEED_CONFIG, _engine=engine))
+    origin = [(b"origin", b"https://example.com")]
+    requests = [("GET", path, headers) for path in ("/tagged", "/late") for headers in ([], origin)]
+    compare_apps(side, "route", theirs, ours, requests)
+    assert send(side, ours, "GET", "/tagged", origin)[2] == b"converted tagged"
+    assert send(side, ours, "GET", "/late", origin)[2] == b"late"
+    for kui_app in (theirs, ours):
+        kui_app.response_converter.register(Late, tag)
+    compare_apps(side, "route", theirs, ours, requests)
+    assert send(side, ours, "GET", "/late", origin)[2] == b"converted late"

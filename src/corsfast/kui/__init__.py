@@ -64,14 +64,34 @@ def _origin_bytes(origin: str) -> bytes | None:
         return None
 
 
-def _convert(connection: Any, response: Any) -> Any:
-    """Return `response` converted as Kui's `convert_response` does, for a known connection.
+PASS_THROUGH_LIMIT = 256
+"""(converter, type) verdicts kept by `_convert`; a full memo is simply cleared."""
+
+_pass_through: dict[tuple[object, type, int], bool] = {}
+
+
+def _convert(app: Any, response: Any, response_class: type) -> Any:
+    """Return `response` converted as Kui's `convert_response` does, for the request's app.
 
     Kui's helper finds the app through its context-variable proxy on every call; the shim
-    already holds the request, and reads `app` from it directly (same converter, same result).
+    reads the app from the request's scope (same converter, same result). Kui registers the
+    identity for `response_class` (its side's `HttpResponse`), so a response the converter
+    would return unchanged skips
+    the `singledispatch` call: the verdict is memoised per converter, response type and
+    registry size (a converter registered later changes the size, so it is asked again).
     """
-    converter = connection.app.response_converter
-    return converter(*response) if isinstance(response, tuple) else converter(response)
+    converter = app.response_converter
+    if isinstance(response, tuple):
+        return converter(*response)
+    kind = type(response)
+    key = (converter, kind, len(converter.registry))
+    identity = _pass_through.get(key)
+    if identity is None:
+        identity = converter.dispatch(kind) is converter.dispatch(response_class)
+        if len(_pass_through) >= PASS_THROUGH_LIMIT:
+            _pass_through.clear()
+        _pass_through[key] = identity
+    return response if identity else converter(response)
 
 
 def _names_origin(vary: str) -> bool:

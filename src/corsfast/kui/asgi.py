@@ -62,21 +62,23 @@ def allow_cors(
             # headers reads the Origin as Kui's `request.headers` would (joined repeats),
             # without building that headers object for every request.
             connection = request_var.get()
-            raw = kui_origin(connection["headers"])
+            # baize keeps the ASGI scope it wraps; the request mapping answers the same keys.
+            scope = getattr(connection, "_scope", connection)
+            raw = kui_origin(scope["headers"])
             if raw:  # Kui treats an empty Origin as no Origin
                 entry = lookup(raw)
                 decoded = blocks(entry)
                 if entry.allowed:
-                    if is_preflight(connection["method"], raw, None):
+                    if is_preflight(scope["method"], raw, None):
                         response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
                     else:
-                        response = _convert(connection, await endpoint())
+                        response = _convert(scope["app"], await endpoint(), HttpResponse)
                     _write(response.headers, decoded)
                     return response
             else:
                 decoded = absent
-            result = await endpoint()
-            response = result if isinstance(result, HttpResponse) else _convert(connection, result)
+            # Converted here (once, as Kui would later) so Vary lands in the response Kui sends.
+            response = _convert(scope["app"], await endpoint(), HttpResponse)
             if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
                 _write(response.headers, decoded)
             return response

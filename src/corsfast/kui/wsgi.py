@@ -69,13 +69,13 @@ def allow_cors(
                     if is_preflight(connection["REQUEST_METHOD"], raw, None):
                         response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
                     else:
-                        response = _convert(connection, endpoint())
+                        response = _convert(connection["app"], endpoint(), HttpResponse)
                     _write(response.headers, decoded)
                     return response
             else:
                 decoded = absent
-            result = endpoint()
-            response = result if isinstance(result, HttpResponse) else _convert(connection, result)
+            # Converted here (once, as Kui would later) so Vary lands in the response Kui sends.
+            response = _convert(connection["app"], endpoint(), HttpResponse)
             if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
                 _write(response.headers, decoded)
             return response
