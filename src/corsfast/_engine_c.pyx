@@ -731,6 +731,7 @@ def kui_origin(headers):
     cdef Py_ssize_t i, n
     cdef PyObject* item
     cdef list values = None
+    cdef bint found = False
     first = None
     if not PyList_CheckExact(headers):
         headers = list(headers)
@@ -744,7 +745,9 @@ def kui_origin(headers):
             key, value = <object>item
         if not _is_origin_any_case(<PyObject*>key):
             continue
-        if first is None:
+        if not found:
+            # A flag, not `first is None`: a None value is a field too (joining it raises, as in the twin).
+            found = True
             first = value
         elif values is None:
             values = [first, value]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, NamedTuple, Optional
 
@@ -106,8 +107,15 @@ def _is_token(value: bytes) -> bool:
     return bool(value) and _TCHARS.issuperset(value)
 
 
+def _require_bytes(value: object) -> None:
+    """Raise TypeError unless `value` is exactly `bytes` (what the compiled engine's typed arguments take)."""
+    if value.__class__ is not bytes:
+        raise TypeError(f"Expected bytes, got {type(value).__name__}")
+
+
 def _is_token_list(value: bytes) -> bool:
     """Return True when `value` is a comma-separated list of tokens with optional spaces."""
+    _require_bytes(value)
     if not value or len(value) > MAX_MIRRORED_LENGTH:
         return False
     for element in value.split(b","):
@@ -166,6 +174,9 @@ class CORSPolicy:
         self._max_origin_length = options.max_origin_length
         self._maxsize = options.cache_size
         self._cache: dict[bytes, OriginEntry] = {}
+        # Held only on a miss, between the size check and the store, so that no thread switch
+        # there lets the cache grow past its bound (hits take no lock).
+        self._store_lock = threading.Lock()
         self._hits = 0
         self._misses = 0
         # Starlette reflects the origin instead of `*` when credentials are allowed.
@@ -308,6 +319,8 @@ class CORSPolicy:
 
     def lookup(self, origin: bytes) -> OriginEntry:
         """Return the cached entry for a raw Origin value, computing it on a miss."""
+        if origin.__class__ is not bytes:  # exactly bytes, as the compiled engine's typed argument
+            raise TypeError(f"Expected bytes, got {type(origin).__name__}")
         if len(origin) > self._max_origin_length:
             # Refused before hashing, caching or running any rule on it.
             self._misses += 1
@@ -319,11 +332,12 @@ class CORSPolicy:
         self._misses += 1
         entry = self._make_entry(origin, self._match(origin))
         if self._maxsize:
-            if len(self._cache) >= self._maxsize:
-                # Clearing keeps the bound exact and costs nothing per hit; a flood of
-                # unique origins only costs the pattern runs it would cost anyway.
-                self._cache.clear()
-            self._cache[origin] = entry
+            with self._store_lock:
+                if len(self._cache) >= self._maxsize:
+                    # Clearing keeps the bound exact and costs nothing per hit; a flood of
+                    # unique origins only costs the pattern runs it would cost anyway.
+                    self._cache.clear()
+                self._cache[origin] = entry
         return entry
 
     def is_allowed_origin(self, origin: bytes) -> bool:
@@ -427,6 +441,7 @@ class CORSPolicy:
         if request_method not in self._methods:
             failures |= 2
         if request_headers is not None:
+            _require_bytes(request_headers)
             if self._allow_all_headers:
                 # Mirror what was asked for, but never bytes that would break framing.
                 if request_headers.translate(None, _CONTROL.replace(b"\t", b"")) == request_headers:
