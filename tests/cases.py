@@ -120,6 +120,39 @@ def run_sync(awaitable: Awaitable[Any]) -> Any:
     raise AssertionError(f"the awaitable suspended on {yielded!r}; use an event loop")
 
 
+def http_scope(method: str, headers: Any) -> dict[str, Any]:
+    """Return the ASGI scope of an HTTP request to `/` with the given raw header list."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+    }
+
+
+def asgi_request(app: Any, method: str, headers: Any) -> tuple[int, list[Any], bytes]:
+    """Return `(status, headers, body)` of one request sent straight to `app` (no event loop)."""
+    messages: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+
+    run_sync(app(http_scope(method, headers), receive, send))
+    start, *rest = messages
+    return start["status"], list(start.get("headers", [])), b"".join(m.get("body", b"") for m in rest)
+
+
 def _simple(
     id: str,
     why: str,

@@ -9,7 +9,6 @@ peer, the peer's behaviour is shown in the same test with the installed Starlett
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from cases import asgi_request
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 
 import corsfast
@@ -133,42 +133,13 @@ async def _app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"app"})
 
 
-def run_asgi(app: Any, method: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, list[Any], bytes]:
-    """Return `(status, headers, body)` of one request sent straight to an ASGI app."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 50000),
-    }
-    messages: list[Any] = []
-
-    async def receive() -> Any:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        messages.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    start, *bodies = messages
-    return start["status"], list(start.get("headers", [])), b"".join(m.get("body", b"") for m in bodies)
-
-
 def both(peer_kwargs: dict[str, Any], engine_module: ModuleType, method: str, headers: list[Any]) -> tuple[Any, Any]:
     """Return Starlette's and the drop-in's answers to the same request."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CORSConfigWarning)
         ours = FastStarletteCORSMiddleware(_app, **peer_kwargs, _engine=engine_module)
     theirs = StarletteCORSMiddleware(_app, **peer_kwargs)
-    return run_asgi(theirs, method, headers), run_asgi(ours, method, headers)
+    return asgi_request(theirs, method, headers), asgi_request(ours, method, headers)
 
 
 # -- C1-C5: broken configurations are refused at construction ------------------------------

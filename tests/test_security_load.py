@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 import pytest
+from cases import http_scope
 
 import corsfast.wsgi
 from corsfast._options import DEFAULT_MAX_ORIGIN_LENGTH, native_options
@@ -276,23 +277,6 @@ async def leak_app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"app"})
 
 
-def scope_for(method: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 50000),
-    }
-
-
 def leak_middlewares(engine: ModuleType) -> dict[str, Any]:
     return {
         "native": NativeCORSMiddleware(
@@ -324,12 +308,12 @@ def test_no_leak_over_many_requests_on_a_warm_cache(engine: ModuleType, shim: st
     # Each request shape with the scope it is sent with; the same objects every time, so their
     # reference counts show whether anything keeps them.
     scopes = [
-        scope_for("GET", [(b"host", b"api.test"), (ORIGIN, ALLOWED[0])]),
-        scope_for("GET", [(ORIGIN, ALLOWED[2]), (b"accept", b"*/*")]),
-        scope_for("GET", [(ORIGIN, b"https://evil.example")]),
-        scope_for("OPTIONS", [(ORIGIN, ALLOWED[1]), (ACRM, b"GET"), (ACRH, b"x-a")]),
-        scope_for("OPTIONS", [(ORIGIN, b"https://evil.example"), (ACRM, b"GET")]),
-        scope_for("GET", [(b"host", b"api.test")]),
+        http_scope("GET", [(b"host", b"api.test"), (ORIGIN, ALLOWED[0])]),
+        http_scope("GET", [(ORIGIN, ALLOWED[2]), (b"accept", b"*/*")]),
+        http_scope("GET", [(ORIGIN, b"https://evil.example")]),
+        http_scope("OPTIONS", [(ORIGIN, ALLOWED[1]), (ACRM, b"GET"), (ACRH, b"x-a")]),
+        http_scope("OPTIONS", [(ORIGIN, b"https://evil.example"), (ACRM, b"GET")]),
+        http_scope("GET", [(b"host", b"api.test")]),
     ]
     expected_acao = [[ALLOWED[0]], [ALLOWED[2]], [], [ALLOWED[1]], [], []]
     sent: list[Any] = []
@@ -614,7 +598,7 @@ def test_t2_ten_thousand_concurrent_requests_never_share_headers(engine: ModuleT
             messages.append(message)
 
         headers = [(b"host", b"api.test")] + ([] if origin is None else [(ORIGIN, origin)])
-        scope = scope_for("GET", headers)
+        scope = http_scope("GET", headers)
         scope["path"] = f"/{index}"
         await middleware(scope, receive, send)
         return origin, allowed, messages
@@ -738,7 +722,7 @@ def asgi_request(middleware: Any, method: str, headers: list[tuple[bytes, bytes]
     async def record(message: Any) -> None:
         messages.append(message)
 
-    coroutine = middleware(scope_for(method, headers), receive, send or record)
+    coroutine = middleware(http_scope(method, headers), receive, send or record)
     try:
         coroutine.send(None)
     except StopIteration:

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from cases import asgi_request
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 
 from corsfast import CORSConfigWarning
@@ -54,42 +55,9 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"app"})
 
 
-def drive(awaitable: Any) -> None:
-    """Run a coroutine that never waits on anything to completion, without an event loop."""
-    try:
-        awaitable.send(None)
-    except StopIteration:
-        return
-    raise AssertionError("the ASGI call suspended")  # pragma: no cover
-
-
 def request(middleware: Any, method: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, list[Any], bytes]:
     """Return `(status, headers, body)` of one HTTP request sent straight to `middleware`."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 50000),
-    }
-    messages: list[Any] = []
-
-    async def receive() -> Any:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        messages.append(message)
-
-    drive(middleware(scope, receive, send))
-    start, *rest = messages
-    return start["status"], list(start.get("headers", [])), b"".join(m.get("body", b"") for m in rest)
+    return asgi_request(middleware, method, headers)
 
 
 def quiet(factory: Any, *args: Any, **kwargs: Any) -> Any:
