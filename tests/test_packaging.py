@@ -397,6 +397,7 @@ class TestDistributions:
             "README.md",
             "CHANGELOG.md",
             "MANIFEST.in",
+            "LICENSE",
             "PKG-INFO",
             "src/corsfast/_engine_c.pyx",
             "src/corsfast/_engine_py.py",
