@@ -790,3 +790,61 @@ def test_response_converters_apply_as_in_kui(engine: ModuleType, side: Side) -> 
         kui_app.response_converter.register(Late, tag)
     compare_apps(side, "route", theirs, ours, requests)
     assert send(side, ours, "GET", "/late", origin)[2] == b"converted late"
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("when", ["at-construction", "after-first-request"])
+def test_http_response_converter_runs_as_often_as_in_kui(engine: ModuleType, side: Side, when: str) -> None:
+    """An app-wide converter for HttpResponse itself runs exactly as many times as under Kui's
+    CORS: twice for an allowed origin (Kui's wrapper converts, then Kui), once otherwise."""
+
+    def count(response: Any) -> Any:
+        response.headers["x-conversions"] = str(int(response.headers.get("x-conversions", "0")) + 1)
+        return response
+
+    async def text_async() -> Any:
+        return side.kui.PlainTextResponse(b"text")
+
+    async def data_async() -> Any:
+        return {"data": 1}
+
+    def text_sync() -> Any:
+        return side.kui.PlainTextResponse(b"text")
+
+    def data_sync() -> Any:
+        return {"data": 1}
+
+    endpoints = {"/text": text_async, "/data": data_async} if side.is_asgi else {"/text": text_sync, "/data": data_sync}
+    converters = {side.kui.HttpResponse: count} if when == "at-construction" else {}
+
+    def app(cors: Any) -> Any:
+        routes = [side.kui.HttpRoute(path, endpoint) @ cors for path, endpoint in endpoints.items()]
+        return side.kui.Kui(routes=routes, response_converters=converters)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CORSConfigWarning)
+        theirs = app(side.kui.allow_cors(**SEED_CONFIG))
+        ours = app(side.drop_in.allow_cors(**SEED_CONFIG, _engine=engine))
+    allowed = [(b"origin", b"https://example.com")]
+    refused = [(b"origin", b"https://evil.example")]
+    preflight = [*allowed, (b"access-control-request-method", b"GET")]
+    requests = [("GET", path, headers) for path in endpoints for headers in ([], allowed, refused)]
+    requests.append(("OPTIONS", "/text", preflight))
+
+    def compare_all(overridden: bool) -> None:
+        for method, path, headers in requests:
+            # With HttpResponse's converter replaced, a dict for an origin Kui's CORS passes on
+            # is left for Kui to convert (once, as without corsfast): no Vary, as in Kui.
+            vary = not (overridden and path == "/data" and headers != allowed)
+            assert_same(send(side, theirs, method, path, headers), send(side, ours, method, path, headers), vary)
+
+    compare_all(when == "at-construction")
+    if when == "after-first-request":
+        for kui_app in (theirs, ours):
+            kui_app.response_converter.register(side.kui.HttpResponse, count)
+        compare_all(True)
+    conversions = {
+        name: [v for k, v in send(side, ours, "GET", "/text", headers)[1] if k == b"x-conversions"]
+        for name, headers in (("none", []), ("allowed", allowed), ("refused", refused))
+    }
+    assert conversions == {"none": [b"1"], "allowed": [b"2"], "refused": [b"1"]}

@@ -13,6 +13,7 @@ dialect; this package only reads Kui's request and writes into Kui's response.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping, MutableMapping
 from types import ModuleType
 from typing import Any, Optional
@@ -64,34 +65,79 @@ def _origin_bytes(origin: str) -> bytes | None:
         return None
 
 
-PASS_THROUGH_LIMIT = 256
-"""(converter, type) verdicts kept by `_convert`; a full memo is simply cleared."""
+PLAN_LIMIT = 256
+"""Converter plans kept by `_plan`; a full memo is simply cleared."""
 
-_pass_through: dict[tuple[object, type, int], bool] = {}
+_plans: dict[tuple[object, type, int, object], tuple[bool, bool]] = {}
 
 
-def _convert(app: Any, response: Any, response_class: type) -> Any:
-    """Return `response` converted as Kui's `convert_response` does, for the request's app.
+def _identity(x: Any) -> Any:
+    return x
+
+
+_IDENTITY_CODE = _identity.__code__
+
+
+def _is_identity(function: object) -> bool:
+    """Return True for a plain function whose whole body returns its one argument (Kui's `lambda x: x`)."""
+    code = getattr(function, "__code__", None)
+    return (
+        code is not None
+        and code.co_code == _IDENTITY_CODE.co_code
+        and code.co_consts == _IDENTITY_CODE.co_consts
+        and code.co_argcount == 1
+        and code.co_posonlyargcount == 0
+        and code.co_kwonlyargcount == 0
+        and not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)
+    )
+
+
+def _plan(converter: Any, kind: type, response_class: type) -> tuple[bool, bool]:
+    """Return (Kui's converter returns a `kind` unchanged, it returns any `response_class` unchanged).
+
+    Kui registers the identity for its side's `HttpResponse` (`response_class`). A type that
+    dispatches to that registration needs no `singledispatch` call. The plan depends only on
+    which types are registered and on the `response_class` registration, so it is memoised
+    on those: a later `register` of a new type, or of `response_class` itself, is seen.
+    """
+    registry = converter.registry
+    registered = registry.get(response_class)
+    key = (converter, kind, len(registry), registered)
+    plan = _plans.get(key)
+    if plan is None:
+        plain = _is_identity(registered)
+        plan = (plain and converter.dispatch(kind) is registered, plain)
+        if len(_plans) >= PLAN_LIMIT:
+            _plans.clear()
+        _plans[key] = plan
+    return plan
+
+
+def _convert(app: Any, result: Any, response_class: type) -> Any:
+    """Return an endpoint's result converted as Kui's `convert_response` does, for the request's app.
 
     Kui's helper finds the app through its context-variable proxy on every call; the shim
-    reads the app from the request's scope (same converter, same result). Kui registers the
-    identity for `response_class` (its side's `HttpResponse`), so a response the converter
-    would return unchanged skips
-    the `singledispatch` call: the verdict is memoised per converter, response type and
-    registry size (a converter registered later changes the size, so it is asked again).
+    reads the app from the request's scope (same converter, same result).
     """
     converter = app.response_converter
-    if isinstance(response, tuple):
-        return converter(*response)
-    kind = type(response)
-    key = (converter, kind, len(converter.registry))
-    identity = _pass_through.get(key)
-    if identity is None:
-        identity = converter.dispatch(kind) is converter.dispatch(response_class)
-        if len(_pass_through) >= PASS_THROUGH_LIMIT:
-            _pass_through.clear()
-        _pass_through[key] = identity
-    return response if identity else converter(response)
+    if isinstance(result, tuple):
+        return converter(*result)
+    return result if _plan(converter, type(result), response_class)[0] else converter(result)
+
+
+def _convert_early(app: Any, result: Any, response_class: type) -> Any:
+    """Return an endpoint's result in the form Kui will send it, for a request Kui's CORS passes on.
+
+    Kui converts such a result after the middleware returns; converting it here instead lets
+    `Vary` land in the response Kui sends, and is invisible when Kui's converter returns every
+    `response_class` unchanged (its default). With any other `response_class` converter the
+    result is left to Kui, which then converts it exactly once, as without corsfast.
+    """
+    converter = app.response_converter
+    if isinstance(result, tuple):
+        return converter(*result) if _plan(converter, tuple, response_class)[1] else result
+    unchanged, plain = _plan(converter, type(result), response_class)
+    return result if unchanged or not plain else converter(result)
 
 
 def _names_origin(vary: str) -> bool:

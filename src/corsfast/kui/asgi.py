@@ -26,7 +26,7 @@ from kui.asgi.routing import Router
 
 from .._engine import engine as _default_engine
 from .._options import KUI_DEFAULT_METHODS
-from . import _Blocks, _config, _convert, _decode, _policy, _write
+from . import _Blocks, _config, _convert, _convert_early, _decode, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")
 
@@ -77,8 +77,7 @@ def allow_cors(
                     return response
             else:
                 decoded = absent
-            # Converted here (once, as Kui would later) so Vary lands in the response Kui sends.
-            response = _convert(scope["app"], await endpoint(), HttpResponse)
+            response = _convert_early(scope["app"], await endpoint(), HttpResponse)
             if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
                 _write(response.headers, decoded)
             return response

@@ -25,7 +25,7 @@ from kui.wsgi.requests import request_var
 from kui.wsgi.routing import Router
 
 from .._options import KUI_DEFAULT_METHODS
-from . import _Blocks, _config, _convert, _decode, _origin_bytes, _policy, _write
+from . import _Blocks, _config, _convert, _convert_early, _decode, _origin_bytes, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")
 
@@ -74,8 +74,7 @@ def allow_cors(
                     return response
             else:
                 decoded = absent
-            # Converted here (once, as Kui would later) so Vary lands in the response Kui sends.
-            response = _convert(connection["app"], endpoint(), HttpResponse)
+            response = _convert_early(connection["app"], endpoint(), HttpResponse)
             if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
                 _write(response.headers, decoded)
             return response
