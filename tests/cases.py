@@ -11,8 +11,9 @@ row's `app_headers` (`APP_HEADERS` unless the row says otherwise).
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -138,8 +139,8 @@ def http_scope(method: str, headers: Any) -> dict[str, Any]:
     }
 
 
-def asgi_request(app: Any, method: str, headers: Any) -> tuple[int, list[Any], bytes]:
-    """Return `(status, headers, body)` of one request sent straight to `app` (no event loop)."""
+def asgi_messages(app: Any, method: str, headers: Any) -> list[Any]:
+    """Return the ASGI messages `app` sends for one request sent straight to it (no event loop)."""
     messages: list[Any] = []
 
     async def receive() -> Any:
@@ -149,8 +150,36 @@ def asgi_request(app: Any, method: str, headers: Any) -> tuple[int, list[Any], b
         messages.append(message)
 
     run_sync(app(http_scope(method, headers), receive, send))
-    start, *rest = messages
+    return messages
+
+
+def asgi_request(app: Any, method: str, headers: Any) -> tuple[int, list[Any], bytes]:
+    """Return `(status, headers, body)` of one request sent straight to `app` (no event loop)."""
+    start, *rest = asgi_messages(app, method, headers)
     return start["status"], list(start.get("headers", [])), b"".join(m.get("body", b"") for m in rest)
+
+
+def wsgi_environ(method: str, headers: Iterable[tuple[str, str]], path: str = "/") -> dict[str, Any]:
+    """Return a WSGI environ for one request with the given (name, value) header strings."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers:
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    return environ
 
 
 def _simple(

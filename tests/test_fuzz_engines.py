@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 import pytest
+from cases import asgi_messages
 from conftest import C_ENGINE, PY_ENGINE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -428,38 +429,6 @@ def preflight_headers(draw: st.DrawFn) -> list[tuple[bytes, bytes]]:
 async def app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"app"})
-
-
-def asgi_messages(middleware: Any, method: str, headers: list[tuple[bytes, bytes]]) -> list[Any]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "https",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": None,
-        "server": None,
-    }
-    messages: list[Any] = []
-
-    async def receive() -> Any:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Any) -> None:
-        messages.append(message)
-
-    coroutine = middleware(scope, receive, send)
-    try:
-        coroutine.send(None)
-    except StopIteration:
-        return messages
-    coroutine.close()  # pragma: no cover
-    raise AssertionError("the ASGI call suspended")  # pragma: no cover
 
 
 def wsgi_answer(middleware: Any, method: str, headers: list[tuple[bytes, bytes]]) -> tuple[Any, ...]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
-import io
 import random
 import re
 import sys
@@ -31,7 +30,7 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 
 import pytest
-from cases import http_scope
+from cases import http_scope, wsgi_environ
 
 import corsfast.wsgi
 from corsfast._options import DEFAULT_MAX_ORIGIN_LENGTH, native_options
@@ -479,28 +478,6 @@ def test_t1_threads_share_one_policy_on_a_tiny_cache(engine: ModuleType) -> None
             assert policy.is_allowed_origin(origin) is allowed
 
 
-def make_environ(method: str, headers: dict[str, str]) -> dict[str, Any]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": "/",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    for name, value in headers.items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    return environ
-
-
 def wsgi_call(middleware: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
     """Return `(status, headers, body)` of one WSGI call; the app must call start_response once."""
     answers: list[tuple[str, list[tuple[str, str]]]] = []
@@ -534,11 +511,11 @@ def test_t1_wsgi_middleware_from_many_threads(engine: ModuleType) -> None:
             tag = f"{thread}-{i}"
             preflight = i % 4 == 3
             if preflight:
-                environ = make_environ(
-                    "OPTIONS", {"Origin": text, "Access-Control-Request-Method": "POST", "X-Request": tag}
+                environ = wsgi_environ(
+                    "OPTIONS", [("Origin", text), ("Access-Control-Request-Method", "POST"), ("X-Request", tag)]
                 )
             else:
-                environ = make_environ("GET", {"Origin": text, "X-Request": tag})
+                environ = wsgi_environ("GET", [("Origin", text), ("X-Request", tag)])
             status, headers, body = wsgi_call(middleware, environ)
             acao = [value for name, value in headers if name.lower() == "access-control-allow-origin"]
             assert acao == ([text] if allowed else []), (tag, origin, headers)
@@ -849,12 +826,12 @@ def test_h5_t3_wsgi_faults_propagate_and_the_next_request_is_unaffected(engine: 
     middleware.policy = policy
 
     def call(origin: str) -> list[tuple[str, str]]:
-        status, headers, body = wsgi_call(middleware, make_environ("GET", {"Origin": origin}))
+        status, headers, body = wsgi_call(middleware, wsgi_environ("GET", [("Origin", origin)]))
         assert (status, body) == ("200 OK", b"app")
         return headers
 
     with pytest.raises(MemoryError) as raised:
-        middleware(make_environ("GET", {"Origin": "https://1.test"}), lambda s, h, e=None: None)
+        middleware(wsgi_environ("GET", [("Origin", "https://1.test")]), lambda s, h, e=None: None)
     assert raised.value is error
     fail[0] = False
     match_error = MemoryError("from matching")

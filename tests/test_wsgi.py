@@ -9,7 +9,6 @@ with real HTTP requests, including 8 client threads against the 8-thread server.
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 import sys
 import threading
@@ -24,6 +23,7 @@ from wsgiref.validate import validator
 
 import httpx
 import pytest
+from cases import wsgi_environ
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,28 +59,6 @@ class RawApp:
         await send({"type": "http.response.body", "body": self.body})
 
 
-def make_environ(method: str, headers: StrHeaders, path: str = "/") -> dict[str, Any]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    for name, value in headers:
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    return environ
-
-
 def call_wsgi(app: Any, method: str, headers: StrHeaders) -> tuple[str, StrHeaders, bytes]:
     started: list[Any] = []
 
@@ -88,7 +66,7 @@ def call_wsgi(app: Any, method: str, headers: StrHeaders) -> tuple[str, StrHeade
         started[:] = [status, response_headers]
         return lambda data: None
 
-    result = app(make_environ(method, headers), start_response)
+    result = app(wsgi_environ(method, headers), start_response)
     try:
         body = b"".join(result)
     finally:
@@ -283,7 +261,7 @@ def test_streaming_body_and_close_pass_through(engine: ModuleType) -> None:
 
     middleware = corsfast.wsgi.CORSMiddleware(app, allow_origins=["https://a.com"], _engine=engine)
     started: list[Any] = []
-    result = middleware(make_environ("GET", [("Origin", "https://a.com")]), lambda s, h, e=None: started.append((s, h)))
+    result = middleware(wsgi_environ("GET", [("Origin", "https://a.com")]), lambda s, h, e=None: started.append((s, h)))
     assert result is bodies[0]  # the app's own iterable: nothing buffered, nothing wrapped
     assert started == []  # start_response not called yet: the app starts lazily
     assert list(result) == [b"one", b"two", b"three"]
@@ -315,7 +293,7 @@ def test_exc_info_and_write_callable_passed_along(engine: ModuleType) -> None:
         return written.append
 
     middleware = corsfast.wsgi.CORSMiddleware(app, allow_origins=["https://a.com"], _engine=engine)
-    assert b"".join(middleware(make_environ("GET", [("Origin", "https://a.com")]), start_response)) == b"failed"
+    assert b"".join(middleware(wsgi_environ("GET", [("Origin", "https://a.com")]), start_response)) == b"failed"
     assert written == [b"written "]
     assert [c[0] for c in calls] == ["200 OK", "500 Internal Server Error"]
     assert calls[0][2] is None and len(calls[0]) == 3
