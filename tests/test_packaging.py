@@ -400,7 +400,8 @@ class TestDistributions:
             "LICENSE",
             "PKG-INFO",
             "src/corsfast/_engine_c.pyx",
-            "src/corsfast/_engine_py.py",
+            "src/corsfast/_engine_py/__init__.py",
+            "src/corsfast/_engine_c_policy.pxi",
             "src/corsfast/py.typed",
             "tests/conftest.py",
             "tests/test_packaging.py",
@@ -441,7 +442,7 @@ class TestDistributions:
         assert _wheel_tags(pure_wheel) == ("py3", "none", "any"), pure_wheel.name
         names = _wheel_names(pure_wheel)
         assert not [name for name in names if name.endswith((".so", ".pyd"))], sorted(names)
-        assert {"corsfast/__init__.py", "corsfast/_engine_py.py", "corsfast/py.typed"} <= names
+        assert {"corsfast/__init__.py", "corsfast/_engine_py/__init__.py", "corsfast/py.typed"} <= names
         assert not _generated(names), _generated(names)
 
     def test_sdist_installs_and_compiles_in_a_fresh_venv(

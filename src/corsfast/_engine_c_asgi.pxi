@@ -1,0 +1,243 @@
+# Included by _engine_c.pyx (one extension module):
+# the request-header scan and the ASGI call; twin: _engine_py/asgi.py.
+
+# -- request header scan ------------------------------------------------------------------
+
+cdef struct RequestHeaders:
+    PyObject* origin
+    PyObject* method
+    PyObject* names
+    PyObject* private_network
+
+
+cdef inline void _note(RequestHeaders* out, PyObject* key, PyObject* value) noexcept:
+    # Only the key's length is read for most headers; the value is checked on a match.
+    cdef Py_ssize_t n
+    cdef const char* s
+    if not PyBytes_CheckExact(<object>key):
+        return
+    n = PyBytes_GET_SIZE(<object>key)
+    if n != 6 and n != 29 and n != 30 and n != 38:
+        return
+    if not PyBytes_CheckExact(<object>value):
+        return
+    s = PyBytes_AS_STRING(<object>key)
+    if n == 6:
+        if out.origin is NULL and memcmp(s, b"origin", 6) == 0:
+            out.origin = value
+    elif n == 29:
+        if out.method is NULL and memcmp(s, b"access-control-request-method", 29) == 0:
+            out.method = value
+    elif n == 30:
+        if out.names is NULL and memcmp(s, b"access-control-request-headers", 30) == 0:
+            out.names = value
+    elif out.private_network is NULL and memcmp(s, b"access-control-request-private-network", 38) == 0:
+        out.private_network = value
+
+
+cdef int _scan(object headers, RequestHeaders* out) except -1:
+    """Fill `out` with borrowed references to the first values of the four CORS headers.
+
+    The references borrow from `headers`, which the caller keeps alive (it is the scope's).
+    """
+    cdef Py_ssize_t i, n
+    cdef PyObject* item
+    out.origin = out.method = out.names = out.private_network = NULL
+    if not PyList_CheckExact(headers):
+        raise TypeError("headers must be a list")
+    n = PyList_GET_SIZE(headers)
+    for i in range(n):
+        item = PyList_GET_ITEM(headers, i)
+        if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+            _note(out, PyTuple_GET_ITEM(<object>item, 0), PyTuple_GET_ITEM(<object>item, 1))
+        else:
+            key, value = <object>item
+            _note(out, <PyObject*>key, <PyObject*>value)
+    return 0
+
+
+def scan_request_headers(headers):
+    """Return the first Origin, Access-Control-Request-Method, -Headers and -Private-Network values."""
+    cdef RequestHeaders found
+    if not PyList_CheckExact(headers):
+        headers = list(headers)
+    _scan(headers, &found)
+    return (
+        <object>found.origin if found.origin is not NULL else None,
+        <object>found.method if found.method is not NULL else None,
+        <object>found.names if found.names is not NULL else None,
+        <object>found.private_network if found.private_network is not NULL else None,
+    )
+
+
+cdef inline bint _is_origin_any_case(PyObject* key) noexcept:
+    cdef const unsigned char* s
+    if not PyBytes_CheckExact(<object>key) or PyBytes_GET_SIZE(<object>key) != 6:
+        return False
+    s = <const unsigned char*>PyBytes_AS_STRING(<object>key)
+    return (_ascii_lower(s[0]) == b'o' and _ascii_lower(s[1]) == b'r' and _ascii_lower(s[2]) == b'i'
+            and _ascii_lower(s[3]) == b'g' and _ascii_lower(s[4]) == b'i' and _ascii_lower(s[5]) == b'n')
+
+
+def kui_origin(headers):
+    """Return the Origin as Kui reads it: every `origin` field (any case), joined with ", "."""
+    cdef Py_ssize_t i, n
+    cdef PyObject* item
+    cdef list values = None
+    cdef bint found = False
+    first = None
+    if not PyList_CheckExact(headers):
+        headers = list(headers)
+    n = PyList_GET_SIZE(headers)
+    for i in range(n):
+        item = PyList_GET_ITEM(headers, i)
+        if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+            key = <object>PyTuple_GET_ITEM(<object>item, 0)
+            value = <object>PyTuple_GET_ITEM(<object>item, 1)
+        else:
+            key, value = <object>item
+        if not _is_origin_any_case(<PyObject*>key):
+            continue
+        if not found:
+            # A flag, not `first is None`: a None value is a field too (joining it raises, as in the twin).
+            found = True
+            first = value
+        elif values is None:
+            values = [first, value]
+        else:
+            values.append(value)
+    if values is not None:
+        return b", ".join(values)
+    return first
+
+
+# -- ASGI ---------------------------------------------------------------------------------
+
+cdef class ASGIMiddlewareBase:
+    """The state an ASGI shim needs: the wrapped app and the compiled policy."""
+
+    cdef public object app
+    cdef public CORSPolicy policy
+
+
+@cython.final
+@cython.freelist(64)
+cdef class _CORSSend:
+    """Wrap `send`: add the CORS headers to the response start, forward everything else.
+
+    Called twice per request, so it is called through vectorcall (see `_enable_vectorcall`):
+    no argument tuple is built per message. `__call__` is the same code for other callers.
+    """
+
+    cdef vectorcallfunc vectorcall
+    cdef object send
+    cdef CORSPolicy policy
+    cdef OriginEntry entry
+    cdef bint started
+
+    def __call__(self, message):
+        return self._forward(message)
+
+    cdef object _forward(self, object message):
+        cdef PyObject* found
+        if self.started:
+            return self.send(message)
+        if PyDict_CheckExact(message):
+            found = PyDict_GetItemWithError(message, "type")
+            kind = <object>found if found is not NULL else message["type"]
+        else:
+            kind = message["type"]
+        if kind is RESPONSE_START or kind == RESPONSE_START:
+            self.started = True
+            if PyDict_CheckExact(message):
+                found = PyDict_GetItemWithError(message, "headers")
+                headers = <object>found if found is not NULL else ()
+            else:
+                headers = message.get("headers", ())
+            message["headers"] = self.policy._entry_headers(self.entry, headers)
+        return self.send(message)
+
+
+cdef object _send_vectorcall(object wrapper, PyObject* const* args, size_t nargsf, PyObject* kwnames):
+    # The vectorcall ABI: a new reference, or NULL with an exception set (Cython's `object`).
+    if PyVectorcall_NARGS(nargsf) != 1 or (kwnames is not NULL and PyTuple_GET_SIZE(<object>kwnames) != 0):
+        raise TypeError("send() takes exactly one positional argument (the message)")
+    return (<_CORSSend>wrapper)._forward(<object>args[0])
+
+
+cdef inline _CORSSend _wrap_send(object send, CORSPolicy policy, OriginEntry entry):
+    cdef _CORSSend wrapper = _CORSSend.__new__(_CORSSend)
+    wrapper.vectorcall = <vectorcallfunc>_send_vectorcall
+    wrapper.send = send
+    wrapper.policy = policy
+    wrapper.entry = entry
+    wrapper.started = False
+    return wrapper
+
+
+cdef void _enable_vectorcall() except *:
+    """Point `_CORSSend`'s type at its `vectorcall` field (PEP 590), once, at import."""
+    cdef _CORSSend probe = _CORSSend.__new__(_CORSSend)
+    cdef PyTypeObject* kind = <PyTypeObject*>_CORSSend
+    kind.tp_vectorcall_offset = <Py_ssize_t>(<char*>&probe.vectorcall - <char*><PyObject*>probe)
+    kind.tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL
+    PyType_Modified(kind)
+
+
+_enable_vectorcall()
+
+
+async def _answer(send, tuple answer):
+    status, headers, body = answer
+    await send({"type": RESPONSE_START, "status": status, "headers": headers})
+    await send({"type": RESPONSE_BODY, "body": body})
+
+
+def asgi_call(self, scope, receive, send):
+    """Return the awaitable that answers one ASGI call through the policy of `self`.
+
+    A plain function that returns the app's own awaitable, so the pass-through path costs
+    no extra coroutine frame; it is marked as a coroutine function for servers' detection.
+    """
+    cdef ASGIMiddlewareBase middleware = <ASGIMiddlewareBase?>self
+    cdef CORSPolicy policy = middleware.policy
+    cdef RequestHeaders found
+    cdef PyObject* item
+    cdef OriginEntry entry
+    cdef bytes origin
+    if PyDict_CheckExact(scope):
+        item = PyDict_GetItemWithError(scope, "type")
+        kind = <object>item if item is not NULL else scope["type"]
+    else:
+        kind = scope["type"]
+    if kind is not HTTP and kind != HTTP:
+        return middleware.app(scope, receive, send)
+    headers = scope["headers"]
+    if not PyList_CheckExact(headers):
+        headers = list(headers)
+    _scan(headers, &found)
+    if found.origin is NULL:
+        entry = policy._no_origin
+    else:
+        origin = <bytes>found.origin
+        if policy._is_preflight(scope["method"], origin, found.method):
+            answer = policy._preflight(
+                origin,
+                <object>found.method if found.method is not NULL else None,
+                <object>found.names if found.names is not NULL else None,
+                <object>found.private_network if found.private_network is not NULL else None,
+            )
+            if answer is not None:
+                return _answer(send, <tuple>answer)
+        entry = policy._lookup(origin)
+    return middleware.app(scope, receive, _wrap_send(send, policy, entry))
+
+
+async def asgi_call_async(self, scope, receive, send):
+    """Answer one ASGI call through the policy of `self` (a real coroutine function)."""
+    await asgi_call(self, scope, receive, send)
+
+
+if sys.version_info >= (3, 12):
+    # Servers take `app.__call__` for ASGI 3 only when it looks like a coroutine function.
+    inspect.markcoroutinefunction(asgi_call)

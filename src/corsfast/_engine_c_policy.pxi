@@ -1,0 +1,465 @@
+# Included by _engine_c.pyx (one extension module):
+# header operations, origin entries and the compiled policy; twin: _engine_py/policy.py.
+
+# -- header operations (the cold path, kept identical to the pure twin) -------------------
+
+def _vary_has_origin(list values):
+    for value in values:
+        for token in value.split(b","):
+            token = token.strip(b" \t").lower()
+            if token == b"origin" or token == b"*":
+                return True
+    return False
+
+
+def _apply_ops(list headers, ops, bint dedupe_vary):
+    """Return `headers` with `ops` applied in place, as Starlette's `MutableHeaders` would."""
+    for name, value in ops:
+        if value is None:
+            existing = [v for k, v in headers if k == VARY]
+            if dedupe_vary and _vary_has_origin(existing):
+                continue
+            value = b", ".join([*existing, b"Origin"])
+        found = [index for index, (key, _) in enumerate(headers) if key == name]
+        for index in reversed(found[1:]):
+            del headers[index]
+        if found:
+            headers[found[0]] = (name, value)
+        else:
+            headers.append((name, value))
+    return headers
+
+
+@cython.final
+cdef class OriginEntry:
+    """The verdict for one Origin value and the header tuples that follow from it."""
+
+    cdef readonly bint allowed
+    cdef readonly tuple ops
+    cdef readonly tuple block
+    cdef readonly tuple preflight_head
+
+    def __init__(self, bint allowed, tuple ops, tuple preflight_head):
+        self.allowed = allowed
+        self.ops = ops
+        self.block = tuple(_apply_ops([], ops, True))
+        self.preflight_head = preflight_head
+
+
+# -- the policy ---------------------------------------------------------------------------
+
+@cython.final
+cdef class CORSPolicy:
+    """Return CORS answers for one compiled configuration; built once, shared by all requests."""
+
+    cdef readonly object options
+    cdef bint _native
+    cdef bint _kui
+    cdef bint _allow_all
+    cdef bint _explicit
+    cdef bint _allow_all_headers
+    cdef bint _allow_all_methods
+    cdef bint _allow_private_network
+    cdef frozenset _exact
+    cdef tuple _wildcards
+    cdef tuple _patterns
+    cdef Py_ssize_t _max_origin_length
+    cdef Py_ssize_t _maxsize
+    cdef dict _cache
+    cdef Py_ssize_t _hits
+    cdef Py_ssize_t _misses
+    cdef frozenset _methods
+    cdef OriginEntry _no_origin
+    cdef OriginEntry _denied
+    cdef OriginEntry _static_allowed
+    # native dialect
+    cdef tuple _simple_tail
+    cdef tuple _preflight_credentials
+    cdef object _preflight_methods
+    cdef object _preflight_headers
+    cdef tuple _preflight_max_age
+    # starlette dialect
+    cdef tuple _simple_ops
+    # kui dialect
+    cdef tuple _kui_block
+    cdef tuple _preflight_prefix
+    cdef list _preflight_bodies
+    cdef frozenset _allowed_header_names
+    cdef Py_ssize_t _longest_header_name
+
+    def __init__(self, options):
+        if not isinstance(options, CORSOptions):
+            raise TypeError(f"CORSPolicy takes CORSOptions, got {type(options).__name__}")
+        if options.dialect not in ("native", "starlette", "kui"):
+            raise ValueError(f"unsupported dialect {options.dialect!r}")
+        self.options = options
+        self._native = options.dialect == "native"
+        self._kui = options.dialect == "kui"
+        self._allow_all = options.allow_all_origins
+        self._exact = options.exact_origins
+        self._wildcards = options.wildcard_origins
+        self._patterns = options.origin_patterns
+        self._max_origin_length = options.max_origin_length
+        self._maxsize = options.cache_size
+        self._cache = {}
+        self._hits = 0
+        self._misses = 0
+        self._explicit = not self._allow_all or options.allow_credentials
+        self._methods = frozenset(m.encode("latin-1") for m in options.allow_methods)
+        self._allow_all_headers = options.allow_all_headers
+        self._allow_all_methods = options.allow_all_methods
+        self._allow_private_network = options.allow_private_network
+        if self._native:
+            self._compile_native(options)
+        elif self._kui:
+            self._compile_kui(options)
+        else:
+            self._compile_starlette(options)
+
+    # -- compilation ---------------------------------------------------------------------
+
+    cdef _compile_native(self, options):
+        cdef tuple credentials = ((ACAC, b"true"),) if options.allow_credentials else ()
+        cdef tuple expose = ()
+        if options.expose_headers:
+            expose = ((ACEH, ", ".join(dict.fromkeys(options.expose_headers)).encode("latin-1")),)
+        self._simple_tail = credentials + expose
+        self._no_origin = OriginEntry(False, ((VARY, None),), ())
+        self._denied = self._no_origin
+        self._static_allowed = None
+        if self._allow_all and not options.allow_credentials:
+            self._static_allowed = OriginEntry(True, ((ACAO, b"*"),) + self._simple_tail, ((ACAO, b"*"),))
+        allow_headers = list(dict.fromkeys(h for h in options.allow_headers))
+        lowered = {h.lower() for h in allow_headers}
+        allow_headers += [h for h in SAFELISTED_HEADERS if h.lower() not in lowered]
+        self._preflight_methods = None
+        if not self._allow_all_methods and options.allow_methods:
+            self._preflight_methods = (ACAM, ", ".join(dict.fromkeys(options.allow_methods)).encode("latin-1"))
+        self._preflight_headers = None
+        if not self._allow_all_headers:
+            self._preflight_headers = (ACAH, ", ".join(allow_headers).encode("latin-1"))
+        self._preflight_max_age = (ACMA, str(options.max_age).encode("ascii"))
+        self._preflight_credentials = ((ACAC, b"true"),) if options.allow_credentials else ()
+
+    cdef _compile_kui(self, options):
+        # Kui's config_dict order; empty values are left out, as Kui does. Kui joins
+        # allow_headers from a set (its order varies per process); this one is sorted.
+        block = [
+            (ACAM, ", ".join(options.allow_methods).encode("latin-1")),
+            (ACAH, ", ".join(sorted(set(SAFELISTED_HEADERS) | set(options.allow_headers))).encode("latin-1")),
+            (ACEH, ", ".join(options.expose_headers).encode("latin-1")),
+            (ACAC, b"true" if options.allow_credentials else b"false"),
+            (ACMA, str(options.max_age).encode("ascii")),
+        ]
+        self._kui_block = tuple((name, value) for name, value in block if value)
+        self._no_origin = OriginEntry(False, ((VARY, None),), ())
+        self._denied = self._no_origin
+        self._static_allowed = None
+
+    cdef _compile_starlette(self, options):
+        simple = []
+        if self._allow_all:
+            simple.append((ACAO, b"*"))
+        if options.allow_credentials:
+            simple.append((ACAC, b"true"))
+        if options.expose_headers:
+            simple.append((ACEH, ", ".join(options.expose_headers).encode("latin-1")))
+        self._simple_ops = tuple(simple)
+        self._no_origin = OriginEntry(False, ((VARY, None),), ())
+        head = [(VARY, STARLETTE_PREFLIGHT_VARY)]
+        if not self._explicit:
+            head.append((ACAO, b"*"))
+        head.append((ACAM, ", ".join(options.allow_methods).encode("latin-1")))
+        head.append((ACMA, str(options.max_age).encode("ascii")))
+        allow_headers = sorted(set(SAFELISTED_HEADERS) | set(options.allow_headers))
+        if allow_headers and not self._allow_all_headers:
+            head.append((ACAH, ", ".join(allow_headers).encode("latin-1")))
+        if options.allow_credentials:
+            head.append((ACAC, b"true"))
+        self._preflight_prefix = tuple(head)
+        self._allowed_header_names = frozenset(h.lower().encode("latin-1") for h in allow_headers)
+        self._longest_header_name = max([len(h) for h in self._allowed_header_names] or [0])
+        self._denied = OriginEntry(False, self._simple_ops + ((VARY, None),), self._preflight_prefix)
+        self._static_allowed = None
+        if self._allow_all and not options.allow_credentials:
+            self._static_allowed = OriginEntry(True, self._denied.ops, self._preflight_prefix)
+        self._preflight_bodies = []
+        for mask in range(16):
+            failures = [name for bit, name in enumerate(STARLETTE_FAILURES) if mask & (1 << bit)]
+            body = b"Disallowed CORS " + b", ".join(failures) if failures else b"OK"
+            self._preflight_bodies.append((body, (CONTENT_LENGTH, str(len(body)).encode("ascii"))))
+
+    cdef OriginEntry _make_entry(self, bytes origin, bint allowed):
+        if not allowed:
+            return self._denied
+        if self._static_allowed is not None:
+            return self._static_allowed
+        reflected = (ACAO, origin)
+        if self._kui:
+            return OriginEntry(True, self._kui_block + (reflected, (VARY, None)), self._kui_block + (reflected,))
+        if self._native:
+            return OriginEntry(
+                True,
+                (reflected,) + self._simple_tail + ((VARY, None),),
+                (reflected,) + self._preflight_credentials,
+            )
+        return OriginEntry(
+            True,
+            self._simple_ops + (reflected, (VARY, None)),
+            self._preflight_prefix + (reflected,),
+        )
+
+    cdef inline bint _starlette_rules(self) noexcept:
+        return not self._native and not self._kui
+
+    # -- origin matching -----------------------------------------------------------------
+
+    cdef bint _match(self, bytes origin) except -1:
+        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(origin)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(origin)
+        cdef Py_ssize_t i, label_start, label_end, plen, slen
+        cdef bytes prefix, suffix
+        # Never reflect bytes that a server refuses or that change framing.
+        if _has_control(s, n, False):
+            return False
+        if n == 0 and not self._starlette_rules():
+            return False
+        if self._allow_all or origin in self._exact:
+            return True
+        for prefix, suffix in self._wildcards:
+            plen = PyBytes_GET_SIZE(prefix)
+            slen = PyBytes_GET_SIZE(suffix)
+            label_start = plen
+            label_end = n - slen
+            if label_end <= label_start or label_end - label_start > 63:
+                continue
+            if memcmp(s, PyBytes_AS_STRING(prefix), plen) != 0:
+                continue
+            if memcmp(s + label_end, PyBytes_AS_STRING(suffix), slen) != 0:
+                continue
+            if s[label_start] == b'-' or s[label_end - 1] == b'-':
+                continue
+            for i in range(label_start, label_end):
+                if not _is_label_char(s[i]):
+                    break
+            else:
+                return True
+        if self._patterns:
+            text = PyUnicode_DecodeLatin1(<const char*>s, n, NULL)
+            for pattern in self._patterns:
+                if pattern.fullmatch(text) is not None:
+                    return True
+        return False
+
+    cdef OriginEntry _lookup(self, bytes origin):
+        cdef PyObject* found
+        cdef OriginEntry entry
+        if PyBytes_GET_SIZE(origin) > self._max_origin_length:
+            # Refused before hashing, caching or running any rule on it.
+            self._misses += 1
+            return self._denied
+        found = corsfast_dict_get_ref(self._cache, origin)
+        if found is not NULL:
+            self._hits += 1
+            entry = <OriginEntry>found
+            Py_DECREF(entry)  # the cast took its own reference
+            return entry
+        self._misses += 1
+        entry = self._make_entry(origin, self._match(origin))
+        if self._maxsize:
+            if len(self._cache) >= self._maxsize:
+                # Clearing keeps the bound exact and costs nothing per hit.
+                self._cache.clear()
+            PyDict_SetItem(self._cache, origin, entry)
+        return entry
+
+    def lookup(self, bytes origin not None):
+        """Return the cached entry for a raw Origin value, computing it on a miss."""
+        return self._lookup(origin)
+
+    def is_allowed_origin(self, bytes origin not None):
+        """Return True when the raw Origin header value is allowed by this policy."""
+        return self._lookup(origin).allowed
+
+    def cache_info(self):
+        """Return the origin cache's hits, misses, maximum and current size."""
+        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
+
+    def cache_clear(self):
+        """Empty the origin cache and reset its statistics."""
+        self._cache.clear()
+        self._hits = 0
+        self._misses = 0
+
+    # -- requests ------------------------------------------------------------------------
+
+    def is_preflight(self, str method, origin, request_method):
+        """Return True for a CORS preflight: OPTIONS with Origin and Access-Control-Request-Method."""
+        if self._kui:
+            # Kui answers every OPTIONS from a matching origin itself.
+            return bool(origin) and method == OPTIONS
+        return origin is not None and request_method is not None and method == OPTIONS
+
+    cdef inline bint _is_preflight(self, object method, bytes origin, PyObject* request_method) except -1:
+        # The same rule as is_preflight, for a present Origin and a borrowed ACRM.
+        if self._kui:
+            return PyBytes_GET_SIZE(origin) > 0 and method == OPTIONS
+        return request_method is not NULL and method == OPTIONS
+
+    def response_headers(self, origin, headers):
+        """Return a new header list: the app's `headers` plus the CORS headers for `origin`."""
+        cdef OriginEntry entry = self._no_origin if origin is None else self._lookup(origin)
+        return self._entry_headers(entry, headers)
+
+    cdef list _entry_headers(self, OriginEntry entry, object headers):
+        cdef Py_ssize_t n, m, i
+        cdef list result
+        cdef tuple block = entry.block
+        cdef object item, key
+        if not PyList_CheckExact(headers):
+            headers = list(headers)
+        n = PyList_GET_SIZE(headers)
+        for i in range(n):
+            item = <object>PyList_GET_ITEM(headers, i)
+            if PyTuple_CheckExact(item) and PyTuple_GET_SIZE(item) == 2:
+                key = <object>PyTuple_GET_ITEM(item, 0)
+            else:
+                key = item[0]
+            if _is_touched(key):
+                return _apply_ops(list(headers), entry.ops, self._native or self._kui)  # only Starlette repeats Origin
+        # Copy, never extend the app's list: a response object may send it again.
+        m = PyTuple_GET_SIZE(block)
+        result = PyList_New(n + m)
+        for i in range(n):
+            item = <object>PyList_GET_ITEM(headers, i)
+            Py_INCREF(item)
+            PyList_SET_ITEM(result, i, item)
+        for i in range(m):
+            item = <object>PyTuple_GET_ITEM(block, i)
+            Py_INCREF(item)
+            PyList_SET_ITEM(result, n + i, item)
+        return result
+
+    def preflight_response(self, bytes origin not None, request_method,
+                           request_headers, request_private_network):
+        """Return `(status, headers, body)` answering a preflight, or None to pass it to the app."""
+        return self._preflight(origin, request_method, request_headers, request_private_network)
+
+    cdef object _preflight(self, bytes origin, object request_method, object request_headers,
+                           object request_private_network):
+        cdef OriginEntry entry = self._lookup(origin)
+        if self._kui:
+            return (200, list(entry.block), b"") if entry.allowed else None
+        if self._native:
+            return self._native_preflight(entry, <bytes?>request_method, request_headers, request_private_network)
+        return self._starlette_preflight(entry, <bytes?>request_method, request_headers, request_private_network)
+
+    cdef object _native_preflight(self, OriginEntry entry, bytes request_method,
+                                  object request_headers, object request_private_network):
+        if not entry.allowed:
+            return None
+        cdef list headers = list(entry.preflight_head)
+        cdef list vary = [b"Origin"] if entry is not self._static_allowed else []
+        if self._preflight_methods is not None:
+            headers.append(self._preflight_methods)
+        elif self._allow_all_methods:
+            vary.append(b"Access-Control-Request-Method")
+            if _is_token(request_method):
+                headers.append((ACAM, request_method))
+        if self._preflight_headers is not None:
+            headers.append(self._preflight_headers)
+        else:
+            vary.append(b"Access-Control-Request-Headers")
+            if request_headers is not None and _is_token_list(request_headers):
+                headers.append((ACAH, request_headers))
+        headers.append(self._preflight_max_age)
+        if self._allow_private_network:
+            vary.append(b"Access-Control-Request-Private-Network")
+            # Browsers ask with "true"; anything else is not a private-network request.
+            if request_private_network == b"true":
+                headers.append((ACAPN, b"true"))
+        if vary:
+            headers.append((VARY, b", ".join(vary)))
+        headers.append((CONTENT_LENGTH, b"0"))
+        return 200, headers, b""
+
+    cdef tuple _starlette_preflight(self, OriginEntry entry, bytes request_method,
+                                    object request_headers, object request_private_network):
+        cdef list headers = list(entry.preflight_head)
+        cdef int failures = 0 if entry.allowed else 1
+        cdef bytes names
+        if request_method not in self._methods:
+            failures |= 2
+        if request_headers is not None:
+            names = request_headers
+            if self._allow_all_headers:
+                # Mirror what was asked for, but never bytes that would break framing.
+                if not _has_control(<const unsigned char*>PyBytes_AS_STRING(names),
+                                    PyBytes_GET_SIZE(names), True):
+                    headers.append((ACAH, names))
+                else:
+                    failures |= 4
+            elif not self._header_names_allowed(names):
+                failures |= 4
+        if request_private_network is not None:
+            if self._allow_private_network:
+                headers.append((ACAPN, b"true"))
+            else:
+                failures |= 8
+        body, content_length = self._preflight_bodies[failures]
+        headers.append(content_length)
+        headers.append((CONTENT_TYPE, b"text/plain; charset=utf-8"))
+        return (400 if failures else 200), headers, body
+
+    cdef bint _header_names_allowed(self, bytes value) except -1:
+        """Return True when every comma-separated name is allowed; stops at the first refusal.
+
+        One pass over the bytes; each name is lower-cased into a small buffer and looked up,
+        so a hostile value costs time linear in its length and no allocation beyond one name.
+        """
+        cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(value)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(value)
+        cdef Py_ssize_t i = 0, start, end, j
+        cdef unsigned char buffer[256]
+        cdef Py_ssize_t longest = self._longest_header_name
+        while True:
+            start = i
+            while i < n and s[i] != b',':
+                i += 1
+            end = i
+            while start < end and _is_strip(s[start]):
+                start += 1
+            while end > start and _is_strip(s[end - 1]):
+                end -= 1
+            if end == start or end - start > longest:
+                return False  # longer than every allowed name
+            if end - start > 256:
+                name = value[start:end].lower()
+            else:
+                for j in range(end - start):
+                    buffer[j] = _ascii_lower(s[start + j])
+                name = (<char*>buffer)[:end - start]
+            if name not in self._allowed_header_names:
+                return False
+            if i == n:
+                return True
+            i += 1
+
+
+cdef inline bint _is_touched(object key) noexcept:
+    """Return True for the response header names the engine sets (ACAO, ACAC, ACEH, Vary)."""
+    cdef Py_ssize_t n
+    cdef const char* s
+    if not PyBytes_CheckExact(key):
+        return key == ACAO or key == ACAC or key == ACEH or key == VARY
+    n = PyBytes_GET_SIZE(key)
+    s = PyBytes_AS_STRING(key)
+    if n == 4:
+        return memcmp(s, b"vary", 4) == 0
+    if n == 27:
+        return memcmp(s, b"access-control-allow-origin", 27) == 0
+    if n == 32:
+        return memcmp(s, b"access-control-allow-credentials", 32) == 0
+    if n == 29:
+        return memcmp(s, b"access-control-expose-headers", 29) == 0
+    return False

@@ -1,0 +1,29 @@
+"""The pure-Python CORS engine: the readable specification of the compiled `_engine_c`.
+
+Both engines expose the same names with the same arguments, results and exceptions; any
+difference between them is a bug (the parity tests run hypothesis over both). The package
+follows the compiled engine's seams: `policy` (`_engine_c_policy.pxi`), `asgi`
+(`_engine_c_asgi.pxi`), `django` and `flask` (their `.pxi` files).
+"""
+
+from __future__ import annotations
+
+from .asgi import ASGIMiddlewareBase, asgi_call, asgi_call_async, kui_origin, scan_request_headers
+from .django import *  # noqa: F403
+from .django import __all__ as _DJANGO_ALL
+from .flask import *  # noqa: F403
+from .flask import __all__ as _FLASK_ALL
+from .policy import CacheInfo, CORSPolicy, OriginEntry
+
+__all__ = (
+    "ASGIMiddlewareBase",
+    "CORSPolicy",
+    "CacheInfo",
+    "OriginEntry",
+    "asgi_call",
+    "asgi_call_async",
+    "kui_origin",
+    "scan_request_headers",
+    *_DJANGO_ALL,
+    *_FLASK_ALL,
+)
