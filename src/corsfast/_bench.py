@@ -335,7 +335,7 @@ def _corsfast_native(engine: str) -> Callable[[Scenario], Any]:
     def build(scenario: Scenario) -> Any:
         from corsfast import CORSMiddleware
 
-        return _quiet(lambda: CORSMiddleware(bare_app, **_native_kwargs(scenario.config), _engine=_engine(engine)))
+        return _quiet(lambda: CORSMiddleware(bare_app, **_native_kwargs(scenario.config), _engine=_engine(engine)))  # type: ignore[call-arg]
 
     return build
 
@@ -344,7 +344,7 @@ def _corsfast_starlette(engine: str) -> Callable[[Scenario], Any]:
     def build(scenario: Scenario) -> Any:
         from corsfast.starlette import CORSMiddleware
 
-        return _quiet(lambda: CORSMiddleware(bare_app, **_starlette_kwargs(scenario.config), _engine=_engine(engine)))
+        return _quiet(lambda: CORSMiddleware(bare_app, **_starlette_kwargs(scenario.config), _engine=_engine(engine)))  # type: ignore[call-arg]
 
     return build
 

@@ -9,19 +9,19 @@ typed C. Cold paths (compilation, the merge of app-set CORS headers) stay Python
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_SetItem
+from cpython.dict cimport PyDict_Next, PyDict_SetItem, PyDict_Size
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
-from cpython.unicode cimport PyUnicode_DecodeLatin1
+from cpython.unicode cimport PyUnicode_AsLatin1String, PyUnicode_CheckExact, PyUnicode_DecodeLatin1
 from libc.string cimport memcmp
 
 import inspect
 import sys
 from collections import namedtuple
 
-from ._options import SAFELISTED_HEADERS, CORSOptions
+from ._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_LIST, CORSOptions
 
 _CORE_ALL = (
     "ASGIMiddlewareBase",
@@ -32,6 +32,9 @@ _CORE_ALL = (
     "asgi_call_async",
     "kui_origin",
     "scan_request_headers",
+    "starlette_entry",
+    "starlette_preflight",
+    "wrap_send",
 )
 
 cdef extern from *:
@@ -94,7 +97,11 @@ cdef bytes STARLETTE_PREFLIGHT_VARY = (
 cdef tuple STARLETTE_FAILURES = (b"origin", b"method", b"headers", b"private-network")
 cdef Py_ssize_t MAX_MIRRORED_LENGTH = 8192
 cdef bytes _STRIP = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0"
-cdef object _NO_TOUCH = frozenset()
+cdef int _WATCH_LIST = WATCH_LIST
+cdef int _WATCH_DICT = WATCH_DICT
+cdef frozenset TOUCHED_RESPONSE_HEADERS = frozenset((ACAO, ACAC, ACEH, VARY))
+"""Response headers the engine sets on an app's response (unless a Starlette drop-in's
+`simple_headers` names others); when the app set one itself, the slow path merges."""
 
 
 # -- byte classes -------------------------------------------------------------------------

@@ -127,12 +127,16 @@ cdef class _CORSSend:
 
     Called twice per request, so it is called through vectorcall (see `_enable_vectorcall`):
     no argument tuple is built per message. `__call__` is the same code for other callers.
+    With no `entry`, the verdict is the middleware's own `is_allowed_origin`, asked when the
+    response starts, as Starlette's `send` asks it (a subclass's override; never cached).
     """
 
     cdef vectorcallfunc vectorcall
     cdef object send
     cdef CORSPolicy policy
     cdef OriginEntry entry
+    cdef object middleware
+    cdef bytes origin
     cdef bint started
 
     def __call__(self, message):
@@ -154,7 +158,10 @@ cdef class _CORSSend:
                 headers = <object>found if found is not NULL else ()
             else:
                 headers = message.get("headers", ())
-            message["headers"] = self.policy._entry_headers(self.entry, headers)
+            entry = self.entry
+            if entry is None:
+                entry = _hooked_entry(self.middleware, self.policy, self.origin)
+            message["headers"] = self.policy._entry_headers(entry, headers)
         return self.send(message)
 
 
@@ -165,12 +172,15 @@ cdef object _send_vectorcall(object wrapper, PyObject* const* args, size_t nargs
     return (<_CORSSend>wrapper)._forward(<object>args[0])
 
 
-cdef inline _CORSSend _wrap_send(object send, CORSPolicy policy, OriginEntry entry):
+cdef inline _CORSSend _wrap_send(object send, CORSPolicy policy, OriginEntry entry,
+                                 object middleware=None, bytes origin=None):
     cdef _CORSSend wrapper = _CORSSend.__new__(_CORSSend)
     wrapper.vectorcall = <vectorcallfunc>_send_vectorcall
     wrapper.send = send
     wrapper.policy = policy
     wrapper.entry = entry
+    wrapper.middleware = middleware
+    wrapper.origin = origin
     wrapper.started = False
     return wrapper
 
@@ -193,11 +203,61 @@ async def _answer(send, tuple answer):
     await send({"type": RESPONSE_BODY, "body": body})
 
 
+cdef OriginEntry _hooked_entry(object middleware, CORSPolicy policy, bytes origin):
+    """Return the entry for `origin` once the middleware's `is_allowed_origin` has decided.
+
+    An Origin no rule may allow (control characters, over the cap) never reaches it.
+    """
+    cdef OriginEntry entry = policy._granted_entry(origin)
+    if entry is policy._denied:
+        return entry
+    if middleware.is_allowed_origin(origin=PyUnicode_DecodeLatin1(PyBytes_AS_STRING(origin),
+                                                                 PyBytes_GET_SIZE(origin), NULL)):
+        return entry
+    return policy._denied
+
+
+cdef inline OriginEntry _starlette_entry(object middleware, CORSPolicy policy, bytes origin):
+    if origin is None:
+        return policy._no_origin
+    if policy._hooked and not policy._allow_all:
+        return _hooked_entry(middleware, policy, origin)
+    return policy._lookup(origin)
+
+
+def starlette_entry(middleware, CORSPolicy policy not None, bytes origin):
+    """Return the entry a Starlette simple response gets for `origin` (None: no Origin header).
+
+    A subclass's `is_allowed_origin` is asked where Starlette's `send` asks it: for a
+    present Origin, unless `allow_all_origins`.
+    """
+    return _starlette_entry(middleware, policy, origin)
+
+
+def starlette_preflight(middleware, CORSPolicy policy not None, bytes origin not None, bytes request_method not None,
+                        request_headers, request_private_network):
+    """Return `(status, headers, body)` of Starlette's preflight answer, asking a subclass's
+    `is_allowed_origin` (always, as Starlette's `preflight_response` does) when it has one."""
+    cdef OriginEntry entry = _hooked_entry(middleware, policy, origin) if policy._hooked else policy._lookup(origin)
+    return policy._preflight_entry(entry, request_method, request_headers, request_private_network)
+
+
+def wrap_send(middleware, CORSPolicy policy not None, send, bytes origin):
+    """Return `send` wrapped to give a Starlette simple response its CORS headers for `origin`."""
+    if origin is not None and policy._hooked and not policy._allow_all:
+        return _wrap_send(send, policy, None, middleware, origin)
+    return _wrap_send(send, policy, _starlette_entry(middleware, policy, origin))
+
+
 def asgi_call(self, scope, receive, send):
     """Return the awaitable that answers one ASGI call through the policy of `self`.
 
     A plain function that returns the app's own awaitable, so the pass-through path costs
     no extra coroutine frame; it is marked as a coroutine function for servers' detection.
+    The Starlette drop-in's policy may be stale (None after an attribute changed, or a
+    watched container changed in place): it is compiled again first. Requests whose
+    answer a subclass's override decides go through Starlette's own protocol
+    (`_starlette_call`).
     """
     cdef ASGIMiddlewareBase middleware = <ASGIMiddlewareBase?>self
     cdef CORSPolicy policy = middleware.policy
@@ -212,23 +272,43 @@ def asgi_call(self, scope, receive, send):
         kind = scope["type"]
     if kind is not HTTP and kind != HTTP:
         return middleware.app(scope, receive, send)
+    if policy is None:
+        policy = middleware._compile_policy()
     headers = scope["headers"]
     if not PyList_CheckExact(headers):
         headers = list(headers)
     _scan(headers, &found)
     if found.origin is NULL:
+        if policy._protocol_simple:
+            return middleware._starlette_call(scope, receive, send, False)
         entry = policy._no_origin
     else:
         origin = <bytes>found.origin
+        if policy._watched and not policy._is_current():
+            policy = middleware._compile_policy()
         if policy._is_preflight(scope["method"], origin, found.method):
-            answer = policy._preflight(
-                origin,
-                <object>found.method if found.method is not NULL else None,
-                <object>found.names if found.names is not NULL else None,
-                <object>found.private_network if found.private_network is not NULL else None,
-            )
+            if policy._protocol_preflight:
+                return middleware._starlette_call(scope, receive, send, True)
+            if policy._hooked:
+                answer = policy._preflight_entry(
+                    _hooked_entry(middleware, policy, origin),
+                    <object>found.method,
+                    <object>found.names if found.names is not NULL else None,
+                    <object>found.private_network if found.private_network is not NULL else None,
+                )
+            else:
+                answer = policy._preflight(
+                    origin,
+                    <object>found.method if found.method is not NULL else None,
+                    <object>found.names if found.names is not NULL else None,
+                    <object>found.private_network if found.private_network is not NULL else None,
+                )
             if answer is not None:
                 return _answer(send, <tuple>answer)
+        elif policy._protocol_simple:
+            return middleware._starlette_call(scope, receive, send, False)
+        if policy._hooked and not policy._allow_all:
+            return middleware.app(scope, receive, _wrap_send(send, policy, None, middleware, origin))
         entry = policy._lookup(origin)
     return middleware.app(scope, receive, _wrap_send(send, policy, entry))
 

@@ -3,6 +3,15 @@
 
 # -- header operations (the cold path, kept identical to the pure twin) -------------------
 
+cdef inline int _set_slot(list headers, Py_ssize_t slot, tuple header) except -1:
+    """Put `header` where Starlette's dict assignment puts it: at its key's index, or last."""
+    if slot >= 0:
+        headers[slot] = header
+    else:
+        headers.append(header)
+    return 0
+
+
 def _vary_has_origin(list values):
     for value in values:
         for token in value.split(b","):
@@ -78,14 +87,30 @@ cdef class CORSPolicy:
     cdef object _preflight_methods
     cdef object _preflight_headers
     cdef tuple _preflight_max_age
-    # starlette dialect
-    cdef tuple _simple_ops
     # kui dialect
     cdef tuple _kui_block
+    # starlette dialect
+    cdef tuple _simple_ops
     cdef tuple _preflight_prefix
     cdef list _preflight_bodies
     cdef frozenset _allowed_header_names
     cdef Py_ssize_t _longest_header_name
+    cdef bint _simple_reflect
+    cdef bint _preflight_reflect
+    cdef Py_ssize_t _origin_slot
+    cdef Py_ssize_t _headers_slot
+    cdef Py_ssize_t _private_network_slot
+    cdef bint _preflight_content_length
+    cdef bint _preflight_content_type
+    cdef dict _granted
+    # the Starlette drop-in's attributes and overrides (false and empty for the others)
+    cdef frozenset _touched
+    cdef bint _touched_default
+    cdef bint _hooked
+    cdef bint _protocol_preflight
+    cdef bint _protocol_simple
+    cdef bint _faithful
+    cdef tuple _watched
 
     def __init__(self, options):
         if not isinstance(options, CORSOptions):
@@ -109,6 +134,15 @@ cdef class CORSPolicy:
         self._allow_all_headers = options.allow_all_headers
         self._allow_all_methods = options.allow_all_methods
         self._allow_private_network = options.allow_private_network
+        # Only the Starlette dialect reads state that code may change (its attributes).
+        self._touched = TOUCHED_RESPONSE_HEADERS
+        self._touched_default = True
+        self._hooked = False
+        self._protocol_preflight = False
+        self._protocol_simple = False
+        self._faithful = False
+        self._watched = ()
+        self._granted = {}
         if self._native:
             self._compile_native(options)
         elif self._kui:
@@ -157,32 +191,34 @@ cdef class CORSPolicy:
         self._static_allowed = None
 
     cdef _compile_starlette(self, options):
-        simple = []
-        if self._allow_all:
-            simple.append((ACAO, b"*"))
-        if options.allow_credentials:
-            simple.append((ACAC, b"true"))
-        if options.expose_headers:
-            simple.append((ACEH, ", ".join(options.expose_headers).encode("latin-1")))
-        self._simple_ops = tuple(simple)
-        self._no_origin = OriginEntry(False, ((VARY, None),), ())
-        head = [(VARY, STARLETTE_PREFLIGHT_VARY)]
-        if not self._explicit:
-            head.append((ACAO, b"*"))
-        head.append((ACAM, ", ".join(options.allow_methods).encode("latin-1")))
-        head.append((ACMA, str(options.max_age).encode("ascii")))
-        allow_headers = sorted(set(SAFELISTED_HEADERS) | set(options.allow_headers))
-        if allow_headers and not self._allow_all_headers:
-            head.append((ACAH, ", ".join(allow_headers).encode("latin-1")))
-        if options.allow_credentials:
-            head.append((ACAC, b"true"))
-        self._preflight_prefix = tuple(head)
-        self._allowed_header_names = frozenset(h.lower().encode("latin-1") for h in allow_headers)
+        tables = options.starlette
+        if tables is None:
+            raise ValueError("the starlette dialect needs CORSOptions.starlette (see _options.starlette_tables)")
+        self._hooked = tables.verdict_hook
+        self._protocol_preflight = tables.protocol_preflight
+        self._protocol_simple = tables.protocol_simple
+        self._faithful = tables.faithful
+        self._watched = tables.watched
+        self._methods = tables.methods
+        self._allowed_header_names = tables.header_names
         self._longest_header_name = max([len(h) for h in self._allowed_header_names] or [0])
+        self._simple_ops = tables.simple
+        self._touched = frozenset([name for name, _ in tables.simple] + [ACAO, VARY])
+        self._touched_default = self._touched <= TOUCHED_RESPONSE_HEADERS
+        # A simple response reflects the origin when it is allowed, or for any origin with
+        # allow-all and credentials (Starlette's two `allow_explicit_origin` branches).
+        self._simple_reflect = not self._allow_all or options.allow_credentials
+        self._preflight_reflect = tables.explicit_preflight_origin
+        self._preflight_prefix = tables.preflight
+        self._origin_slot, self._headers_slot, self._private_network_slot = tables.preflight_slots
+        self._preflight_content_length = tables.preflight_content_length
+        self._preflight_content_type = tables.preflight_content_type
+        self._no_origin = OriginEntry(False, ((VARY, None),), ())
         self._denied = OriginEntry(False, self._simple_ops + ((VARY, None),), self._preflight_prefix)
         self._static_allowed = None
-        if self._allow_all and not options.allow_credentials:
+        if not self._simple_reflect and not self._preflight_reflect:
             self._static_allowed = OriginEntry(True, self._denied.ops, self._preflight_prefix)
+        # Preflight answers differ only by which checks failed: prebuild the bodies.
         self._preflight_bodies = []
         for mask in range(16):
             failures = [name for bit, name in enumerate(STARLETTE_FAILURES) if mask & (1 << bit)]
@@ -203,26 +239,33 @@ cdef class CORSPolicy:
                 (reflected,) + self._simple_tail + ((VARY, None),),
                 (reflected,) + self._preflight_credentials,
             )
-        return OriginEntry(
-            True,
-            self._simple_ops + (reflected, (VARY, None)),
-            self._preflight_prefix + (reflected,),
-        )
+        ops = self._simple_ops + (reflected, (VARY, None)) if self._simple_reflect else self._denied.ops
+        head = self._preflight_prefix
+        if self._preflight_reflect:
+            slot = self._origin_slot
+            head = head[:slot] + (reflected,) + head[slot + 1:] if slot >= 0 else head + (reflected,)
+        return OriginEntry(True, ops, head)
 
     cdef inline bint _starlette_rules(self) noexcept:
         return not self._native and not self._kui
 
     # -- origin matching -----------------------------------------------------------------
 
+    cdef inline bint _eligible(self, bytes origin) noexcept:
+        """Return False for an Origin no rule may allow (the length cap is checked before)."""
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(origin)
+        # Never reflect bytes that a server refuses or that change framing.
+        if _has_control(<const unsigned char*>PyBytes_AS_STRING(origin), n, False):
+            return False
+        # Browsers never send an empty Origin; only Starlette compares it like any string.
+        return n > 0 or self._starlette_rules()
+
     cdef bint _match(self, bytes origin) except -1:
         cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(origin)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(origin)
         cdef Py_ssize_t i, label_start, label_end, plen, slen
         cdef bytes prefix, suffix
-        # Never reflect bytes that a server refuses or that change framing.
-        if _has_control(s, n, False):
-            return False
-        if n == 0 and not self._starlette_rules():
+        if not self._eligible(origin):
             return False
         if self._allow_all or origin in self._exact:
             return True
@@ -247,7 +290,7 @@ cdef class CORSPolicy:
         if self._patterns:
             text = PyUnicode_DecodeLatin1(<const char*>s, n, NULL)
             for pattern in self._patterns:
-                if pattern.fullmatch(text) is not None:
+                if pattern.fullmatch(text):  # truthiness, as Starlette tests it
                     return True
         return False
 
@@ -281,6 +324,82 @@ cdef class CORSPolicy:
         """Return True when the raw Origin header value is allowed by this policy."""
         return self._lookup(origin).allowed
 
+    def text_verdict(self, origin):
+        """Return 1 when the str `origin` is allowed, 0 when it is refused, and -1 when this
+        policy cannot tell: a container it was compiled from changed, its state is beyond it,
+        or `origin` is not text a header can hold (Starlette's `is_allowed_origin`, compiled)."""
+        cdef bytes raw
+        if self._faithful or not PyUnicode_CheckExact(origin) or (self._watched and not self._is_current()):
+            return -1
+        try:
+            raw = PyUnicode_AsLatin1String(origin)
+        except UnicodeEncodeError:
+            return -1
+        return 1 if self._lookup(raw).allowed else 0
+
+    cdef OriginEntry _granted_entry(self, bytes origin):
+        cdef PyObject* found
+        cdef OriginEntry entry
+        if PyBytes_GET_SIZE(origin) > self._max_origin_length:
+            return self._denied
+        found = corsfast_dict_get_ref(self._granted, origin)
+        if found is not NULL:
+            entry = <OriginEntry>found
+            Py_DECREF(entry)  # the cast took its own reference
+            return entry
+        if not self._eligible(origin):
+            return self._denied
+        entry = self._make_entry(origin, True)
+        if self._maxsize:
+            if len(self._granted) >= self._maxsize:
+                self._granted.clear()
+            PyDict_SetItem(self._granted, origin, entry)
+        return entry
+
+    def granted_entry(self, bytes origin not None):
+        """Return the entry an allowed `origin` gets whatever the rules say (a hook decided), cached.
+
+        An Origin that never reaches a rule (control characters, over the length cap) gets
+        the refused entry: no hook can grant it.
+        """
+        return self._granted_entry(origin)
+
+    cdef bint _is_current(self) except -1:
+        cdef Py_ssize_t i, j, k, n
+        cdef int kind
+        cdef tuple watch, snapshot
+        cdef object container
+        cdef PyObject* key
+        cdef PyObject* value
+        for i in range(PyTuple_GET_SIZE(self._watched)):
+            watch = <tuple>PyTuple_GET_ITEM(self._watched, i)
+            kind = <object>PyTuple_GET_ITEM(watch, 0)
+            container = <object>PyTuple_GET_ITEM(watch, 1)
+            snapshot = <tuple>PyTuple_GET_ITEM(watch, 2)
+            n = PyTuple_GET_SIZE(snapshot)
+            if kind == _WATCH_LIST:
+                if PyList_GET_SIZE(container) != n:
+                    return False
+                for j in range(n):
+                    if PyList_GET_ITEM(container, j) != PyTuple_GET_ITEM(snapshot, j):
+                        return False
+            elif kind == _WATCH_DICT:
+                if 2 * PyDict_Size(container) != n:
+                    return False
+                j = 0
+                k = 0
+                while PyDict_Next(container, &j, &key, &value):
+                    if key != PyTuple_GET_ITEM(snapshot, k) or value != PyTuple_GET_ITEM(snapshot, k + 1):
+                        return False
+                    k += 2
+            elif container != <object>PyTuple_GET_ITEM(watch, 3):
+                return False
+        return True
+
+    def is_current(self):
+        """Return False when a container the policy was compiled from changed in place since."""
+        return self._is_current()
+
     def cache_info(self):
         """Return the origin cache's hits, misses, maximum and current size."""
         return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
@@ -311,6 +430,20 @@ cdef class CORSPolicy:
         cdef OriginEntry entry = self._no_origin if origin is None else self._lookup(origin)
         return self._entry_headers(entry, headers)
 
+    def entry_headers(self, OriginEntry entry not None, headers):
+        """Return a new header list: the app's `headers` with `entry`'s CORS headers applied."""
+        return self._entry_headers(entry, headers)
+
+    cdef inline bint _touches(self, object key) except -1:
+        if self._touched_default:
+            return _is_touched(key)
+        if PyBytes_CheckExact(key):
+            return key in self._touched
+        for name in self._touched:
+            if key == name:
+                return True
+        return False
+
     cdef list _entry_headers(self, OriginEntry entry, object headers):
         cdef Py_ssize_t n, m, i
         cdef list result
@@ -325,7 +458,7 @@ cdef class CORSPolicy:
                 key = <object>PyTuple_GET_ITEM(item, 0)
             else:
                 key = item[0]
-            if _is_touched(key):
+            if self._touches(key):
                 return _apply_ops(list(headers), entry.ops, self._native or self._kui)  # only Starlette repeats Origin
         # Copy, never extend the app's list: a response object may send it again.
         m = PyTuple_GET_SIZE(block)
@@ -347,7 +480,10 @@ cdef class CORSPolicy:
 
     cdef object _preflight(self, bytes origin, object request_method, object request_headers,
                            object request_private_network):
-        cdef OriginEntry entry = self._lookup(origin)
+        return self._preflight_entry(self._lookup(origin), request_method, request_headers, request_private_network)
+
+    cdef object _preflight_entry(self, OriginEntry entry, object request_method, object request_headers,
+                                 object request_private_network):
         if self._kui:
             return (200, list(entry.block), b"") if entry.allowed else None
         if self._native:
@@ -396,19 +532,21 @@ cdef class CORSPolicy:
                 # Mirror what was asked for, but never bytes that would break framing.
                 if not _has_control(<const unsigned char*>PyBytes_AS_STRING(names),
                                     PyBytes_GET_SIZE(names), True):
-                    headers.append((ACAH, names))
+                    _set_slot(headers, self._headers_slot, (ACAH, names))
                 else:
                     failures |= 4
             elif not self._header_names_allowed(names):
                 failures |= 4
         if request_private_network is not None:
             if self._allow_private_network:
-                headers.append((ACAPN, b"true"))
+                _set_slot(headers, self._private_network_slot, (ACAPN, b"true"))
             else:
                 failures |= 8
         body, content_length = self._preflight_bodies[failures]
-        headers.append(content_length)
-        headers.append((CONTENT_TYPE, b"text/plain; charset=utf-8"))
+        if self._preflight_content_length:
+            headers.append(content_length)
+        if self._preflight_content_type:
+            headers.append((CONTENT_TYPE, b"text/plain; charset=utf-8"))
         return (400 if failures else 200), headers, body
 
     cdef bint _header_names_allowed(self, bytes value) except -1:

@@ -29,9 +29,11 @@ class ASGIShim:
     _engine_module: ClassVar[ModuleType] = _default_engine
 
     def __new__(cls: type[_Shim], *args: Any, _engine: ModuleType | None = None, **kwargs: Any) -> _Shim:
-        if _engine is None or _engine is cls._engine_module:
+        if _engine is None:
             return super().__new__(cls)
-        # Benchmarks compare engines in one process: rebuild the class on the other engine.
+        # Benchmarks and tests compare engines in one process: `_engine=` builds the instance
+        # from the class rebuilt on that engine. That class is not a subclass of `cls`, so
+        # `type.__call__` does not call `__init__` again (with `_engine`, which it lacks).
         variant: Any = _on_engine(cls, _engine)
         instance = variant.__new__(variant)
         instance.__init__(*args, **kwargs)
@@ -41,12 +43,16 @@ class ASGIShim:
         engine = type(self)._engine_module
         self.app = app
         self.policy = engine.CORSPolicy(options)
+        self._mark_coroutine_function()
+
+    def _mark_coroutine_function(self) -> None:
         if sys.version_info < (3, 12):
             # Before 3.12 `inspect` cannot be told that a plain function is a coroutine
             # function, and hypercorn asks `inspect.iscoroutinefunction(app.__call__)`.
             # Servers call through the type's `__call__` (the fast plain function); this
             # instance attribute only answers attribute lookups, with a real coroutine function.
             # (Set through __dict__: the class attribute stays the engine's plain function.)
+            engine = type(self)._engine_module
             self.__dict__["__call__"] = functools.partial(engine.asgi_call_async, self)
 
     def cache_info(self) -> Any:
@@ -59,12 +65,27 @@ class ASGIShim:
 
 
 def _on_engine(cls: type, engine: ModuleType) -> type:
-    """Return `cls` rebuilt on `engine`'s base and `asgi_call` (cached per class and engine)."""
+    """Return `cls` rebuilt on `engine`'s base and `asgi_call` (cached per class and engine).
+
+    A subclass of a shim is rebuilt on the rebuilt shim. (Its methods keep their `__class__`
+    cell, so a zero-argument `super()` in them does not work on the rebuilt class: tests
+    define such subclasses on `_on_engine(shim, engine)` directly.)
+    """
     variant = _VARIANTS.get((cls, engine))
     if variant is None:
         namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
-        namespace.update(__call__=engine.asgi_call, _engine_module=engine)
-        variant = type(cls.__name__, (ASGIShim, engine.ASGIMiddlewareBase), namespace)
+        namespace["_engine_module"] = engine
+        if any(base.__name__ == "ASGIMiddlewareBase" for base in cls.__bases__):
+            namespace["__call__"] = engine.asgi_call
+            bases: tuple[type, ...] = (ASGIShim, engine.ASGIMiddlewareBase)
+        else:
+            bases = tuple(
+                _on_engine(base, engine) if issubclass(base, ASGIShim) and base is not ASGIShim else base
+                for base in cls.__bases__
+            )
+            if vars(cls).get("__call__") is getattr(cls._engine_module, "asgi_call", None):  # type: ignore[attr-defined]
+                namespace["__call__"] = engine.asgi_call
+        variant = type(cls.__name__, bases, namespace)
         _VARIANTS[(cls, engine)] = variant
     return variant
 
@@ -100,7 +121,6 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         cache_size: int = DEFAULT_CACHE_SIZE,
         max_origin_length: int = DEFAULT_MAX_ORIGIN_LENGTH,
         strict: bool = False,
-        _engine: ModuleType | None = None,
     ) -> None:
         options = native_options(
             allow_origins,

@@ -1,28 +1,85 @@
 """`corsfast.starlette.CORSMiddleware`: Starlette 1.10's `CORSMiddleware`, byte for byte, compiled.
 
 Change `from starlette.middleware.cors import CORSMiddleware` to
-`from corsfast.starlette import CORSMiddleware`; the constructor and the ASGI messages are
-the same (see the README's "Differences from Starlette" for the few refusals).
+`from corsfast.starlette import CORSMiddleware`; the constructor, the attributes, the methods
+and the ASGI messages are Starlette's (see the README's "Differences from Starlette" for the
+few refusals), and so is subclassing:
+
+- The attributes Starlette's class reads at request time (`allow_origins`, `simple_headers`,
+  `preflight_headers`, ...) are plain attributes here too. The engine compiles them, and
+  compiles them again when one is assigned or deleted, or when a list, dict or set among
+  them (the caller's `allow_origins` list, say) changes in place. Until then a request pays
+  one pointer check per watched item.
+- A subclass's overrides are called where Starlette calls them, with its arguments.
+  Overriding `is_allowed_origin` keeps everything else compiled: the engine asks the
+  override on every request where Starlette asks it, inside the request's own task.
+  Overriding `preflight_response`, `simple_response`, `send` or `allow_explicit_origin`
+  runs Starlette's protocol (`Headers`, `Response` objects), whose base methods are
+  compiled where Starlette's objects allow it.
+- Attribute values the engine cannot compile (a custom container, a `str` where Starlette
+  tests substrings, a non-str header value) run Starlette's own code on the live
+  attributes, with corsfast's security differences.
+
+Starlette is needed only by the protocol: the compiled path runs without it installed.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
-from types import ModuleType
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ._engine import engine as _default_engine
-from ._options import starlette_options
+from ._options import (
+    DEFAULT_MAX_ORIGIN_LENGTH,
+    STARLETTE_ATTRIBUTES,
+    starlette_attributes,
+    starlette_options,
+    starlette_state_options,
+)
 from .asgi import ASGIShim
 
+if TYPE_CHECKING:
+    from starlette.datastructures import Headers, MutableHeaders
+    from starlette.responses import Response
+
 __all__ = ("CORSMiddleware",)
+
+Message = Any
+Send = Any
+
+HOOKS = ("is_allowed_origin", "preflight_response", "simple_response", "send", "allow_explicit_origin")
+"""The methods Starlette's protocol calls through `self`, so that a subclass may override them."""
+_SEND_HOOKS = frozenset(("send", "allow_explicit_origin"))
+_SIMPLE_HOOKS = frozenset(("simple_response", "send", "allow_explicit_origin"))
+_STALE_ON = frozenset((*STARLETTE_ATTRIBUTES, *HOOKS))
+"""Assigning or deleting one of these makes the compiled policy stale."""
+_CONTROL = frozenset((*range(0x20), 0x7F))
+_NOT_IN_MIRROR = _CONTROL - {0x09}
 
 
 class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     """Answer CORS exactly as Starlette 1.10's `CORSMiddleware`, with the corsfast engine."""
 
     __call__ = _default_engine.asgi_call
+
+    # Starlette's attributes, set by `__init__` in this order; code may change them later.
+    allow_origins: Collection[str]
+    allow_methods: Collection[str]
+    allow_headers: list[str]
+    allow_all_origins: bool
+    allow_all_headers: bool
+    allow_credentials: bool
+    preflight_explicit_allow_origin: bool
+    allow_origin_regex: Optional[re.Pattern[str]]
+    allow_private_network: bool
+    simple_headers: dict[str, str]
+    preflight_headers: dict[str, str]
+    _corsfast_hooks: frozenset[str]
+    _corsfast_compiled_send: bool
+    _corsfast_compiled_simple: bool
+    _corsfast_compiled_preflight: bool
 
     def __init__(
         self,
@@ -35,18 +92,341 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         allow_private_network: bool = False,
         expose_headers: Collection[str] = (),
         max_age: int = 600,
-        *,
-        _engine: ModuleType | None = None,
     ) -> None:
+        # corsfast's checks first: a bad configuration fails here, a dangerous one warns.
+        # Starlette reads the two flags by truthiness: so does the drop-in.
         options = starlette_options(
             allow_origins,
             allow_methods,
             allow_headers,
-            # Starlette reads these flags by truthiness: so does the drop-in.
             bool(allow_credentials),
             allow_origin_regex,
             bool(allow_private_network),
             expose_headers,
             max_age,
         )
-        self._bind(app, options)
+        attributes = starlette_attributes(
+            allow_origins,
+            allow_methods,
+            allow_headers,
+            allow_credentials,
+            options.origin_patterns[0] if options.origin_patterns else None,
+            allow_private_network,
+            expose_headers,
+            max_age,
+        )
+        self.app = app
+        for name, value in attributes.items():  # Starlette's order
+            setattr(self, name, value)
+        self._compile_policy()
+        self._mark_coroutine_function()
+
+    # -- compilation (the cold path) ---------------------------------------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _STALE_ON:
+            object.__setattr__(self, "policy", None)
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        if name in _STALE_ON:
+            object.__setattr__(self, "policy", None)
+
+    def _compile_policy(self) -> Any:
+        """Return a policy compiled from the current attributes and overrides, and keep it."""
+        hooks = _overridden(self)
+        engine = type(self)._engine_module
+        options = starlette_state_options(
+            self,
+            verdict_hook="is_allowed_origin" in hooks,
+            protocol_preflight="preflight_response" in hooks,
+            protocol_simple=bool(hooks & _SIMPLE_HOOKS),
+        )
+        if options.starlette is not None and (
+            options.starlette.protocol_preflight or options.starlette.protocol_simple
+        ):
+            _require_starlette(hooks)
+        policy = engine.CORSPolicy(options)
+        faithful = options.starlette is not None and options.starlette.faithful
+        # What the base methods below may do with the compiled policy instead of Starlette's objects.
+        object.__setattr__(self, "_corsfast_hooks", hooks)
+        object.__setattr__(self, "_corsfast_compiled_send", not faithful and "allow_explicit_origin" not in hooks)
+        object.__setattr__(self, "_corsfast_compiled_simple", not faithful and not (hooks & _SEND_HOOKS))
+        object.__setattr__(self, "_corsfast_compiled_preflight", not faithful)
+        object.__setattr__(self, "policy", policy)
+        return policy
+
+    def _current_policy(self) -> Any:
+        policy = self.policy
+        if policy is None or not policy.is_current():
+            policy = self._compile_policy()
+        return policy
+
+    def cache_info(self) -> Any:
+        """Return the origin cache's hits, misses, maximum and current size."""
+        return self._current_policy().cache_info()
+
+    def cache_clear(self) -> None:
+        """Empty the origin cache and reset its statistics."""
+        self._current_policy().cache_clear()
+
+    # -- Starlette's protocol ----------------------------------------------------------
+
+    async def _starlette_call(self, scope: Any, receive: Any, send: Send, preflight: bool) -> None:
+        """Answer as Starlette's `__call__` does, through `self`'s (overridable) methods.
+
+        The engine has scanned the headers already: `preflight` is Starlette's test (OPTIONS
+        with Origin and Access-Control-Request-Method).
+        """
+        headers = _starlette().Headers(scope=scope)
+        if preflight:
+            response = self.preflight_response(request_headers=headers)
+            await response(scope, receive, send)
+            return
+        await self.simple_response(scope, receive, send, request_headers=headers)
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        """Return True when `origin` is allowed: any origin, the regex, or one of `allow_origins`."""
+        policy = self.policy
+        verdict: int
+        if policy is not None:
+            verdict = policy.text_verdict(origin)
+            if verdict >= 0:
+                return verdict == 1
+        # Stale, or a question only Starlette's own code can answer (a str no header holds).
+        verdict = self._current_policy().text_verdict(origin)
+        return verdict == 1 if verdict >= 0 else _starlette_is_allowed_origin(self, origin)
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        """Return the preflight answer Starlette gives: 200 `OK`, or 400 `Disallowed CORS ...`."""
+        engine = type(self)._engine_module
+        policy = self._current_policy()
+        if self._corsfast_compiled_preflight and request_headers.__class__ in _starlette().HEADERS:
+            # The raw fields, as `request_headers[...]` finds them, without decoding them.
+            raw = engine.scan_request_headers(request_headers._list)
+            if raw[0] is None:
+                raise KeyError("origin")
+            if raw[1] is None:
+                raise KeyError("access-control-request-method")
+            status, headers, body = engine.starlette_preflight(self, policy, *raw)
+            return _plain_text_response(status, headers, body)
+        requested_origin = request_headers["origin"]
+        requested_method = request_headers["access-control-request-method"]
+        requested_headers = request_headers.get("access-control-request-headers")
+        requested_private_network = request_headers.get("access-control-request-private-network")
+        raw = _encoded(requested_origin, requested_method, requested_headers, requested_private_network)
+        if raw is None or not self._corsfast_compiled_preflight:
+            return _starlette_preflight_response(
+                self, requested_origin, requested_method, requested_headers, requested_private_network
+            )
+        status, headers, body = engine.starlette_preflight(self, policy, *raw)
+        return _plain_text_response(status, headers, body)
+
+    async def simple_response(self, scope: Any, receive: Any, send: Send, request_headers: Headers) -> None:
+        """Call the app with a `send` that adds the CORS headers to its response."""
+        policy = self.policy
+        if policy is None or not policy.is_current():
+            policy = self._compile_policy()
+        if self._corsfast_compiled_simple:
+            raw = _request_origin(self, request_headers)
+            if raw is not False:
+                engine = type(self)._engine_module
+                await self.app(scope, receive, engine.wrap_send(self, policy, send, raw))
+                return
+        send = functools.partial(self.send, send=send, request_headers=request_headers)
+        await self.app(scope, receive, send)
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        """Add the CORS headers to an `http.response.start` message, then pass it to `send`."""
+        if message["type"] != "http.response.start":
+            await send(message)
+            return
+        policy = self.policy
+        if policy is None or not policy.is_current():
+            policy = self._compile_policy()
+        raw = _request_origin(self, request_headers) if self._corsfast_compiled_send else False
+        if raw is False:
+            await _starlette_send(self, message, send, request_headers.get("Origin"))
+            return
+        entry = type(self)._engine_module.starlette_entry(self, policy, raw)
+        message["headers"] = policy.entry_headers(entry, message.setdefault("headers", []))
+        await send(message)
+
+    @staticmethod
+    def allow_explicit_origin(headers: MutableHeaders, origin: str) -> None:
+        """Set Access-Control-Allow-Origin to `origin` and add Origin to Vary."""
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+
+
+_BASE = {name: CORSMiddleware.__dict__[name] for name in HOOKS}
+
+
+def _overridden(middleware: CORSMiddleware) -> frozenset[str]:
+    """Return the names in HOOKS that `middleware`'s class or instance defines anew."""
+    found = set()
+    instance = vars(middleware)
+    for name in HOOKS:
+        if name in instance:
+            found.add(name)
+            continue
+        for klass in type(middleware).__mro__:
+            if name in klass.__dict__:
+                if klass.__dict__[name] is not _BASE[name]:
+                    found.add(name)
+                break
+    return frozenset(found)
+
+
+def _require_starlette(hooks: frozenset[str]) -> None:
+    try:
+        _starlette()
+    except ImportError:  # pragma: no cover - Starlette is a test dependency
+        overridden = ", ".join(sorted(hooks - {"is_allowed_origin"})) or "nothing compilable"
+        raise ImportError(
+            f"corsfast.starlette: overriding {overridden} needs Starlette installed: "
+            "Starlette's protocol hands those methods its Headers and Response objects"
+        ) from None
+
+
+def _encoded(*values: Any) -> tuple[Any, ...] | None:
+    """Return the values as the bytes a client sent (None stays None), or None if one is not latin-1 text."""
+    raw: list[bytes | None] = []
+    for value in values:
+        if value is None:
+            raw.append(None)
+        elif value.__class__ is not str:
+            return None
+        else:
+            try:
+                raw.append(value.encode("latin-1"))
+            except UnicodeEncodeError:
+                return None
+    return tuple(raw)
+
+
+class _StarletteClasses:
+    """Starlette's classes the protocol hands out, imported on first use (never on the compiled path)."""
+
+    def __init__(self) -> None:
+        from starlette.datastructures import Headers, MutableHeaders
+        from starlette.responses import PlainTextResponse
+
+        self.Headers = Headers
+        self.MutableHeaders = MutableHeaders
+        self.PlainTextResponse = PlainTextResponse
+        self.HEADERS = (Headers, MutableHeaders)
+        """The exact types whose raw `_list` the engine can scan as `Headers.get` reads it."""
+
+
+@functools.cache
+def _starlette() -> _StarletteClasses:
+    global _HEADERS
+    classes = _StarletteClasses()
+    _HEADERS = classes.HEADERS
+    return classes
+
+
+_HEADERS: tuple[type, ...] = ()
+"""Starlette's `Headers` and `MutableHeaders`, once imported (see `_StarletteClasses.HEADERS`)."""
+
+
+def _request_origin(middleware: CORSMiddleware, request_headers: Any) -> bytes | bool | None:
+    """Return the Origin `request_headers.get("Origin")` gives, as raw bytes (None: absent), or
+    False when only Starlette's own code can handle it (a value that is not latin-1 text)."""
+    kind = request_headers.__class__
+    if kind in _HEADERS:
+        return type(middleware)._engine_module.scan_request_headers(request_headers._list)[0]  # type: ignore[no-any-return]
+    raw = _encoded(request_headers.get("Origin"))
+    return False if raw is None else raw[0]
+
+
+def _plain_text_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Response:
+    """Return the `PlainTextResponse` Starlette builds for this answer, without re-encoding it."""
+    PlainTextResponse = _starlette().PlainTextResponse
+    response = PlainTextResponse.__new__(PlainTextResponse)
+    # The attributes `Response.__init__` sets, in its order.
+    response.status_code = status
+    response.background = None
+    response.body = body
+    response.raw_headers = headers
+    return response
+
+
+# -- Starlette's own code, for attribute values the engine cannot compile ----------------------
+# The same statements as Starlette 1.10's, on the live attributes, with corsfast's security
+# differences: an Origin with control characters or over the length cap is never allowed,
+# and a mirrored Access-Control-Request-Headers never holds control characters.
+
+
+def _deviant(origin: Any) -> bool:
+    if origin.__class__ is not str:
+        return False
+    return len(origin) > DEFAULT_MAX_ORIGIN_LENGTH or any(ord(c) in _CONTROL for c in origin)
+
+
+def _starlette_is_allowed_origin(middleware: CORSMiddleware, origin: Any) -> bool:
+    if _deviant(origin):
+        return False
+    if middleware.allow_all_origins:
+        return True
+    if middleware.allow_origin_regex is not None and middleware.allow_origin_regex.fullmatch(origin):
+        return True
+    return origin in middleware.allow_origins
+
+
+def _starlette_preflight_response(
+    middleware: CORSMiddleware,
+    requested_origin: Any,
+    requested_method: Any,
+    requested_headers: Any,
+    requested_private_network: Any,
+) -> Response:
+    PlainTextResponse = _starlette().PlainTextResponse
+    headers = dict(middleware.preflight_headers)
+    failures: list[str] = []
+    if not _deviant(requested_origin) and middleware.is_allowed_origin(origin=requested_origin):
+        if middleware.preflight_explicit_allow_origin:
+            headers["Access-Control-Allow-Origin"] = requested_origin
+    else:
+        failures.append("origin")
+    if requested_method not in middleware.allow_methods:
+        failures.append("method")
+    if middleware.allow_all_headers and requested_headers is not None:
+        if isinstance(requested_headers, str) and any(ord(c) in _NOT_IN_MIRROR for c in requested_headers):
+            failures.append("headers")
+        else:
+            headers["Access-Control-Allow-Headers"] = requested_headers
+    elif requested_headers is not None:
+        for header in [h.lower() for h in requested_headers.split(",")]:
+            if header.strip() not in middleware.allow_headers:
+                failures.append("headers")
+                break
+    if requested_private_network is not None:
+        if middleware.allow_private_network:
+            headers["Access-Control-Allow-Private-Network"] = "true"
+        else:
+            failures.append("private-network")
+    if failures:
+        return PlainTextResponse("Disallowed CORS " + ", ".join(failures), status_code=400, headers=headers)
+    return PlainTextResponse("OK", status_code=200, headers=headers)
+
+
+async def _starlette_send(middleware: CORSMiddleware, message: Message, send: Send, origin: Any) -> None:
+    message.setdefault("headers", [])
+    headers = _starlette().MutableHeaders(scope=message)
+    if origin is not None:
+        headers.update(middleware.simple_headers)
+    if origin is not None and not _deviant(origin) and middleware.allow_all_origins and middleware.allow_credentials:
+        middleware.allow_explicit_origin(headers, origin)
+    elif (
+        origin is not None
+        and not _deviant(origin)
+        and not middleware.allow_all_origins
+        and middleware.is_allowed_origin(origin=origin)
+    ):
+        middleware.allow_explicit_origin(headers, origin)
+    else:
+        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+    await send(message)

@@ -8,7 +8,16 @@ follows the compiled engine's seams: `policy` (`_engine_c_policy.pxi`), `asgi`
 
 from __future__ import annotations
 
-from .asgi import ASGIMiddlewareBase, asgi_call, asgi_call_async, kui_origin, scan_request_headers
+from .asgi import (
+    ASGIMiddlewareBase,
+    asgi_call,
+    asgi_call_async,
+    kui_origin,
+    scan_request_headers,
+    starlette_entry,
+    starlette_preflight,
+    wrap_send,
+)
 from .django import *  # noqa: F403
 from .django import __all__ as _DJANGO_ALL
 from .flask import *  # noqa: F403
@@ -24,6 +33,9 @@ __all__ = (
     "asgi_call_async",
     "kui_origin",
     "scan_request_headers",
+    "starlette_entry",
+    "starlette_preflight",
+    "wrap_send",
     *_DJANGO_ALL,
     *_FLASK_ALL,
 )

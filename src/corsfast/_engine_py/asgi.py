@@ -5,10 +5,20 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from .policy import ACRH, ACRM, ACRPN, ORIGIN, CORSPolicy, Header, Message, OriginEntry, Receive, Scope, Send
 
-__all__ = ("ASGIMiddlewareBase", "asgi_call", "asgi_call_async", "kui_origin", "scan_request_headers")
+__all__ = (
+    "ASGIMiddlewareBase",
+    "asgi_call",
+    "asgi_call_async",
+    "kui_origin",
+    "scan_request_headers",
+    "starlette_entry",
+    "starlette_preflight",
+    "wrap_send",
+)
 
 
 def scan_request_headers(
@@ -52,20 +62,36 @@ class ASGIMiddlewareBase:
 
 
 class _CORSSend:
-    """Wrap `send`: add the CORS headers to the response start, forward everything else."""
+    """Wrap `send`: add the CORS headers to the response start, forward everything else.
 
-    __slots__ = ("entry", "policy", "send", "started")
+    With no `entry`, the verdict is the middleware's own `is_allowed_origin`, asked when the
+    response starts, as Starlette's `send` asks it (a subclass's override; never cached).
+    """
 
-    def __init__(self, send: Send, policy: CORSPolicy, entry: OriginEntry) -> None:
+    __slots__ = ("entry", "middleware", "origin", "policy", "send", "started")
+
+    def __init__(
+        self,
+        send: Send,
+        policy: CORSPolicy,
+        entry: OriginEntry | None,
+        middleware: Any = None,
+        origin: bytes | None = None,
+    ) -> None:
         self.send = send
         self.policy = policy
         self.entry = entry
+        self.middleware = middleware
+        self.origin = origin
         self.started = False
 
     def __call__(self, message: Message) -> Awaitable[None]:
         if not self.started and message["type"] == "http.response.start":
             self.started = True
-            message["headers"] = self.policy._entry_headers(self.entry, message.get("headers", ()))
+            entry = self.entry
+            if entry is None:
+                entry = _hooked_entry(self.middleware, self.policy, self.origin)  # type: ignore[arg-type]
+            message["headers"] = self.policy._entry_headers(entry, message.get("headers", ()))
         return self.send(message)
 
 
@@ -74,23 +100,89 @@ async def _answer(send: Send, status: int, headers: list[Header], body: bytes) -
     await send({"type": "http.response.body", "body": body})
 
 
+def _hooked_entry(middleware: Any, policy: CORSPolicy, origin: bytes) -> OriginEntry:
+    """Return the entry for `origin` once the middleware's `is_allowed_origin` has decided.
+
+    An Origin no rule may allow (control characters, over the cap) never reaches it.
+    """
+    entry = policy.granted_entry(origin)
+    if entry is policy._denied:
+        return entry
+    if middleware.is_allowed_origin(origin=origin.decode("latin-1")):
+        return entry
+    return policy._denied
+
+
+def starlette_entry(middleware: Any, policy: CORSPolicy, origin: bytes | None) -> OriginEntry:
+    """Return the entry a Starlette simple response gets for `origin` (None: no Origin header).
+
+    A subclass's `is_allowed_origin` is asked where Starlette's `send` asks it: for a
+    present Origin, unless `allow_all_origins`.
+    """
+    if origin is None:
+        return policy._no_origin
+    if policy._hooked and not policy._allow_all:
+        return _hooked_entry(middleware, policy, origin)
+    return policy.lookup(origin)
+
+
+def starlette_preflight(
+    middleware: Any,
+    policy: CORSPolicy,
+    origin: bytes,
+    request_method: bytes,
+    request_headers: bytes | None,
+    request_private_network: bytes | None,
+) -> tuple[int, list[Header], bytes]:
+    """Return `(status, headers, body)` of Starlette's preflight answer, asking a subclass's
+    `is_allowed_origin` (always, as Starlette's `preflight_response` does) when it has one."""
+    entry = _hooked_entry(middleware, policy, origin) if policy._hooked else policy.lookup(origin)
+    return policy._preflight(entry, origin, request_method, request_headers, request_private_network)  # type: ignore[return-value]
+
+
+def wrap_send(middleware: Any, policy: CORSPolicy, send: Send, origin: bytes | None) -> Send:
+    """Return `send` wrapped to give a Starlette simple response its CORS headers for `origin`."""
+    if origin is not None and policy._hooked and not policy._allow_all:
+        return _CORSSend(send, policy, None, middleware, origin)
+    return _CORSSend(send, policy, starlette_entry(middleware, policy, origin))
+
+
 def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
     """Return the awaitable that answers one ASGI call through the policy of `self`.
 
     A plain function that returns the app's own awaitable, so the pass-through path costs
     no extra coroutine frame; it is marked as a coroutine function for servers' detection.
+    The Starlette drop-in's policy may be stale (None after an attribute changed, or a
+    watched container changed in place): it is compiled again first. Requests whose
+    answer a subclass's override decides go through Starlette's own protocol
+    (`_starlette_call`).
     """
     if scope["type"] != "http":
         return self.app(scope, receive, send)
-    policy = self.policy
+    policy: CORSPolicy | None = self.policy
+    if policy is None:
+        policy = self._compile_policy()  # type: ignore[attr-defined]
     origin, method, names, private_network = scan_request_headers(scope["headers"])
     if origin is None:
+        if policy._protocol_simple:
+            return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
         entry = policy._no_origin
     else:
+        if policy._watched and not policy.is_current():
+            policy = self._compile_policy()  # type: ignore[attr-defined]
         if policy.is_preflight(scope["method"], origin, method):
-            answer = policy.preflight_response(origin, method, names, private_network)
+            if policy._protocol_preflight:
+                return self._starlette_call(scope, receive, send, True)  # type: ignore[attr-defined, no-any-return]
+            if policy._hooked:
+                answer = starlette_preflight(self, policy, origin, method, names, private_network)  # type: ignore[arg-type]
+            else:
+                answer = policy.preflight_response(origin, method, names, private_network)  # type: ignore[assignment]
             if answer is not None:
                 return _answer(send, *answer)
+        elif policy._protocol_simple:
+            return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
+        if policy._hooked and not policy._allow_all:
+            return self.app(scope, receive, _CORSSend(send, policy, None, self, origin))
         entry = policy.lookup(origin)
     return self.app(scope, receive, _CORSSend(send, policy, entry))
 

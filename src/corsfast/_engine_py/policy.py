@@ -12,7 +12,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, NamedTuple, Optional
 
-from .._options import SAFELISTED_HEADERS, CORSOptions
+from .._options import SAFELISTED_HEADERS, WATCH_DICT, CORSOptions
 
 __all__ = ("CORSPolicy", "CacheInfo", "OriginEntry")
 
@@ -42,8 +42,6 @@ CONTENT_TYPE = b"content-type"
 TOUCHED_RESPONSE_HEADERS = frozenset((ACAO, ACAC, ACEH, VARY))
 """Response headers the engine sets on an app's response; when the app set one itself,
 the slow path merges instead of appending."""
-TOUCHED_RESPONSE_NAMES = tuple(TOUCHED_RESPONSE_HEADERS)
-"""The same, compared with `==` for header names that are not exactly bytes (unhashable ones too)."""
 
 STARLETTE_PREFLIGHT_VARY = (
     b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
@@ -110,6 +108,14 @@ def _is_token_list(value: bytes) -> bool:
     return True
 
 
+def _set_slot(headers: list[Header], slot: int, header: Header) -> None:
+    """Put `header` where Starlette's dict assignment puts it: at its key's index, or last."""
+    if slot >= 0:
+        headers[slot] = header
+    else:
+        headers.append(header)
+
+
 def _vary_has_origin(values: list[bytes]) -> bool:
     for value in values:
         for token in value.split(b","):
@@ -171,6 +177,13 @@ class CORSPolicy:
         self._allow_all_headers = options.allow_all_headers
         self._allow_all_methods = options.allow_all_methods
         self._allow_private_network = options.allow_private_network
+        # Only the Starlette dialect reads state that code may change (its attributes).
+        self._touched = TOUCHED_RESPONSE_HEADERS
+        self._hooked = False
+        self._protocol_preflight = False
+        self._protocol_simple = False
+        self._faithful = False
+        self._watched: tuple[tuple[int, Any, tuple[Any, ...], Any], ...] = ()
         if self._native:
             self._compile_native(options)
         elif self._kui:
@@ -220,31 +233,32 @@ class CORSPolicy:
         self._static_allowed = None
 
     def _compile_starlette(self, options: CORSOptions) -> None:
-        simple: list[Op] = []
-        if self._allow_all:
-            simple.append((ACAO, b"*"))
-        if options.allow_credentials:
-            simple.append((ACAC, b"true"))
-        if options.expose_headers:
-            simple.append((ACEH, ", ".join(options.expose_headers).encode("latin-1")))
-        self._simple_ops = tuple(simple)
+        tables = options.starlette
+        if tables is None:
+            raise ValueError("the starlette dialect needs CORSOptions.starlette (see _options.starlette_tables)")
+        self._hooked = tables.verdict_hook
+        self._protocol_preflight = tables.protocol_preflight
+        self._protocol_simple = tables.protocol_simple
+        self._faithful = tables.faithful
+        self._watched = tables.watched
+        self._methods = tables.methods
+        self._allowed_header_names = tables.header_names
+        self._simple_ops: tuple[Op, ...] = tables.simple
+        self._touched = frozenset((*(name for name, _ in tables.simple), ACAO, VARY))
+        # A simple response reflects the origin when it is allowed, or for any origin with
+        # allow-all and credentials (Starlette's two `allow_explicit_origin` branches).
+        self._simple_reflect = not self._allow_all or options.allow_credentials
+        self._preflight_reflect = tables.explicit_preflight_origin
+        self._preflight_prefix = tables.preflight
+        self._origin_slot, self._headers_slot, self._private_network_slot = tables.preflight_slots
+        self._preflight_content_length = tables.preflight_content_length
+        self._preflight_content_type = tables.preflight_content_type
         self._no_origin = OriginEntry(False, ((VARY, None),), ())
-        head: list[Header] = [(VARY, STARLETTE_PREFLIGHT_VARY)]
-        if not self._explicit:
-            head.append((ACAO, b"*"))
-        head.append((ACAM, ", ".join(options.allow_methods).encode("latin-1")))
-        head.append((ACMA, str(options.max_age).encode("ascii")))
-        allow_headers = sorted(set(SAFELISTED_HEADERS) | set(options.allow_headers))
-        if allow_headers and not self._allow_all_headers:
-            head.append((ACAH, ", ".join(allow_headers).encode("latin-1")))
-        if options.allow_credentials:
-            head.append((ACAC, b"true"))
-        self._preflight_prefix = tuple(head)
-        self._allowed_header_names = frozenset(h.lower().encode("latin-1") for h in allow_headers)
         self._denied = OriginEntry(False, (*self._simple_ops, (VARY, None)), self._preflight_prefix)
         self._static_allowed = None
-        if self._allow_all and not options.allow_credentials:
+        if not self._simple_reflect and not self._preflight_reflect:
             self._static_allowed = OriginEntry(True, self._denied.ops, self._preflight_prefix)
+        self._granted: dict[bytes, OriginEntry] = {}
         # Preflight answers differ only by which checks failed: prebuild the bodies.
         self._preflight_bodies: list[tuple[bytes, Header]] = []
         for mask in range(16):
@@ -267,20 +281,25 @@ class CORSPolicy:
                 (reflected, *self._simple_tail, (VARY, None)),
                 (reflected, *self._preflight_credentials),
             )
-        return OriginEntry(
-            True,
-            (*self._simple_ops, reflected, (VARY, None)),
-            (*self._preflight_prefix, reflected),
-        )
+        ops = (*self._simple_ops, reflected, (VARY, None)) if self._simple_reflect else self._denied.ops
+        head = self._preflight_prefix
+        if self._preflight_reflect:
+            slot = self._origin_slot
+            head = (*head[:slot], reflected, *head[slot + 1 :]) if slot >= 0 else (*head, reflected)
+        return OriginEntry(True, ops, head)
 
     # -- origin matching ---------------------------------------------------------------
 
-    def _match(self, origin: bytes) -> bool:
+    def _eligible(self, origin: bytes) -> bool:
+        """Return False for an Origin no rule may allow (the length cap is checked before)."""
         # Never reflect bytes that a server refuses or that change framing.
         if origin.translate(None, _CONTROL) != origin:
             return False
         # Browsers never send an empty Origin; only Starlette compares it like any string.
-        if not origin and (self._native or self._kui):
+        return bool(origin) or not (self._native or self._kui)
+
+    def _match(self, origin: bytes) -> bool:
+        if not self._eligible(origin):
             return False
         if self._allow_all or origin in self._exact:
             return True
@@ -299,7 +318,7 @@ class CORSPolicy:
         if self._patterns:
             text = origin.decode("latin-1")
             for pattern in self._patterns:
-                if pattern.fullmatch(text) is not None:
+                if pattern.fullmatch(text):  # truthiness, as Starlette tests it
                     return True
         return False
 
@@ -330,6 +349,52 @@ class CORSPolicy:
         """Return True when the raw Origin header value is allowed by this policy."""
         return self.lookup(origin).allowed
 
+    def text_verdict(self, origin: object) -> int:
+        """Return 1 when the str `origin` is allowed, 0 when it is refused, and -1 when this
+        policy cannot tell: a container it was compiled from changed, its state is beyond it,
+        or `origin` is not text a header can hold (Starlette's `is_allowed_origin`, compiled)."""
+        if self._faithful or origin.__class__ is not str or (self._watched and not self.is_current()):
+            return -1
+        try:
+            raw = origin.encode("latin-1")
+        except UnicodeEncodeError:
+            return -1
+        return 1 if self.lookup(raw).allowed else 0
+
+    def granted_entry(self, origin: bytes) -> OriginEntry:
+        """Return the entry an allowed `origin` gets whatever the rules say (a hook decided), cached.
+
+        An Origin that never reaches a rule (control characters, over the length cap) gets
+        the refused entry: no hook can grant it.
+        """
+        _require_bytes(origin)
+        if len(origin) > self._max_origin_length:
+            return self._denied
+        entry = self._granted.get(origin)
+        if entry is not None:
+            return entry
+        if not self._eligible(origin):
+            return self._denied
+        entry = self._make_entry(origin, True)
+        if self._maxsize:
+            with self._store_lock:
+                if len(self._granted) >= self._maxsize:
+                    self._granted.clear()
+                self._granted[origin] = entry
+        return entry
+
+    def is_current(self) -> bool:
+        """Return False when a container the policy was compiled from changed in place since."""
+        # Equality, not identity as in the compiled engine: equal items are the same header
+        # bytes and the same membership, so either test keeps the answers right.
+        for kind, container, _, copy in self._watched:
+            if kind == WATCH_DICT:
+                if list(container.items()) != copy:
+                    return False
+            elif container != copy:
+                return False
+        return True
+
     def cache_info(self) -> CacheInfo:
         """Return the origin cache's hits, misses, maximum and current size."""
         return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
@@ -354,10 +419,15 @@ class CORSPolicy:
         entry = self._no_origin if origin is None else self.lookup(origin)
         return self._entry_headers(entry, headers)
 
+    def entry_headers(self, entry: OriginEntry, headers: Iterable[Any]) -> list[Any]:
+        """Return a new header list: the app's `headers` with `entry`'s CORS headers applied."""
+        return self._entry_headers(entry, headers)
+
     def _entry_headers(self, entry: OriginEntry, headers: Iterable[Any]) -> list[Any]:
         result = list(headers)
+        touched = self._touched
         for key, _ in result:
-            if key in TOUCHED_RESPONSE_HEADERS if key.__class__ is bytes else key in TOUCHED_RESPONSE_NAMES:
+            if key in touched if key.__class__ is bytes else any(key == name for name in touched):
                 return _apply_ops(
                     result, entry.ops, dedupe_vary=self._native or self._kui
                 )  # only Starlette repeats Origin
@@ -373,6 +443,16 @@ class CORSPolicy:
     ) -> tuple[int, list[Header], bytes] | None:
         """Return `(status, headers, body)` answering a preflight, or None to pass it to the app."""
         entry = self.lookup(origin)
+        return self._preflight(entry, origin, request_method, request_headers, request_private_network)
+
+    def _preflight(
+        self,
+        entry: OriginEntry,
+        origin: bytes,
+        request_method: bytes | None,
+        request_headers: bytes | None,
+        request_private_network: bytes | None,
+    ) -> tuple[int, list[Header], bytes] | None:
         if self._kui:
             return (200, list(entry.block), b"") if entry.allowed else None
         if not isinstance(request_method, bytes):
@@ -431,19 +511,21 @@ class CORSPolicy:
             if self._allow_all_headers:
                 # Mirror what was asked for, but never bytes that would break framing.
                 if request_headers.translate(None, _CONTROL.replace(b"\t", b"")) == request_headers:
-                    headers.append((ACAH, request_headers))
+                    _set_slot(headers, self._headers_slot, (ACAH, request_headers))
                 else:
                     failures |= 4
             elif not self._header_names_allowed(request_headers):
                 failures |= 4
         if request_private_network is not None:
             if self._allow_private_network:
-                headers.append((ACAPN, b"true"))
+                _set_slot(headers, self._private_network_slot, (ACAPN, b"true"))
             else:
                 failures |= 8
         body, content_length = self._preflight_bodies[failures]
-        headers.append(content_length)
-        headers.append((CONTENT_TYPE, b"text/plain; charset=utf-8"))
+        if self._preflight_content_length:
+            headers.append(content_length)
+        if self._preflight_content_type:
+            headers.append((CONTENT_TYPE, b"text/plain; charset=utf-8"))
         return (400 if failures else 200), headers, body
 
     def _header_names_allowed(self, value: bytes) -> bool:
