@@ -27,7 +27,10 @@ def plot(report: dict[str, Any], path: str) -> None:
         _draw(plt, ax, report, section, alone=len(sections) == 1)
     notes = [s["plot_note"] for s in sections if s.get("plot_note")]
     fig.text(0.01, 0.01, " ".join([*notes, "Overheads <= 1 ns drawn at 1 ns (cross-hatched)."]), fontsize=7)
-    fig.tight_layout()
+    if len(sections) == 1:
+        fig.tight_layout()
+    else:  # keep the last legend clear of the note under the panels
+        fig.tight_layout(rect=(0.0, 0.3 / (7.0 * len(sections)), 1.0, 1.0))
     fig.savefig(path)
     plt.close(fig)
 
