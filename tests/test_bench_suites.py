@@ -6,6 +6,7 @@ missing is skipped with a note. Structure only: speed is never asserted here.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 from collections.abc import Iterator
@@ -236,3 +237,42 @@ def test_rows_added_later_take_their_place_and_their_own_baseline(registered: Ca
     with pytest.raises(ValueError, match="already registered"):
         registered(suite)
         register_suite(example_suite())
+
+
+def test_a_cell_runs_in_its_suite_context(registered: Callable[[Suite], Suite]) -> None:
+    """Django-like global configuration: each cell's build, checks and samples see its own."""
+    active: list[tuple[str, str]] = []
+    entered: list[tuple[str, str]] = []
+
+    @contextlib.contextmanager
+    def cell(contender: Contender, scenario: Scenario) -> Iterator[None]:
+        entered.append((contender.id, scenario.id))
+        active.append((contender.id, scenario.id))
+        try:
+            yield
+        finally:
+            active.pop()
+
+    def guarded(build: Callable[[Scenario], Any], contender_id: str) -> Callable[[Scenario], Any]:
+        def build_in_cell(scenario: Scenario) -> Any:
+            assert active == [(contender_id, scenario.id)]
+            app = build(scenario)
+
+            def call(environ: dict[str, Any]) -> Any:
+                assert active == [(contender_id, scenario.id)], active  # raises out of the run if not
+                return app(environ)
+
+            return call
+
+        return build_in_cell
+
+    contenders = [
+        Contender("bare", "floor", guarded(lambda s: wsgi_call(bare_wsgi), "bare"), None, family="floor"),
+        Contender("corsfast-wsgi-py", "py", guarded(corsfast_wsgi("py"), "corsfast-wsgi-py"), "bare"),
+    ]
+    suite = registered(example_suite(contenders=contenders, context=cell, targets=[]))
+    raw = measure([Selection(suite, suite.scenarios[:2], contenders)], rounds=2, sample_ms=0.05)["wsgi-example"]
+    assert raw["failures"] == [] and len(raw["entries"]) == 4
+    # Each cell: once for its checks, twice to calibrate, once per round.
+    assert sorted(entered) == sorted([(c.id, s.id) for c in contenders for s in suite.scenarios[:2]] * 5)
+    assert active == []

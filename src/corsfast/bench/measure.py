@@ -5,7 +5,8 @@ timed. A timing sample calls the app N times in a tight loop (timed with `perf_c
 for an "asgi" suite one event-loop task awaiting `app(scope, receive, send)` N times, for a
 "sync" suite a plain loop calling `app(request)` N times. N is calibrated per cell to about
 `sample_ms`. A round takes one sample of every cell, the (suite, scenario) groups in a
-shuffled order and the contenders of each group shuffled; many rounds give medians.
+shuffled order and the contenders of each group shuffled; many rounds give medians. A
+suite's `context` is entered around everything done with a cell (outside the clock).
 """
 
 from __future__ import annotations
@@ -132,24 +133,25 @@ def _check_cells(selection: Selection, loop: asyncio.AbstractEventLoop, raw: dic
     for scenario in selection.scenarios:
         answers: dict[str, Any] = {}
         for contender in selection.contenders:
-            try:
-                app = contender.build(scenario)
-            except Unsupported as reason:
-                unsupported.append({"scenario": scenario.id, "contender": contender.id, "reason": str(reason)})
-                continue
-            request = suite.make_request(contender, scenario)
-            try:
-                first = answer(app, request)
-                second = answer(app, request)
-            except Exception as error:
-                failures.append(
-                    {
-                        "scenario": scenario.id,
-                        "contender": contender.id,
-                        "reason": f"raised {type(error).__name__}: {error}",
-                    }
-                )
-                continue
+            with suite.cell(contender, scenario):
+                try:
+                    app = contender.build(scenario)
+                except Unsupported as reason:
+                    unsupported.append({"scenario": scenario.id, "contender": contender.id, "reason": str(reason)})
+                    continue
+                request = suite.make_request(contender, scenario)
+                try:
+                    first = answer(app, request)
+                    second = answer(app, request)
+                except Exception as error:
+                    failures.append(
+                        {
+                            "scenario": scenario.id,
+                            "contender": contender.id,
+                            "reason": f"raised {type(error).__name__}: {error}",
+                        }
+                    )
+                    continue
             problem = suite.check(contender, scenario, first)
             if problem is None and first != second:
                 problem = "the second identical request got a different answer"
@@ -196,10 +198,12 @@ def measure(
             _check_cells(selection, loop, result)
 
         def sample(entry: Entry, n: int) -> int:
-            assert entry.suite is not None
-            if entry.suite.kind == "asgi":
-                return loop.run_until_complete(_asgi_batch(entry.app, entry.request, n))
-            return _sync_batch(entry.app, entry.request, n)
+            suite = entry.suite
+            assert suite is not None
+            with suite.cell(entry.contender, entry.scenario):
+                if suite.kind == "asgi":
+                    return loop.run_until_complete(_asgi_batch(entry.app, entry.request, n))
+                return _sync_batch(entry.app, entry.request, n)
 
         groups: list[list[Entry]] = []
         for selection in selections:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
@@ -144,6 +145,7 @@ class Suite:
         make_request: Callable[[Contender, Scenario], Any],
         check: Callable[[Contender, Scenario, Any], Optional[str]],
         record: Optional[Callable[[Any, Any], Any]] = None,
+        context: Optional[Callable[[Contender, Scenario], AbstractContextManager[Any]]] = None,
         contenders: Iterable[ContenderSource] = (),
         baseline: Optional[str] = None,
         baseline_label: str = "baseline",
@@ -176,6 +178,11 @@ class Suite:
         self.check = check
         """(contender, scenario, answer) -> why the answer is wrong, or None."""
         self.record = record or _default_record
+        self.context = context
+        """(contender, scenario) -> a context manager entered around everything done with that
+        cell: building its app and request, checking its answers, and each timed sample
+        (outside the clock). For frameworks configured globally, e.g. Django's
+        `override_settings(**settings_for(scenario.config))`; None: no context."""
         self._sources: list[tuple[Optional[str], ContenderSource]] = []
         self.baseline = baseline
         """The default ratio baseline (a contender id), e.g. "starlette"; None: no ratio."""
@@ -212,6 +219,12 @@ class Suite:
         self.add_scenarios(*scenarios)
         self.add_contenders(*contenders)
         self.add_targets(*targets)
+
+    def cell(self, contender: Contender, scenario: Scenario) -> AbstractContextManager[Any]:
+        """Return the context every use of the (contender, scenario) cell runs in."""
+        if self.context is None:
+            return nullcontext()
+        return self.context(contender, scenario)
 
     def __repr__(self) -> str:
         return f"<Suite {self.id!r} ({self.kind})>"
