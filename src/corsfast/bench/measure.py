@@ -31,14 +31,15 @@ class Selection:
     """What to measure of one suite: some of its scenarios and contenders."""
 
     suite: Suite
-    scenarios: list[Scenario]
-    contenders: list[Contender]
+    scenarios: Sequence[Scenario]
+    contenders: Sequence[Contender]
 
 
 @dataclass
 class Entry:
     """One timed cell: a contender's app answering one scenario."""
 
+    suite: Suite
     contender: Contender
     scenario: Scenario
     app: Any
@@ -46,7 +47,6 @@ class Entry:
     n: int = 0
     samples: list[float] = field(default_factory=list)
     """ns per request, one per round."""
-    suite: Optional[Suite] = None
 
 
 async def _asgi_batch(app: Any, scope: Scope, n: int) -> int:
@@ -159,7 +159,7 @@ def _check_cells(selection: Selection, loop: asyncio.AbstractEventLoop, raw: dic
                 failures.append({"scenario": scenario.id, "contender": contender.id, "reason": problem})
                 continue
             answers[contender.id] = first
-            entries[(scenario.id, contender.id)] = Entry(contender, scenario, app, request, suite=suite)
+            entries[(scenario.id, contender.id)] = Entry(suite, contender, scenario, app, request)
         for contender in selection.contenders:
             key = (scenario.id, contender.id)
             twin = contender.twin_of
@@ -199,7 +199,6 @@ def measure(
 
         def sample(entry: Entry, n: int) -> int:
             suite = entry.suite
-            assert suite is not None
             with suite.cell(entry.contender, entry.scenario):
                 if suite.kind == "asgi":
                     return loop.run_until_complete(_asgi_batch(entry.app, entry.request, n))

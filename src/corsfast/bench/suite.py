@@ -131,8 +131,9 @@ class Suite:
     coroutine function. kind "sync": a contender's app is a plain callable, timed as
     `app(request)` in a loop (a WSGI app wrapped by `corsfast.bench.protocols.wsgi_call`,
     a Django middleware called with an HttpRequest, ...); `record(app, request)` is a
-    function. `record` returns the answer as plain data (equal answers compare equal):
-    the check, the twin comparison and the repeat comparison use it.
+    function (default: `app(request)`). `record` returns the answer as plain data (equal
+    answers compare equal): the check, the twin comparison and the repeat comparison use
+    it. For "asgi" it defaults to `protocols.record_asgi` (the messages, headers as bytes).
     """
 
     def __init__(
@@ -166,7 +167,9 @@ class Suite:
         if kind not in KINDS:
             raise ValueError(f"suite {id!r}: kind must be one of {KINDS}, not {kind!r}")
         if kind == "asgi" and record is None:
-            raise ValueError(f"suite {id!r}: an asgi suite needs an async `record`")
+            from .protocols import record_asgi
+
+            record = record_asgi
         self.id = id
         self.title = title
         """The table's heading ("ASGI middleware cost")."""
@@ -180,8 +183,8 @@ class Suite:
         self.record = record or _default_record
         self.context = context
         """(contender, scenario) -> a context manager entered around everything done with that
-        cell: building its app and request, checking its answers, and each timed sample
-        (outside the clock). For frameworks configured globally, e.g. Django's
+        cell: building its app and request, recording its answers for the checks, and each
+        timed sample (outside the clock). For frameworks configured globally, e.g. Django's
         `override_settings(**settings_for(scenario.config))`; None: no context."""
         self._sources: list[tuple[Optional[str], ContenderSource]] = []
         self.baseline = baseline
