@@ -1,3 +1,5 @@
+"""`python -m corsfast.bench [options]`: the same as `corsfast bench [options]`."""
+
 import sys
 
 from .cli import main
