@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from corsfast import CORSMiddleware as _CorsfastMiddleware
-from corsfast import _bench
+from corsfast.bench import Scenario, browser, machine_info, report
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = [s for s in _bench.SCENARIOS if s.id in "abd"]
+SCENARIOS = [s for s in browser.SCENARIOS if s.id in "abd"]
 CONTENDERS = ("bare", "corsfast", "starlette")
 SERVERS = ("uvicorn", "granian")
 _BODY = b'{"hello": "world"}'
@@ -74,9 +74,9 @@ async def bare(scope: dict, receive: Any, send: Any) -> None:
 
 corsfast = _CorsfastMiddleware(
     bare,
-    allow_origins=list(_bench.EXACT_ORIGINS),
-    allow_methods=_bench.ALLOW_METHODS,
-    allow_headers=_bench.ALLOW_HEADERS,
+    allow_origins=list(browser.EXACT_ORIGINS),
+    allow_methods=browser.ALLOW_METHODS,
+    allow_headers=browser.ALLOW_HEADERS,
 )
 
 
@@ -85,9 +85,9 @@ def _starlette_app() -> Any:
 
     return CORSMiddleware(
         bare,
-        allow_origins=list(_bench.EXACT_ORIGINS),
-        allow_methods=_bench.ALLOW_METHODS,
-        allow_headers=_bench.ALLOW_HEADERS,
+        allow_origins=list(browser.EXACT_ORIGINS),
+        allow_methods=browser.ALLOW_METHODS,
+        allow_headers=browser.ALLOW_HEADERS,
     )
 
 
@@ -181,7 +181,7 @@ def _stop_all() -> None:
         _stop(process)
 
 
-def _request(port: int, scenario: _bench.Scenario) -> tuple[int, dict[str, str]]:
+def _request(port: int, scenario: Scenario) -> tuple[int, dict[str, str]]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         connection.putrequest(scenario.method, "/api/data", skip_host=True, skip_accept_encoding=True)
@@ -226,7 +226,7 @@ def _start(server: str, contender: str, log_dir: Path) -> tuple[subprocess.Popen
     raise RuntimeError(f"{server} ({contender}) did not start within 30 s")
 
 
-def _check(port: int, contender: str, scenario: _bench.Scenario) -> None:
+def _check(port: int, contender: str, scenario: Scenario) -> None:
     """Check one answer before loading: the CORS headers each contender must send."""
     status, headers = _request(port, scenario)
     acao = headers.get("access-control-allow-origin")
@@ -245,7 +245,7 @@ def _check(port: int, contender: str, scenario: _bench.Scenario) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _lua(scenario: _bench.Scenario) -> str:
+def _lua(scenario: Scenario) -> str:
     """A wrk script sending `scenario`'s method and browser headers (wrk adds Host itself)."""
     lines = [f'wrk.method = "{scenario.method}"', "wrk.headers = {}"]
     for name, value in scenario.headers:
@@ -382,7 +382,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     samples: dict[tuple[str, str, str], list[float]] = {}
     cpu: dict[tuple[str, str, str], list[float]] = {}
     notes: list[str] = []
-    machine = _bench.machine_info()
+    machine = machine_info()
     atexit.register(_stop_all)
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="corsfast-http-load-") as temporary:
@@ -472,9 +472,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                     row["cpu_overhead_us"] = statistics.median(a - b for a, b in zip(cpu_values, cpu_bare))
                     row["cpu_capacity_ratio"] = statistics.median(b / a for a, b in zip(cpu_values, cpu_bare))
                 rows.append(row)
-    versions = _bench.versions()
+    versions = report.versions()
     for name in ("uvicorn", "granian", "uvloop", "httptools"):
-        versions[name] = _bench._version(name)
+        versions[name] = report._version(name)
     results = {
         "machine": machine,
         "load_average_end": [round(x, 2) for x in os.getloadavg()],

@@ -14,14 +14,15 @@ from typing import Any, Callable
 
 import pytest
 
-from corsfast import _bench
+from corsfast.bench import Unsupported, browser, protocols
+from corsfast.bench.suites import asgi
 
-_CONTENDERS = {c.id: c for c in _bench._all_contenders()}
+_CONTENDERS = {c.id: c for c in asgi.SUITE.contenders()}
 
 
 def _params() -> list[Any]:
     params = []
-    for scenario in _bench.SCENARIOS:
+    for scenario in browser.SCENARIOS:
         for contender_id in _CONTENDERS:
             params.append(
                 pytest.param(
@@ -38,7 +39,7 @@ def _params() -> list[Any]:
 def test_asgi_round_trip(
     benchmark: Any, in_running_loop: Callable[[Callable[[], Any]], Any], scenario_id: str, contender_id: str
 ) -> None:
-    scenario = next(s for s in _bench.SCENARIOS if s.id == scenario_id)
+    scenario = next(s for s in browser.SCENARIOS if s.id == scenario_id)
     contender = _CONTENDERS[contender_id]
     if contender.module:
         pytest.importorskip(contender.module)
@@ -48,19 +49,19 @@ def test_asgi_round_trip(
         if os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0"):
             pytest.skip("CORSFAST_NO_EXTENSIONS is set")
     try:
-        app = _bench.build_app(contender, scenario)
-    except _bench.Unsupported as reason:
+        app = asgi.build_app(contender, scenario)
+    except Unsupported as reason:
         pytest.skip(str(reason))
-    scope = _bench.scope_for(contender, scenario)
-    messages = _bench.call_once(app, scope)
-    problem = _bench.check_messages(contender, scenario, messages)
+    scope = asgi.scope_for(contender, scenario)
+    messages = protocols.call_once(app, scope)
+    problem = asgi.check_messages(contender, scenario, messages)
     assert problem is None, problem
     if contender.twin_of in _CONTENDERS:
         twin = _CONTENDERS[contender.twin_of]
         try:
-            twin_messages = _bench.call_once(_bench.build_app(twin, scenario), _bench.scope_for(twin, scenario))
+            twin_messages = protocols.call_once(asgi.build_app(twin, scenario), asgi.scope_for(twin, scenario))
         except ImportError:
             pass
         else:
-            assert _bench._comparable(messages) == _bench._comparable(twin_messages)
-    in_running_loop(lambda: benchmark(_bench.drive, app, scope))
+            assert protocols.comparable(messages) == protocols.comparable(twin_messages)
+    in_running_loop(lambda: benchmark(protocols.drive, app, scope))

@@ -12,24 +12,25 @@ from typing import Any
 
 import pytest
 
-from corsfast import _bench
 from corsfast._options import native_options, starlette_options
+from corsfast.bench import browser
+from corsfast.bench.suites import asgi
 
 pytestmark = pytest.mark.filterwarnings("ignore::corsfast.CORSConfigWarning")
 
-EXACT = list(_bench.EXACT_ORIGINS)
+EXACT = list(browser.EXACT_ORIGINS)
 WILDCARD = "https://*.example.dev"
 WILDCARD_ORIGIN = b"https://preview-7.example.dev"
-GET_HEADERS = list(_bench.SCENARIOS[1].headers)
-PREFLIGHT_HEADERS = list(_bench.SCENARIOS[3].headers)
+GET_HEADERS = list(browser.SCENARIOS[1].headers)
+PREFLIGHT_HEADERS = list(browser.SCENARIOS[3].headers)
 APP_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"18")]
 
 
 def _native(engine: ModuleType, cache_size: int = 4096, **overrides: Any) -> Any:
     arguments: dict[str, Any] = {
-        "allow_origins": [*EXACT, WILDCARD, re.compile(_bench.ORIGIN_REGEX)],
-        "allow_methods": _bench.ALLOW_METHODS,
-        "allow_headers": _bench.ALLOW_HEADERS,
+        "allow_origins": [*EXACT, WILDCARD, re.compile(browser.ORIGIN_REGEX)],
+        "allow_methods": browser.ALLOW_METHODS,
+        "allow_headers": browser.ALLOW_HEADERS,
         "expose_headers": (),
         "allow_credentials": False,
         "max_age": 600,
@@ -46,7 +47,9 @@ def _native(engine: ModuleType, cache_size: int = 4096, **overrides: Any) -> Any
 
 def _starlette_dialect(engine: ModuleType) -> Any:
     return engine.CORSPolicy(
-        starlette_options(EXACT, _bench.ALLOW_METHODS, _bench.ALLOW_HEADERS, False, _bench.ORIGIN_REGEX, False, (), 600)
+        starlette_options(
+            EXACT, browser.ALLOW_METHODS, browser.ALLOW_HEADERS, False, browser.ORIGIN_REGEX, False, (), 600
+        )
     )
 
 
@@ -54,18 +57,18 @@ def _starlette_middleware() -> Any:
     from starlette.middleware.cors import CORSMiddleware
 
     return CORSMiddleware(
-        _bench.bare_app,
+        asgi.bare_app,
         allow_origins=EXACT,
-        allow_methods=_bench.ALLOW_METHODS,
-        allow_headers=_bench.ALLOW_HEADERS,
-        allow_origin_regex=_bench.ORIGIN_REGEX,
+        allow_methods=browser.ALLOW_METHODS,
+        allow_headers=browser.ALLOW_HEADERS,
+        allow_origin_regex=browser.ORIGIN_REGEX,
     )
 
 
 ORIGINS = {
-    "hit": (_bench.ALLOWED_ORIGIN, True),
-    "miss": (_bench.DISALLOWED_ORIGIN, False),
-    "regex": (_bench.REGEX_ORIGIN, True),
+    "hit": (browser.ALLOWED_ORIGIN, True),
+    "miss": (browser.DISALLOWED_ORIGIN, False),
+    "regex": (browser.REGEX_ORIGIN, True),
     "wildcard": (WILDCARD_ORIGIN, True),
 }
 CONTENDERS = ("c", "py", "starlette")
@@ -106,19 +109,19 @@ def test_origin_check(benchmark: Any, engine_module: Any, kind: str, cached: boo
 
 @pytest.mark.benchmark(group="scan request headers (GET, 13 headers)")
 def test_scan_get(benchmark: Any, engine: ModuleType) -> None:
-    assert benchmark(engine.scan_request_headers, GET_HEADERS)[0] == _bench.ALLOWED_ORIGIN
+    assert benchmark(engine.scan_request_headers, GET_HEADERS)[0] == browser.ALLOWED_ORIGIN
 
 
 @pytest.mark.benchmark(group="scan request headers (preflight, 13 headers)")
 def test_scan_preflight(benchmark: Any, engine: ModuleType) -> None:
     origin, method, names, _ = benchmark(engine.scan_request_headers, PREFLIGHT_HEADERS)
-    assert (origin, method, names) == (_bench.ALLOWED_ORIGIN, b"PUT", _bench.REQUESTED_HEADERS)
+    assert (origin, method, names) == (browser.ALLOWED_ORIGIN, b"PUT", browser.REQUESTED_HEADERS)
 
 
 @pytest.mark.benchmark(group="is_preflight")
 def test_is_preflight(benchmark: Any, engine: ModuleType) -> None:
     policy = _native(engine)
-    assert benchmark(policy.is_preflight, "OPTIONS", _bench.ALLOWED_ORIGIN, b"PUT") is True
+    assert benchmark(policy.is_preflight, "OPTIONS", browser.ALLOWED_ORIGIN, b"PUT") is True
 
 
 def _preflight_params() -> list[Any]:
@@ -149,12 +152,12 @@ def test_preflight_response(benchmark: Any, engine_module: Any, dialect: str, co
         return
     engine = engine_module(contender)
     policy = _native(engine) if dialect == "native" else _starlette_dialect(engine)
-    arguments = (_bench.ALLOWED_ORIGIN, b"PUT", _bench.REQUESTED_HEADERS, None)
+    arguments = (browser.ALLOWED_ORIGIN, b"PUT", browser.REQUESTED_HEADERS, None)
     status, headers, _ = benchmark(policy.preflight_response, *arguments)
-    assert status == 200 and (b"access-control-allow-origin", _bench.ALLOWED_ORIGIN) in headers
+    assert status == 200 and (b"access-control-allow-origin", browser.ALLOWED_ORIGIN) in headers
 
 
-@pytest.mark.parametrize("origin", [_bench.ALLOWED_ORIGIN, None], ids=["allowed", "no-origin"])
+@pytest.mark.parametrize("origin", [browser.ALLOWED_ORIGIN, None], ids=["allowed", "no-origin"])
 def test_response_headers(benchmark: Any, engine: ModuleType, origin: bytes | None) -> None:
     """`policy.response_headers(origin, app_headers)`: the header block assembly of an actual response."""
     benchmark.group = f"response header assembly ({'allowed origin' if origin else 'no Origin'})"
@@ -168,5 +171,5 @@ def test_response_headers(benchmark: Any, engine: ModuleType, origin: bytes | No
 def test_response_headers_merge(benchmark: Any, engine: ModuleType) -> None:
     policy = _native(engine)
     app_headers = [*APP_HEADERS, (b"vary", b"Accept-Encoding")]
-    headers = benchmark(policy.response_headers, _bench.ALLOWED_ORIGIN, app_headers)
+    headers = benchmark(policy.response_headers, browser.ALLOWED_ORIGIN, app_headers)
     assert (b"vary", b"Accept-Encoding, Origin") in headers

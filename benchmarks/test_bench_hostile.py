@@ -18,7 +18,8 @@ from typing import Any, Callable
 import pytest
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 
-from corsfast import _bench
+from corsfast.bench import browser, protocols
+from corsfast.bench.suites import asgi
 from corsfast.starlette import CORSMiddleware as FastStarletteCORSMiddleware
 
 TWO_MB = 2 * 1024 * 1024
@@ -31,16 +32,16 @@ OPTIONS = {"allow_origins": ["https://app.example.com"], "allow_headers": ["X-To
 
 def _build(contender: str) -> Any:
     if contender == "starlette":
-        return StarletteCORSMiddleware(_bench.bare_app, **OPTIONS)
+        return StarletteCORSMiddleware(asgi.bare_app, **OPTIONS)
     engine_id = contender.rsplit("-", 1)[1]
     if engine_id == "c" and os.environ.get("CORSFAST_NO_EXTENSIONS", "") not in ("", "0"):
         pytest.skip("CORSFAST_NO_EXTENSIONS is set")
     engine = importlib.import_module(f"corsfast._engine_{engine_id}")
-    return FastStarletteCORSMiddleware(_bench.bare_app, **OPTIONS, _engine=engine)
+    return FastStarletteCORSMiddleware(asgi.bare_app, **OPTIONS, _engine=engine)
 
 
 def _scope(value: bytes) -> dict[str, Any]:
-    scope = _bench.make_scope(next(s for s in _bench.SCENARIOS if s.id == "d"))
+    scope = protocols.make_scope(next(s for s in browser.SCENARIOS if s.id == "d"))
     scope["headers"] = [
         (b"origin", b"https://app.example.com"),
         (b"access-control-request-method", b"GET"),
@@ -59,9 +60,9 @@ def test_huge_request_headers(
 ) -> None:
     app = _build(contender)
     scope = _scope(VALUES[shape])
-    reference = _bench.call_once(StarletteCORSMiddleware(_bench.bare_app, **OPTIONS), scope)
-    messages = _bench.call_once(app, scope)
+    reference = protocols.call_once(StarletteCORSMiddleware(asgi.bare_app, **OPTIONS), scope)
+    messages = protocols.call_once(app, scope)
     assert messages == reference
     expected = (400, b"Disallowed CORS headers") if shape == "commas" else (200, b"OK")
     assert (messages[0]["status"], messages[-1]["body"]) == expected
-    in_running_loop(lambda: benchmark.pedantic(_bench.drive, (app, scope), rounds=7, iterations=1))
+    in_running_loop(lambda: benchmark.pedantic(protocols.drive, (app, scope), rounds=7, iterations=1))

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
-from corsfast import NO_EXTENSIONS, _bench, cli
+from corsfast import NO_EXTENSIONS, cli
+from corsfast.bench import Contender, Selection, measure, summarise
+from corsfast.bench.browser import SCENARIOS
+from corsfast.bench.suites import asgi
 
 TINY = ["--quick", "--rounds", "2", "--sample-ms", "0.2", "--no-progress"]
 HAS_COMPILED = importlib.util.find_spec("corsfast._engine_c") is not None and not NO_EXTENSIONS
@@ -31,7 +34,7 @@ def test_python_m_corsfast_bench_quick_table_and_json(tmp_path: Path) -> None:
     text = completed.stdout
     assert text.startswith("corsfast bench:")
     assert "machine:" in text and "python:" in text and "versions: corsfast " in text
-    for scenario in _bench.SCENARIOS:
+    for scenario in SCENARIOS:
         assert f"({scenario.id}) {scenario.title}" in text
     assert "ns/req" in text and "overhead" in text and "x Starlette" in text
     assert "bare ASGI app (floor)" in text and "Starlette CORSMiddleware" in text
@@ -137,21 +140,21 @@ def test_a_wrong_answer_is_reported_and_not_timed() -> None:
 
             await self.app(scope, receive, wrapped)
 
-    bare = next(c for c in _bench._all_contenders() if c.id == "bare")
-    broken = _bench.Contender("broken", "always allows", lambda s: AlwaysAllow(_bench.bare_app), "bare")
-    scenarios = [s for s in _bench.SCENARIOS if s.id in "bc"]
-    raw = _bench.measure(scenarios, [bare, broken], rounds=1, sample_ms=0.1)
+    bare = next(c for c in asgi.SUITE.contenders() if c.id == "bare")
+    broken = Contender("broken", "always allows", lambda s: AlwaysAllow(asgi.bare_app), "bare")
+    scenarios = [s for s in SCENARIOS if s.id in "bc"]
+    raw = measure([Selection(asgi.SUITE, scenarios, [bare, broken])], rounds=1, sample_ms=0.1)["asgi"]
     assert [(f["scenario"], f["contender"]) for f in raw["failures"]] == [("c", "broken")]
     assert "expected no ACAO" in raw["failures"][0]["reason"]
     assert set(raw["entries"]) == {("b", "bare"), ("b", "broken"), ("c", "bare")}
-    results = _bench.summarise(scenarios, [bare, broken], raw)
+    results = summarise(asgi.SUITE, scenarios, [bare, broken], raw)
     assert {(r["scenario"], r["contender"]) for r in results} == set(raw["entries"])
 
 
 def test_every_checked_answer_matches_its_peer() -> None:
     """The twins' ASGI messages equal their peers' (corsfast.starlette == Starlette, pure == compiled)."""
-    contenders, _ = _bench.available_contenders()
-    raw = _bench.measure(_bench.SCENARIOS, contenders, rounds=1, sample_ms=0.05)
+    contenders, _ = asgi.SUITE.available_contenders()
+    raw = measure([Selection(asgi.SUITE, list(SCENARIOS), contenders)], rounds=1, sample_ms=0.05)["asgi"]
     assert raw["failures"] == []
     checked = {key[1] for key in raw["entries"]}
     assert {"corsfast-py", "corsfast.starlette-py", "starlette"} <= checked

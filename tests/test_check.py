@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from corsfast import _check
+from corsfast.check import report as check_report
+from corsfast.check import request as check_request
 from corsfast.cli import main
 
 APPS_SOURCE = textwrap.dedent(
@@ -664,28 +665,28 @@ def test_http_url_path_option_and_probes(http_server: str, capsys: pytest.Captur
 
 
 def test_parse_request_validates_like_fetch() -> None:
-    request = _check.parse_request(
+    request = check_request.parse_request(
         "https://a.example", "delete", ["X-A:  1  ", "Host: x", "Cookie: a=1", "Cookie: b=2"], True, "/"
     )
     assert request.method == "DELETE"
     assert request.headers == [("X-A", "1")]
     assert request.cookie == "a=1; b=2"
-    with pytest.raises(_check.UsageError, match="beyond U\\+00FF"):
-        _check.parse_request("https://a.example", "GET", ["X-A: \u20ac"], False, "/")
+    with pytest.raises(check_request.UsageError, match="beyond U\\+00FF"):
+        check_request.parse_request("https://a.example", "GET", ["X-A: \u20ac"], False, "/")
 
 
 def test_origin_variants() -> None:
-    assert [v for v, _ in _check._origin_variants("https://app.example.com")] == [
+    assert [v for v, _ in check_report._origin_variants("https://app.example.com")] == [
         "https://app.example.com/",
         "https://app.example.com:443",
         "http://app.example.com",
         "https://www.app.example.com",
     ]
-    assert [v for v, _ in _check._origin_variants("http://127.0.0.1:8000")] == [
+    assert [v for v, _ in check_report._origin_variants("http://127.0.0.1:8000")] == [
         "http://127.0.0.1:8000/",
         "https://127.0.0.1:8000",
     ]
-    assert _check._origin_variants("null") == []
+    assert check_report._origin_variants("null") == []
 
 
 def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,4 +1,4 @@
-"""Unit tests for `corsfast._fetch`: one Fetch standard rule per test, each citing its section.
+"""Unit tests for `corsfast.check.fetch`: one Fetch standard rule per test, each citing its section.
 
 Section anchors are those of https://fetch.spec.whatwg.org/ (and mimesniff for MIME types).
 Where Chromium is known to differ, the test says so; tests/test_check_chromium.py checks
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corsfast import _fetch
-from corsfast._fetch import FAILURE
+from corsfast.check import fetch
+from corsfast.check.fetch import FAILURE
 
 ORIGIN = "https://app.example.com"
 
@@ -25,13 +25,13 @@ ORIGIN = "https://app.example.com"
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
 def test_safelisted_methods(method: str) -> None:
     """#cors-safelisted-method: `GET`, `HEAD` or `POST`."""
-    assert _fetch.is_cors_safelisted_method(method)
+    assert fetch.is_cors_safelisted_method(method)
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "QUERY", "get", "Post"])
 def test_other_methods_are_not_safelisted(method: str) -> None:
     """#cors-safelisted-method is a byte comparison: only normalized upper-case names match."""
-    assert not _fetch.is_cors_safelisted_method(method)
+    assert not fetch.is_cors_safelisted_method(method)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_other_methods_are_not_safelisted(method: str) -> None:
 )
 def test_normalize_method(method: str, normalized: str) -> None:
     """#concept-method-normalize: only DELETE, GET, HEAD, OPTIONS, POST and PUT are upper-cased."""
-    assert _fetch.normalize_method(method) == normalized
+    assert fetch.normalize_method(method) == normalized
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_normalize_method(method: str, normalized: str) -> None:
 )
 def test_forbidden_methods(method: str, forbidden: bool) -> None:
     """#forbidden-method: a byte-case-insensitive match for CONNECT, TRACE or TRACK."""
-    assert _fetch.is_forbidden_method(method) is forbidden
+    assert fetch.is_forbidden_method(method) is forbidden
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_forbidden_methods(method: str, forbidden: bool) -> None:
 )
 def test_method_is_a_token(method: str, valid: bool) -> None:
     """#concept-method: a method is a byte sequence matching the `method` token production."""
-    assert _fetch.is_method(method) is valid
+    assert fetch.is_method(method) is valid
 
 
 # -- #cors-safelisted-request-header ----------------------------------------------------------
@@ -86,14 +86,14 @@ def test_method_is_a_token(method: str, valid: bool) -> None:
 )
 def test_safelisted_request_headers(name: str, value: str) -> None:
     """#cors-safelisted-request-header: the five names with acceptable values, any name case."""
-    assert _fetch.is_cors_safelisted_request_header(name, value)
+    assert fetch.is_cors_safelisted_request_header(name, value)
 
 
 @pytest.mark.parametrize("name", ["X-Token", "Authorization", "Cache-Control", "If-None-Match", "DPR", "Save-Data"])
 def test_other_request_headers_are_not_safelisted(name: str) -> None:
     """#cors-safelisted-request-header: every other name is unsafe (Chromium also safelists
     the client hints DPR, Save-Data, Width, Viewport-Width, Device-Memory; the standard does not)."""
-    assert not _fetch.is_cors_safelisted_request_header(name, "1")
+    assert not fetch.is_cors_safelisted_request_header(name, "1")
 
 
 @pytest.mark.parametrize("name", ["Accept", "Accept-Language", "Content-Language", "Content-Type"])
@@ -101,8 +101,8 @@ def test_value_length_limit_is_128_bytes(name: str) -> None:
     """#cors-safelisted-request-header step 1: a value longer than 128 bytes is never safelisted."""
     fill = "text/plain;a=" if name == "Content-Type" else ""
     at_limit = fill + "a" * (128 - len(fill))
-    assert _fetch.is_cors_safelisted_request_header(name, at_limit)
-    assert not _fetch.is_cors_safelisted_request_header(name, at_limit + "a")
+    assert fetch.is_cors_safelisted_request_header(name, at_limit)
+    assert not fetch.is_cors_safelisted_request_header(name, at_limit + "a")
 
 
 @pytest.mark.parametrize("byte", [*'"():<>?@[\\]{}', "\x7f", "\x00", "\x1f", "\n"])
@@ -110,19 +110,19 @@ def test_value_length_limit_is_128_bytes(name: str) -> None:
 def test_cors_unsafe_request_header_bytes(name: str, byte: str) -> None:
     """#cors-unsafe-request-header-byte: control bytes but HT, `"():<>?@[\\]{}` and DEL make
     Accept and Content-Type unsafe."""
-    assert _fetch.is_cors_unsafe_request_header_byte(byte)
-    assert not _fetch.is_cors_safelisted_request_header(name, f"text/plain{byte}")
+    assert fetch.is_cors_unsafe_request_header_byte(byte)
+    assert not fetch.is_cors_safelisted_request_header(name, f"text/plain{byte}")
 
 
 def test_horizontal_tab_is_not_an_unsafe_byte() -> None:
     """#cors-unsafe-request-header-byte: 0x09 HT is the one control byte allowed."""
-    assert not _fetch.is_cors_unsafe_request_header_byte("\t")
-    assert _fetch.is_cors_safelisted_request_header("Accept", "a/b;\tq=1")
+    assert not fetch.is_cors_unsafe_request_header_byte("\t")
+    assert fetch.is_cors_safelisted_request_header("Accept", "a/b;\tq=1")
 
 
 def test_quoted_content_type_parameter_is_unsafe() -> None:
     """#cors-unsafe-request-header-byte: `"` is unsafe, so even a valid quoted charset preflights."""
-    assert not _fetch.is_cors_safelisted_request_header("Content-Type", 'text/plain; charset="utf-8"')
+    assert not fetch.is_cors_safelisted_request_header("Content-Type", 'text/plain; charset="utf-8"')
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_quoted_content_type_parameter_is_unsafe() -> None:
 @pytest.mark.parametrize("name", ["Accept-Language", "Content-Language"])
 def test_language_header_bytes(name: str, value: str, safe: bool) -> None:
     """#cors-safelisted-request-header: language values may only use 0-9 A-Z a-z, space and *,-.;=."""
-    assert _fetch.is_cors_safelisted_request_header(name, value) is safe
+    assert fetch.is_cors_safelisted_request_header(name, value) is safe
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_language_header_bytes(name: str, value: str, safe: bool) -> None:
 def test_content_type_essence_rule(value: str, safe: bool) -> None:
     """#cors-safelisted-request-header (`content-type`): the parsed MIME type's essence must be
     application/x-www-form-urlencoded, multipart/form-data or text/plain (mimesniff #parse-a-mime-type)."""
-    assert _fetch.is_cors_safelisted_request_header("Content-Type", value) is safe
+    assert fetch.is_cors_safelisted_request_header("Content-Type", value) is safe
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,7 @@ def test_content_type_essence_rule(value: str, safe: bool) -> None:
 )
 def test_parse_single_range_header_value(value: str, parsed: object) -> None:
     """#simple-range-header-value: `bytes=` then an optional start, `-`, an optional end."""
-    assert _fetch.parse_single_range_header_value(value) == parsed
+    assert fetch.parse_single_range_header_value(value) == parsed
 
 
 @pytest.mark.parametrize(
@@ -184,7 +184,7 @@ def test_parse_single_range_header_value(value: str, parsed: object) -> None:
 )
 def test_range_rule(value: str, safe: bool) -> None:
     """#cors-safelisted-request-header (`range`): a single range with a start; suffix ranges preflight."""
-    assert _fetch.is_cors_safelisted_request_header("Range", value) is safe
+    assert fetch.is_cors_safelisted_request_header("Range", value) is safe
 
 
 # -- #cors-unsafe-request-header-names ----------------------------------------------------
@@ -193,23 +193,23 @@ def test_range_rule(value: str, safe: bool) -> None:
 def test_unsafe_names_are_a_sorted_lowercase_set() -> None:
     """#cors-unsafe-request-header-names: convert header names to a sorted-lowercase set."""
     headers = [("X-B", "1"), ("x-a", "1"), ("X-A", "2"), ("Accept", "*/*"), ("Content-Type", "application/json")]
-    assert _fetch.cors_unsafe_request_header_names(headers) == ["content-type", "x-a", "x-b"]
+    assert fetch.cors_unsafe_request_header_names(headers) == ["content-type", "x-a", "x-b"]
 
 
 def test_safelisted_values_over_1024_bytes_make_them_unsafe() -> None:
     """#cors-unsafe-request-header-names step 5: safelisted values adding up to more than 1024
     bytes turn every safelisted name into an unsafe one."""
     at_limit = [("Accept", "a" * 128)] * 8
-    assert _fetch.cors_unsafe_request_header_names(at_limit) == []
+    assert fetch.cors_unsafe_request_header_names(at_limit) == []
     over = [*at_limit, ("Content-Language", "x")]
-    assert _fetch.cors_unsafe_request_header_names(over) == ["accept", "content-language"]
-    reasons = _fetch.unsafe_header_reasons(over)
+    assert fetch.cors_unsafe_request_header_names(over) == ["accept", "content-language"]
+    reasons = fetch.unsafe_header_reasons(over)
     assert "1025 bytes" in reasons["accept"]
 
 
 def test_unsafe_reasons_explain_each_name() -> None:
     """#cors-unsafe-request-header-names: the reason names the rule that made the header unsafe."""
-    reasons = _fetch.unsafe_header_reasons(
+    reasons = fetch.unsafe_header_reasons(
         [("Content-Type", "application/json"), ("X-Token", "1"), ("Accept", "a" * 129)]
     )
     assert list(reasons) == ["accept", "content-type", "x-token"]
@@ -231,10 +231,10 @@ def test_unsafe_reasons_explain_each_name() -> None:
 def test_unsafe_names_property(headers: list[tuple[str, str]]) -> None:
     """#cors-unsafe-request-header-names: the result is sorted, lower-cased, unique, and holds
     exactly the names with a non-safelisted value (all values here stay under 1024 bytes)."""
-    names = _fetch.cors_unsafe_request_header_names(headers)
+    names = fetch.cors_unsafe_request_header_names(headers)
     assert names == sorted(set(names))
     assert all(name == name.lower() for name in names)
-    expected = {n.lower() for n, v in headers if not _fetch.is_cors_safelisted_request_header(n, v)}
+    expected = {n.lower() for n, v in headers if not fetch.is_cors_safelisted_request_header(n, v)}
     assert set(names) == expected
 
 
@@ -262,7 +262,7 @@ def test_unsafe_names_property(headers: list[tuple[str, str]]) -> None:
 def test_forbidden_request_headers(name: str, value: str, forbidden: bool) -> None:
     """#forbidden-request-header: fixed names, `proxy-`/`sec-` prefixes, and method overrides
     naming a forbidden method; fetch() silently drops them."""
-    assert _fetch.is_forbidden_request_header(name, value) is forbidden
+    assert fetch.is_forbidden_request_header(name, value) is forbidden
 
 
 @pytest.mark.parametrize(
@@ -270,7 +270,7 @@ def test_forbidden_request_headers(name: str, value: str, forbidden: bool) -> No
 )
 def test_non_wildcard_request_header_name(name: str, expected: bool) -> None:
     """#cors-non-wildcard-request-header-name: `Authorization`, matched case-insensitively."""
-    assert _fetch.is_cors_non_wildcard_request_header_name(name) is expected
+    assert fetch.is_cors_non_wildcard_request_header_name(name) is expected
 
 
 # -- #cors-preflight-fetch steps 1-4: the preflight request ----------------------------------
@@ -280,7 +280,7 @@ def test_preflight_request_headers_match_chromium_format() -> None:
     """#cors-preflight-fetch steps 2-4: `Accept: */*`, ACRM = the method, ACRH = the unsafe names
     joined by "," with no space (deliberately not the "combine" separator)."""
     headers = [("X-B", "1"), ("Authorization", "x"), ("Content-Type", "application/json")]
-    assert _fetch.preflight_request_headers("PUT", headers) == [
+    assert fetch.preflight_request_headers("PUT", headers) == [
         ("accept", "*/*"),
         ("access-control-request-method", "PUT"),
         ("access-control-request-headers", "authorization,content-type,x-b"),
@@ -289,7 +289,7 @@ def test_preflight_request_headers_match_chromium_format() -> None:
 
 def test_preflight_without_unsafe_headers_has_no_acrh() -> None:
     """#cors-preflight-fetch step 4: no Access-Control-Request-Headers when no name is unsafe."""
-    assert _fetch.preflight_request_headers("DELETE", [("Accept", "*/*")]) == [
+    assert fetch.preflight_request_headers("DELETE", [("Accept", "*/*")]) == [
         ("accept", "*/*"),
         ("access-control-request-method", "DELETE"),
     ]
@@ -301,8 +301,8 @@ def test_preflight_without_unsafe_headers_has_no_acrh() -> None:
 def test_combine_joins_repeated_headers() -> None:
     """#concept-header-list-get: values of all same-named headers joined with ", "."""
     headers = [("Vary", "Origin"), ("x", "1"), ("vary", " Accept ")]
-    assert _fetch.combine(headers, "VARY") == "Origin, Accept"
-    assert _fetch.combine(headers, "missing") is None
+    assert fetch.combine(headers, "VARY") == "Origin, Accept"
+    assert fetch.combine(headers, "missing") is None
 
 
 @pytest.mark.parametrize(
@@ -323,13 +323,13 @@ def test_extract_header_list_values(lines: list[str], expected: object) -> None:
     """#extract-header-list-values: null when absent, failure when a line is not a `#token`
     list (empty elements allowed), else every value across all lines."""
     headers = [("Access-Control-Allow-Methods", line) for line in lines]
-    assert _fetch.extract_header_list_values(headers, "access-control-allow-methods") == expected
+    assert fetch.extract_header_list_values(headers, "access-control-allow-methods") == expected
 
 
 def test_extract_single_header_repeated_is_failure() -> None:
     """#extract-header-list-values step 2: a header whose ABNF allows one value, repeated, fails."""
     headers = [("x", "a"), ("x", "b")]
-    assert _fetch.extract_header_list_values(headers, "x", single=True) is FAILURE
+    assert fetch.extract_header_list_values(headers, "x", single=True) is FAILURE
 
 
 @pytest.mark.parametrize(
@@ -348,7 +348,7 @@ def test_extract_single_header_repeated_is_failure() -> None:
 def test_max_age_parsing(lines: list[str], expected: object) -> None:
     """#http-access-control-max-age: `delta-seconds`, one header; failure or absence means 5 s."""
     headers = [("Access-Control-Max-Age", line) for line in lines]
-    assert _fetch.parse_max_age(headers) == expected
+    assert fetch.parse_max_age(headers) == expected
 
 
 @pytest.mark.parametrize(
@@ -356,29 +356,29 @@ def test_max_age_parsing(lines: list[str], expected: object) -> None:
 )
 def test_ok_status(status: int, ok: bool) -> None:
     """#ok-status: 200 to 299 inclusive."""
-    assert _fetch.is_ok_status(status) is ok
+    assert fetch.is_ok_status(status) is ok
 
 
 # -- #cors-check --------------------------------------------------------------------------
 
 
-def rules(failures: list[_fetch.Failure]) -> list[str]:
+def rules(failures: list[fetch.Failure]) -> list[str]:
     return [failure.rule for failure in failures]
 
 
 def test_cors_check_requires_allow_origin() -> None:
     """#cors-check steps 1-2: no Access-Control-Allow-Origin is a failure."""
-    assert rules(_fetch.cors_check([("Vary", "Origin")], ORIGIN, False)) == ["allow-origin-missing"]
+    assert rules(fetch.cors_check([("Vary", "Origin")], ORIGIN, False)) == ["allow-origin-missing"]
 
 
 def test_cors_check_star_without_credentials() -> None:
     """#cors-check step 3: `*` passes when credentials mode is not "include"."""
-    assert _fetch.cors_check([("Access-Control-Allow-Origin", "*")], ORIGIN, False) == []
+    assert fetch.cors_check([("Access-Control-Allow-Origin", "*")], ORIGIN, False) == []
 
 
 def test_cors_check_star_with_credentials_fails() -> None:
     """#cors-check steps 3-4: with credentials `*` is compared as an origin, and fails."""
-    failures = _fetch.cors_check(
+    failures = fetch.cors_check(
         [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Credentials", "true")], ORIGIN, True
     )
     assert rules(failures) == ["allow-origin-wildcard-credentials"]
@@ -387,8 +387,8 @@ def test_cors_check_star_with_credentials_fails() -> None:
 
 def test_cors_check_exact_origin() -> None:
     """#cors-check step 4: the value must equal the byte-serialized request origin."""
-    assert _fetch.cors_check([("access-control-allow-origin", ORIGIN)], ORIGIN, False) == []
-    assert _fetch.cors_check([("access-control-allow-origin", "null")], "null", False) == []
+    assert fetch.cors_check([("access-control-allow-origin", ORIGIN)], ORIGIN, False) == []
+    assert fetch.cors_check([("access-control-allow-origin", "null")], "null", False) == []
 
 
 @pytest.mark.parametrize(
@@ -404,7 +404,7 @@ def test_cors_check_exact_origin() -> None:
 )
 def test_cors_check_near_miss_origins(seen: str, hint_word: str | None) -> None:
     """#cors-check step 4: any byte difference fails; the hint names the near miss."""
-    failures = _fetch.cors_check([("Access-Control-Allow-Origin", seen)], ORIGIN, False)
+    failures = fetch.cors_check([("Access-Control-Allow-Origin", seen)], ORIGIN, False)
     assert rules(failures) == ["allow-origin-mismatch"]
     if hint_word is None:
         assert failures[0].hint is None
@@ -415,7 +415,7 @@ def test_cors_check_near_miss_origins(seen: str, hint_word: str | None) -> None:
 def test_cors_check_repeated_allow_origin() -> None:
     """#cors-check step 1 uses "get", which combines repeated headers: two lines never match."""
     headers = [("Access-Control-Allow-Origin", ORIGIN), ("Access-Control-Allow-Origin", ORIGIN)]
-    failures = _fetch.cors_check(headers, ORIGIN, False)
+    failures = fetch.cors_check(headers, ORIGIN, False)
     assert rules(failures) == ["allow-origin-multiple"]
     assert len(failures[0].lines) == 2
 
@@ -435,8 +435,8 @@ def test_cors_check_credentials(credential_lines: list[str], expected: list[str]
     headers = [("Access-Control-Allow-Origin", ORIGIN)] + [
         ("Access-Control-Allow-Credentials", v) for v in credential_lines
     ]
-    assert rules(_fetch.cors_check(headers, ORIGIN, True)) == expected
-    assert _fetch.cors_check(headers, ORIGIN, False) == []
+    assert rules(fetch.cors_check(headers, ORIGIN, True)) == expected
+    assert fetch.cors_check(headers, ORIGIN, False) == []
 
 
 # -- #cors-preflight-fetch step 7: the preflight response ------------------------------------
@@ -448,11 +448,11 @@ def preflight(
     request_headers: list[tuple[str, str]] | None = None,
     credentials: bool = False,
     status: int = 200,
-) -> _fetch.PreflightResult:
+) -> fetch.PreflightResult:
     base = [("Access-Control-Allow-Origin", ORIGIN)]
     if credentials:
         base.append(("Access-Control-Allow-Credentials", "true"))
-    return _fetch.preflight_check(status, base + headers, ORIGIN, method, request_headers or [], credentials)
+    return fetch.preflight_check(status, base + headers, ORIGIN, method, request_headers or [], credentials)
 
 
 @pytest.mark.parametrize(
@@ -475,7 +475,7 @@ def test_preflight_redirect_is_not_ok() -> None:
 
 def test_preflight_status_comes_before_cors_check() -> None:
     """#cors-preflight-fetch step 7: both conditions are reported, the status first."""
-    result = _fetch.preflight_check(400, [], ORIGIN, "PUT", [], False, "Bad Request", "Disallowed CORS origin")
+    result = fetch.preflight_check(400, [], ORIGIN, "PUT", [], False, "Bad Request", "Disallowed CORS origin")
     assert rules(result.failures) == ["preflight-status", "allow-origin-missing", "method-not-allowed"]
     assert "Disallowed CORS origin" in result.failures[0].message
 
@@ -593,7 +593,7 @@ def test_preflight_max_age(lines: list[str], max_age: int) -> None:
 
 def test_preflight_credentials_need_allow_credentials() -> None:
     """#cors-preflight-fetch step 7 runs the CORS check, credentials rules included, on the preflight."""
-    result = _fetch.preflight_check(
+    result = fetch.preflight_check(
         200, [("Access-Control-Allow-Origin", ORIGIN), ("Access-Control-Allow-Methods", "PUT")], ORIGIN, "PUT", [], True
     )
     assert rules(result.failures) == ["allow-credentials-missing"]
@@ -613,7 +613,7 @@ def test_safelisted_response_headers_are_always_readable() -> None:
         "Last-Modified",
         "Pragma",
     ]
-    readable, hidden = _fetch.readable_response_headers(
+    readable, hidden = fetch.readable_response_headers(
         [(n, "1") for n in names] + [("X-Other", "1"), ("Date", "x")], False
     )
     assert readable == sorted(n.lower() for n in names)
@@ -623,8 +623,8 @@ def test_safelisted_response_headers_are_always_readable() -> None:
 def test_exposed_headers_are_readable() -> None:
     """#cors-safelisted-response-header-name: names in Access-Control-Expose-Headers (any case)."""
     headers = [("X-Request-Id", "1"), ("X-Internal", "1"), ("Access-Control-Expose-Headers", "x-request-ID")]
-    assert _fetch.readable_response_headers(headers, False)[0] == ["x-request-id"]
-    assert _fetch.readable_response_headers(headers, True)[0] == ["x-request-id"]
+    assert fetch.readable_response_headers(headers, False)[0] == ["x-request-id"]
+    assert fetch.readable_response_headers(headers, True)[0] == ["x-request-id"]
 
 
 def test_set_cookie_is_never_readable() -> None:
@@ -634,27 +634,27 @@ def test_set_cookie_is_never_readable() -> None:
         ("Set-Cookie2", "x"),
         ("Access-Control-Expose-Headers", "Set-Cookie, Set-Cookie2, *"),
     ]
-    assert _fetch.readable_response_headers(headers, False)[0] == ["access-control-expose-headers"]
+    assert fetch.readable_response_headers(headers, False)[0] == ["access-control-expose-headers"]
 
 
 def test_expose_wildcard_without_credentials() -> None:
     """HTTP fetch step 4.2.2 (#concept-response-cors-exposed-header-name-list): `*` exposes every
     response header name when credentials mode is not "include"."""
     headers = [("X-A", "1"), ("Date", "x"), ("Access-Control-Expose-Headers", "*")]
-    assert _fetch.readable_response_headers(headers, False)[0] == ["access-control-expose-headers", "date", "x-a"]
+    assert fetch.readable_response_headers(headers, False)[0] == ["access-control-expose-headers", "date", "x-a"]
 
 
 def test_expose_wildcard_with_credentials_is_a_name() -> None:
     """HTTP fetch step 4.2.3: with credentials `*` is just a header name, exposing nothing more."""
     headers = [("X-A", "1"), ("Access-Control-Expose-Headers", "*")]
-    assert _fetch.readable_response_headers(headers, True)[0] == []
-    assert _fetch.exposed_header_names(headers, True) == ["*"]
+    assert fetch.readable_response_headers(headers, True)[0] == []
+    assert fetch.exposed_header_names(headers, True) == ["*"]
 
 
 def test_unparsable_expose_headers_expose_nothing() -> None:
     """HTTP fetch step 4.2: a failure extracting Access-Control-Expose-Headers leaves the list empty."""
     headers = [("X-A", "1"), ("Access-Control-Expose-Headers", "X-A X-B")]
-    assert _fetch.exposed_header_names(headers, False) == []
+    assert fetch.exposed_header_names(headers, False) == []
 
 
 # -- #ascii-serialisation-of-an-origin (the Origin header value) -----------------------------
@@ -673,7 +673,7 @@ def test_unparsable_expose_headers_expose_nothing() -> None:
 )
 def test_serialized_origins(origin: str) -> None:
     """#ascii-serialisation-of-an-origin: scheme "://" host [":" port], or `null`."""
-    assert _fetch.serialize_origin(origin) == origin
+    assert fetch.serialize_origin(origin) == origin
 
 
 @pytest.mark.parametrize(
@@ -692,6 +692,6 @@ def test_serialized_origins(origin: str) -> None:
 )
 def test_not_serialized_origins(text: str, suggestion: str | None) -> None:
     """#ascii-serialisation-of-an-origin: lower-case, no default port, no path, user info or slash."""
-    with pytest.raises(_fetch.OriginError) as caught:
-        _fetch.serialize_origin(text)
+    with pytest.raises(fetch.OriginError) as caught:
+        fetch.serialize_origin(text)
     assert caught.value.suggestion == suggestion

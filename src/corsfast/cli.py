@@ -12,7 +12,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the `corsfast` command and return its exit status."""
     parser = argparse.ArgumentParser(prog="corsfast", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, module_name in (("bench", "_bench"), ("check", "_check"), ("demo", "_demo")):
+    for name, module_name in (("bench", "bench"), ("check", "check"), ("demo", "_demo")):
         try:
             module = importlib.import_module(f"corsfast.{module_name}")
         except ModuleNotFoundError as error:

@@ -1,0 +1,386 @@
+"""How `corsfast check` sends its requests: over HTTP(S) to a URL, or in-process to an ASGI app
+(`module:attribute`) driven with raw messages as a server would, lifespan included."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import importlib
+import os
+import ssl
+import sys
+import threading
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, Optional, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from .request import BODY_LIMIT, Headers, UsageError
+
+__all__ = ("ASGITransport", "Exchange", "HTTPTransport", "Transport", "load_app", "open_transport")
+
+T = TypeVar("T")
+
+
+@dataclass
+class Exchange:
+    """One request sent and the response received."""
+
+    method: str
+    path: str
+    request_headers: Headers
+    status: int = 0
+    reason: str = ""
+    headers: Headers = field(default_factory=list)
+    body: bytes = b""
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request": {
+                "method": self.method,
+                "path": self.path,
+                "headers": [[name, value] for name, value in self.request_headers],
+            },
+            "response": {
+                "status": self.status,
+                "reason": self.reason,
+                "headers": [[name, value] for name, value in self.headers],
+                "body": self.text[:500],
+            },
+        }
+
+
+class Transport:
+    """Sends one request and returns the response; `describe` names the URL."""
+
+    def request(self, method: str, path: str, headers: Headers, body: Optional[bytes]) -> Exchange:
+        raise NotImplementedError
+
+    def url(self, path: str) -> str:
+        raise NotImplementedError
+
+    def configured_origins(self) -> list[str]:
+        """Origins the server is configured with, when it can be read (in-process apps)."""
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def open_transport(target: str, *, timeout: float = 10.0, insecure: bool = False) -> Transport:
+    """Return the transport for an http(s):// URL or a `module:attribute` ASGI app."""
+    if target.startswith(("http://", "https://")):
+        return HTTPTransport(target, timeout=timeout, insecure=insecure)
+    if "://" in target:
+        raise UsageError(f"TARGET {target!r}: only http:// and https:// URLs are supported")
+    return ASGITransport(load_app(target), timeout=timeout, name=target)
+
+
+def load_app(target: str) -> Any:
+    """Import `module:attribute` (dotted attribute allowed) with the current directory importable."""
+    module_name, colon, attribute = target.partition(":")
+    if not colon or not module_name or not attribute:
+        raise UsageError(f"TARGET {target!r} is neither an http(s):// URL nor module:attribute")
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as error:  # the user's module may raise anything at import
+        raise UsageError(f"cannot import {module_name!r}: {type(error).__name__}: {error}") from None
+    for part in attribute.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
+    if not callable(obj):
+        raise UsageError(f"{target!r} is not an ASGI application (not callable)")
+    return obj
+
+
+class HTTPTransport(Transport):
+    """Requests over HTTP/1.1 with http.client: one connection per request, headers as given."""
+
+    def __init__(self, url: str, *, timeout: float, insecure: bool) -> None:
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise UsageError(f"TARGET {url!r} has no host")
+        try:
+            self.port = parts.port
+        except ValueError:
+            raise UsageError(f"TARGET {url!r} has a bad port") from None
+        self.name = url
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.netloc = parts.netloc.rpartition("@")[2]
+        self.timeout = timeout
+        self.context: Optional[ssl.SSLContext] = None
+        if self.scheme == "https":
+            self.context = ssl.create_default_context()
+            if insecure:
+                self.context.check_hostname = False
+                self.context.verify_mode = ssl.CERT_NONE
+
+    def url(self, path: str) -> str:
+        return f"{self.scheme}://{self.netloc}{path}"
+
+    def request(self, method: str, path: str, headers: Headers, body: Optional[bytes]) -> Exchange:
+        if self.scheme == "https":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self.host, self.port, timeout=self.timeout, context=self.context
+            )
+        else:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        sent = [("Host", self.netloc), *headers]
+        try:
+            connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for name, value in sent:
+                connection.putheader(name, value.encode("latin-1"))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            data = response.read(BODY_LIMIT)
+            return Exchange(method, path, sent, response.status, response.reason, list(response.getheaders()), data)
+        except (OSError, http.client.HTTPException) as error:
+            raise UsageError(f"cannot reach {self.url(path)}: {type(error).__name__}: {error}") from None
+        finally:
+            connection.close()
+
+
+class _Runner:
+    """An event loop of our own: in this thread, or in a helper thread when one is running here."""
+
+    def __init__(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = asyncio.new_event_loop()
+            self.thread: Optional[threading.Thread] = None
+        else:
+            self.loop = asyncio.new_event_loop()
+            self.thread = threading.Thread(target=self.loop.run_forever, name="corsfast-check", daemon=True)
+            self.thread.start()
+
+    def run(self, coroutine: Awaitable[T], timeout: float) -> T:
+        async def bounded() -> T:
+            return await asyncio.wait_for(coroutine, timeout)
+
+        if self.thread is None:
+            return self.loop.run_until_complete(bounded())
+        return asyncio.run_coroutine_threadsafe(bounded(), self.loop).result()
+
+    def close(self) -> None:
+        async def cleanup() -> None:
+            current = asyncio.current_task()
+            pending = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.get_running_loop().shutdown_asyncgens()
+
+        if self.thread is None:
+            self.loop.run_until_complete(cleanup())
+        else:
+            asyncio.run_coroutine_threadsafe(cleanup(), self.loop).result(timeout=10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=10)
+        self.loop.close()
+
+
+class ASGITransport(Transport):
+    """Drives an ASGI 3 app in-process with raw messages, as a server would (lifespan included)."""
+
+    host = "testserver"
+
+    def __init__(self, app: Any, *, timeout: float, name: str) -> None:
+        self.app = app
+        self.name = name
+        self.timeout = timeout
+        self.runner = _Runner()
+        self.state: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self._lifespan_task: Optional[asyncio.Task[None]] = None
+        self._lifespan_queue: Optional[asyncio.Queue[dict[str, Any]]] = None
+        self._lifespan_event: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        try:
+            self.runner.run(self._startup(), timeout)
+        except asyncio.TimeoutError:
+            self.runner.close()
+            raise UsageError(f"{name}: lifespan startup did not finish within {timeout:g} s") from None
+        except UsageError:
+            self.runner.close()
+            raise
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}{path}"
+
+    async def _startup(self) -> None:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._lifespan_queue = queue
+        startup = loop.create_future()
+        shutdown = loop.create_future()
+        self._lifespan_event = {"startup": startup, "shutdown": shutdown}
+
+        async def receive() -> dict[str, Any]:
+            return await queue.get()
+
+        async def send(message: dict[str, Any]) -> None:
+            kind = message.get("type", "")
+            for stage, future in (("startup", startup), ("shutdown", shutdown)):
+                if kind.startswith(f"lifespan.{stage}.") and not future.done():
+                    future.set_result(message)
+
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
+
+        async def lifespan() -> None:
+            await self.app(scope, receive, send)
+
+        task = loop.create_task(lifespan())
+        self._lifespan_task = task
+        queue.put_nowait({"type": "lifespan.startup"})
+        waiters: list[asyncio.Future[Any]] = [task, startup]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if startup.done():
+            message = startup.result()
+            if message["type"] == "lifespan.startup.failed":
+                raise UsageError(f"{self.name}: lifespan startup failed: {message.get('message', '')}")
+            return
+        # The app returned or raised on the lifespan scope: it does not support lifespan
+        # (uvicorn's "auto" mode carries on the same way).
+        self._lifespan_task = None
+        if not task.cancelled():
+            task.exception()  # retrieve it so asyncio does not log it
+
+    async def _shutdown(self) -> None:
+        task = self._lifespan_task
+        if task is None or task.done() or self._lifespan_queue is None:
+            return
+        self._lifespan_queue.put_nowait({"type": "lifespan.shutdown"})
+        waiters: list[asyncio.Future[Any]] = [task, self._lifespan_event["shutdown"]]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+
+    def close(self) -> None:
+        try:
+            self.runner.run(self._shutdown(), 5.0)
+        except (asyncio.TimeoutError, Exception):  # a failing shutdown must not hide the verdict
+            pass
+        finally:
+            self.runner.close()
+
+    def request(self, method: str, path: str, headers: Headers, body: Optional[bytes]) -> Exchange:
+        sent = [("host", self.host), *((name.lower(), value) for name, value in headers)]
+        exchange = Exchange(method, path, sent)
+        try:
+            self.runner.run(self._call(exchange, body or b""), self.timeout)
+        except asyncio.TimeoutError:
+            if exchange.status == 0:
+                raise UsageError(
+                    f"{self.name}: the app did not answer {method} {path} within {self.timeout:g} s"
+                ) from None
+        return exchange
+
+    async def _call(self, exchange: Exchange, body: bytes) -> None:
+        raw_path, _, query = exchange.path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": exchange.method,
+            "scheme": "http",
+            "path": unquote(raw_path),
+            "raw_path": raw_path.encode("latin-1"),
+            "query_string": query.encode("latin-1"),
+            "root_path": "",
+            "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in exchange.request_headers],
+            "client": ("127.0.0.1", 50000),
+            "server": (self.host, 80),
+            "state": dict(self.state),
+        }
+        done = asyncio.Event()
+        received = False
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal received
+            if not received:
+                received = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            kind = message.get("type")
+            if kind == "http.response.start" and exchange.status == 0:
+                exchange.status = int(message["status"])
+                exchange.reason = http.client.responses.get(exchange.status, "")
+                exchange.headers = [
+                    (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
+                    for name, value in message.get("headers", ())
+                ]
+            elif kind == "http.response.body":
+                if sum(map(len, chunks)) < BODY_LIMIT:
+                    chunks.append(bytes(message.get("body", b"")))
+                if not message.get("more_body", False):
+                    done.set()
+
+        try:
+            await self.app(scope, receive, send)
+        except Exception as error:  # a server answers 500 when the app raises before responding
+            if exchange.status == 0:
+                exchange.status = 500
+                exchange.reason = "Internal Server Error"
+                exchange.body = b"Internal Server Error"
+                self.notes.append(
+                    f"the app raised {type(error).__name__}: {error} on {exchange.method} {exchange.path}; "
+                    "a server answers 500 with no CORS headers"
+                )
+                return
+        finally:
+            done.set()
+        exchange.body = b"".join(chunks)
+        if exchange.status == 0:
+            exchange.status = 500
+            exchange.reason = "Internal Server Error"
+            self.notes.append(f"the app returned without a response to {exchange.method} {exchange.path}")
+
+    def configured_origins(self) -> list[str]:
+        return _configured_origins(self.app)
+
+
+def _configured_origins(app: Any) -> list[str]:
+    """Collect the allowed-origin strings of the CORS middleware found around `app`.
+
+    Knows corsfast's middleware (`policy.options`), Starlette's `CORSMiddleware`
+    (`allow_origins`) and Starlette apps' `user_middleware`; anything else yields nothing.
+    """
+    found: list[str] = []
+    seen: set[int] = set()
+    stack = [app]
+    while stack and len(seen) < 200:
+        obj = stack.pop()
+        if obj is None or id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        try:
+            origins = getattr(obj, "allow_origins", None)
+            if isinstance(origins, (list, tuple, set, frozenset)):
+                found.extend(o for o in origins if isinstance(o, str))
+            options = getattr(getattr(obj, "policy", None), "options", None)
+            exact = getattr(options, "exact_origins", None)
+            if isinstance(exact, (set, frozenset)):
+                found.extend(o.decode("latin-1") for o in exact if isinstance(o, bytes))
+            for middleware in getattr(obj, "user_middleware", None) or ():
+                kwargs = getattr(middleware, "kwargs", None) or {}
+                if isinstance(kwargs, dict) and isinstance(kwargs.get("allow_origins"), (list, tuple, set)):
+                    found.extend(o for o in kwargs["allow_origins"] if isinstance(o, str))
+            for attribute in ("app", "middleware_stack", "_app"):
+                child = getattr(obj, attribute, None)
+                if child is not None and not isinstance(child, (str, bytes, int, float)):
+                    stack.append(child)
+        except Exception:  # introspection is best effort; never let it break a check
+            continue
+    return list(dict.fromkeys(found))
