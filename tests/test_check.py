@@ -26,8 +26,7 @@ from typing import Any
 
 import pytest
 
-from corsfast.check import report as check_report
-from corsfast.check import request as check_request
+from corsfast.check import report as check_report, request as check_request
 from corsfast.cli import main
 
 APPS_SOURCE = textwrap.dedent(

@@ -10,8 +10,7 @@ from __future__ import annotations
 import string
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from corsfast.check import fetch
 from corsfast.check.fetch import FAILURE

@@ -27,8 +27,7 @@ from typing import Any, Callable, Optional
 import pytest
 from cases import asgi_messages
 from conftest import C_ENGINE, PY_ENGINE
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import corsfast.wsgi
 from corsfast import CORSConfigWarning

@@ -23,8 +23,7 @@ import httpx
 import kui.asgi
 import kui.wsgi
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import corsfast.kui.asgi
 import corsfast.kui.wsgi

@@ -24,8 +24,7 @@ from wsgiref.validate import validator
 import httpx
 import pytest
 from cases import wsgi_environ
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import corsfast
 import corsfast.wsgi

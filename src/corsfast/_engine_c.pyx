@@ -99,9 +99,9 @@ cdef Py_ssize_t MAX_MIRRORED_LENGTH = 8192
 cdef bytes _STRIP = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0"
 cdef int _WATCH_LIST = WATCH_LIST
 cdef int _WATCH_DICT = WATCH_DICT
+# Response headers the engine sets on an app's response (unless a Starlette drop-in's
+# `simple_headers` names others); when the app set one itself, the slow path merges.
 cdef frozenset TOUCHED_RESPONSE_HEADERS = frozenset((ACAO, ACAC, ACEH, VARY))
-"""Response headers the engine sets on an app's response (unless a Starlette drop-in's
-`simple_headers` names others); when the app set one itself, the slow path merges."""
 
 
 # -- byte classes -------------------------------------------------------------------------

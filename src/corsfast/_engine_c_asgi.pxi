@@ -211,8 +211,8 @@ cdef OriginEntry _hooked_entry(object middleware, CORSPolicy policy, bytes origi
     cdef OriginEntry entry = policy._granted_entry(origin)
     if entry is policy._denied:
         return entry
-    if middleware.is_allowed_origin(origin=PyUnicode_DecodeLatin1(PyBytes_AS_STRING(origin),
-                                                                 PyBytes_GET_SIZE(origin), NULL)):
+    text = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(origin), PyBytes_GET_SIZE(origin), NULL)
+    if middleware.is_allowed_origin(origin=text):
         return entry
     return policy._denied
 

@@ -13,8 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Callable
 
 from fastapi import FastAPI
-from kui.asgi import HttpRoute
-from kui.asgi import Kui as PlainKui
+from kui.asgi import HttpRoute, Kui as PlainKui
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send

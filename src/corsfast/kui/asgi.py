@@ -19,8 +19,7 @@ from re import Pattern
 from types import ModuleType
 from typing import Any, Callable, Optional
 
-from kui.asgi import HttpResponse
-from kui.asgi import Kui as _Kui
+from kui.asgi import HttpResponse, Kui as _Kui
 from kui.asgi.requests import request_var
 from kui.asgi.routing import Router
 

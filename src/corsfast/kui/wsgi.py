@@ -19,8 +19,7 @@ from re import Pattern
 from types import ModuleType
 from typing import Any, Callable, Optional
 
-from kui.wsgi import HttpResponse
-from kui.wsgi import Kui as _Kui
+from kui.wsgi import HttpResponse, Kui as _Kui
 from kui.wsgi.requests import request_var
 from kui.wsgi.routing import Router
 

@@ -1,0 +1,329 @@
+"""The options of Starlette's `CORSMiddleware`: its constructor, its attributes, their compiled tables."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from .base import (
+    _TCHARS,
+    ALL_METHODS,
+    DEFAULT_CACHE_SIZE,
+    DEFAULT_MAX_ORIGIN_LENGTH,
+    SAFELISTED_HEADERS,
+    WATCH_DICT,
+    WATCH_LIST,
+    WATCH_SET,
+    CORSOptions,
+    Header,
+    StarletteTables,
+    _common,
+    _encoded_origins,
+    _pattern,
+    _sequence,
+)
+from .lint import _lint
+
+
+def starlette_options(
+    allow_origins: object,
+    allow_methods: object,
+    allow_headers: object,
+    allow_credentials: object,
+    allow_origin_regex: object,
+    allow_private_network: object,
+    expose_headers: object,
+    max_age: object,
+    cache_size: object = DEFAULT_CACHE_SIZE,
+    max_origin_length: object = DEFAULT_MAX_ORIGIN_LENGTH,
+) -> CORSOptions:
+    """Return the options of Starlette 1.10's `CORSMiddleware`, validated up front."""
+    exact: dict[str, None] = {}
+    allow_all = False
+    for origin in _sequence("allow_origins", allow_origins):
+        if not isinstance(origin, str):
+            raise TypeError(f"allow_origins items must be str, got {type(origin).__name__} ({origin!r})")
+        if origin == "*":
+            allow_all = True
+        else:
+            # Starlette compares with `in`: exact strings, a `*` inside one included.
+            exact[origin] = None
+    patterns = () if allow_origin_regex is None else (_pattern("allow_origin_regex", allow_origin_regex),)
+    common = _common(
+        allow_methods,
+        allow_headers,
+        expose_headers,
+        allow_credentials,
+        max_age,
+        allow_private_network,
+        cache_size,
+        max_origin_length,
+    )
+    if common["allow_all_methods"]:
+        common["allow_methods"] = ALL_METHODS
+    attributes = starlette_attributes(
+        allow_origins,
+        common["allow_methods"],
+        common["allow_headers"],
+        allow_credentials,
+        patterns[0] if patterns else None,
+        allow_private_network,
+        common["expose_headers"],
+        max_age,
+    )
+    options = CORSOptions(
+        dialect="starlette",
+        allow_all_origins=allow_all,
+        exact_origins=frozenset(_encoded_origins(exact)),
+        wildcard_origins=(),
+        origin_patterns=patterns,
+        starlette=starlette_tables(attributes),
+        **common,
+    )
+    _lint(options, exact, strict=False)
+    return options
+
+
+def starlette_attributes(
+    allow_origins: Any,
+    allow_methods: Any,
+    allow_headers: Any,
+    allow_credentials: Any,
+    allow_origin_regex: Any,
+    allow_private_network: Any,
+    expose_headers: Any,
+    max_age: Any,
+) -> dict[str, Any]:
+    """Return the attributes Starlette 1.10's `CORSMiddleware.__init__` sets, in its order (but `app`).
+
+    The same expressions as Starlette's: the caller's `allow_origins` object itself,
+    `ALL_METHODS` for a `*` method, the safelisted headers merged in, the two header dicts.
+    """
+    if "*" in allow_methods:
+        allow_methods = ALL_METHODS
+    allow_all_origins = "*" in allow_origins
+    allow_all_headers = "*" in allow_headers
+    preflight_explicit_allow_origin = not allow_all_origins or allow_credentials
+    simple_headers: dict[str, str] = {}
+    if allow_all_origins:
+        simple_headers["Access-Control-Allow-Origin"] = "*"
+    if allow_credentials:
+        simple_headers["Access-Control-Allow-Credentials"] = "true"
+    if expose_headers:
+        simple_headers["Access-Control-Expose-Headers"] = ", ".join(expose_headers)
+    preflight_headers: dict[str, str] = {"Vary": STARLETTE_PREFLIGHT_VARY}
+    if not preflight_explicit_allow_origin:
+        preflight_headers["Access-Control-Allow-Origin"] = "*"
+    preflight_headers["Access-Control-Allow-Methods"] = ", ".join(allow_methods)
+    preflight_headers["Access-Control-Max-Age"] = str(max_age)
+    merged_headers = sorted(set(SAFELISTED_HEADERS) | set(allow_headers))
+    if merged_headers and not allow_all_headers:
+        preflight_headers["Access-Control-Allow-Headers"] = ", ".join(merged_headers)
+    if allow_credentials:
+        preflight_headers["Access-Control-Allow-Credentials"] = "true"
+    return {
+        "allow_origins": allow_origins,
+        "allow_methods": allow_methods,
+        "allow_headers": [h.lower() for h in merged_headers],
+        "allow_all_origins": allow_all_origins,
+        "allow_all_headers": allow_all_headers,
+        "allow_credentials": allow_credentials,
+        "preflight_explicit_allow_origin": preflight_explicit_allow_origin,
+        "allow_origin_regex": allow_origin_regex,
+        "allow_private_network": allow_private_network,
+        "simple_headers": simple_headers,
+        "preflight_headers": preflight_headers,
+    }
+
+
+STARLETTE_PREFLIGHT_VARY = (
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
+)
+STARLETTE_ATTRIBUTES = (
+    "allow_origins",
+    "allow_methods",
+    "allow_headers",
+    "allow_all_origins",
+    "allow_all_headers",
+    "allow_credentials",
+    "preflight_explicit_allow_origin",
+    "allow_origin_regex",
+    "allow_private_network",
+    "simple_headers",
+    "preflight_headers",
+)
+"""The attributes Starlette's `CORSMiddleware` reads at request time (all but `app`)."""
+_PREFLIGHT_SLOT_KEYS = (
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Headers",
+    "Access-Control-Allow-Private-Network",
+)
+_MEMBERSHIP_CONTAINERS = (list, tuple, set, frozenset, dict)
+_MISSING = object()
+
+
+def _members(value: Any) -> tuple[str, ...] | None:
+    """Return what `x in value` is true for, when `value` is a built-in container of str; else None."""
+    if type(value) not in _MEMBERSHIP_CONTAINERS:
+        return None  # a str (substring tests), a custom container: only Starlette's own code knows
+    items = tuple(value)
+    if any(item.__class__ is not str for item in items):
+        return None
+    return items
+
+
+def _latin1(items: Iterable[str]) -> frozenset[bytes]:
+    """Return the items a latin-1 decoded request header can equal, encoded (others never match)."""
+    return frozenset(_encoded_origins(items))
+
+
+def _watch(value: Any) -> tuple[int, object, tuple[object, ...], object] | None:
+    """Return how to notice an in-place change of `value`, or None when it cannot change.
+
+    `(kind, container, items, copy)`: the compiled engine compares `items` (the list's
+    items, the dict's keys and values in order) by identity; the pure twin compares `copy`
+    by equality (a set only ever by equality).
+    """
+    kind = type(value)
+    if kind is list:
+        return (WATCH_LIST, value, tuple(value), list(value))
+    if kind is dict:
+        return (WATCH_DICT, value, tuple(x for item in value.items() for x in item), list(value.items()))
+    if kind is set:
+        return (WATCH_SET, value, (), frozenset(value))
+    return None
+
+
+def _header_block(name: str, headers: object) -> tuple[Header, ...] | None:
+    """Return `headers` (a dict of str) as the raw header list Starlette writes, or None."""
+    if type(headers) is not dict:
+        return None
+    block = []
+    for key, value in headers.items():
+        if key.__class__ is not str or value.__class__ is not str:
+            return None  # Starlette fails on it at request time, and so does its own code here
+        try:
+            raw = (key.lower().encode("latin-1"), value.encode("latin-1"))
+        except UnicodeEncodeError:
+            return None
+        if not raw[0] or not _TCHARS.issuperset(raw[0]) or _has_control_bytes(raw[1]):
+            raise ValueError(
+                f"{name}[{key!r}] = {value!r} cannot be sent: a header name is an HTTP token and a "
+                "value holds no control characters (corsfast never writes CR, LF or NUL into a response)"
+            )
+        block.append(raw)
+    return tuple(block)
+
+
+def _has_control_bytes(value: bytes) -> bool:
+    return any((byte < 0x20 and byte != 0x09) or byte == 0x7F for byte in value)
+
+
+def _regex(value: object) -> tuple[Any, ...] | None:
+    """Return the patterns `allow_origin_regex` stands for, or None when only Starlette's code can run it."""
+    if value is None:
+        return ()
+    if isinstance(value, re.Pattern):
+        return (value,) if isinstance(value.pattern, str) else None
+    if isinstance(value, (str, bytes)) or not callable(getattr(value, "fullmatch", None)):
+        return None
+    return (value,)  # an object with its own fullmatch: called as Starlette calls it
+
+
+def starlette_tables(
+    attributes: Any,
+    *,
+    verdict_hook: bool = False,
+    protocol_preflight: bool = False,
+    protocol_simple: bool = False,
+) -> StarletteTables:
+    """Return Starlette's request-time state compiled from its attributes (a mapping or an object)."""
+    get = attributes.get if isinstance(attributes, dict) else functools.partial(getattr, attributes)
+    values = {name: get(name, _MISSING) for name in STARLETTE_ATTRIBUTES}
+    methods = _members(values["allow_methods"])
+    header_names = _members(values["allow_headers"])
+    simple = _header_block("simple_headers", values["simple_headers"])
+    preflight = _header_block("preflight_headers", values["preflight_headers"])
+    if (
+        _MISSING in values.values()  # deleted: Starlette fails where it reads it, and so does its code
+        or methods is None
+        or header_names is None
+        or simple is None
+        or preflight is None
+        or _members(values["allow_origins"]) is None
+        or _regex(values["allow_origin_regex"]) is None
+    ):
+        return StarletteTables(
+            simple=(),
+            preflight=(),
+            preflight_slots=(-1, -1, -1),
+            preflight_content_length=True,
+            preflight_content_type=True,
+            methods=frozenset(),
+            header_names=frozenset(),
+            explicit_preflight_origin=False,
+            verdict_hook=verdict_hook,
+            protocol_preflight=True,
+            protocol_simple=True,
+            faithful=True,
+        )
+    keys = list(values["preflight_headers"])
+    lowered = {name for name, _ in preflight}
+    watched = (
+        _watch(values[name])
+        for name in ("allow_origins", "allow_methods", "allow_headers", "simple_headers", "preflight_headers")
+    )
+    return StarletteTables(
+        simple=simple,
+        preflight=preflight,
+        preflight_slots=tuple(keys.index(k) if k in keys else -1 for k in _PREFLIGHT_SLOT_KEYS),  # type: ignore[arg-type]
+        preflight_content_length=b"content-length" not in lowered,
+        preflight_content_type=b"content-type" not in lowered,
+        methods=_latin1(methods),
+        header_names=_latin1(header_names),
+        explicit_preflight_origin=bool(values["preflight_explicit_allow_origin"]),
+        verdict_hook=verdict_hook,
+        protocol_preflight=protocol_preflight,
+        protocol_simple=protocol_simple,
+        watched=tuple(w for w in watched if w is not None),
+    )
+
+
+def starlette_state_options(
+    middleware: Any,
+    *,
+    verdict_hook: bool,
+    protocol_preflight: bool,
+    protocol_simple: bool,
+    cache_size: int = DEFAULT_CACHE_SIZE,
+    max_origin_length: int = DEFAULT_MAX_ORIGIN_LENGTH,
+) -> CORSOptions:
+    """Return options compiled from a Starlette middleware's current attributes (no lint: request time)."""
+    tables = starlette_tables(
+        middleware,
+        verdict_hook=verdict_hook,
+        protocol_preflight=protocol_preflight,
+        protocol_simple=protocol_simple,
+    )
+    origins = () if tables.faithful else _members(middleware.allow_origins)
+    patterns = () if tables.faithful else _regex(middleware.allow_origin_regex)
+    return CORSOptions(
+        dialect="starlette",
+        allow_all_origins=not tables.faithful and bool(middleware.allow_all_origins),
+        exact_origins=_latin1(origins or ()),
+        wildcard_origins=(),
+        origin_patterns=patterns or (),
+        allow_methods=(),
+        allow_all_methods=False,
+        allow_headers=(),
+        allow_all_headers=not tables.faithful and bool(middleware.allow_all_headers),
+        expose_headers=(),
+        allow_credentials=not tables.faithful and bool(middleware.allow_credentials),
+        max_age=0,
+        allow_private_network=not tables.faithful and bool(middleware.allow_private_network),
+        cache_size=cache_size,
+        max_origin_length=max_origin_length,
+        starlette=tables,
+    )
