@@ -158,3 +158,17 @@ def test_every_checked_answer_matches_its_peer() -> None:
     assert raw["failures"] == []
     checked = {key[1] for key in raw["entries"]}
     assert {"corsfast-py", "corsfast.starlette-py", "starlette"} <= checked
+
+
+def test_starlette_subclass_table_answers_as_starlette_with_the_same_body() -> None:
+    """Each subclass body on corsfast.starlette answers as on Starlette's class (twin check), on both engines."""
+    from corsfast.bench.suites import starlette_subclass
+
+    suite = starlette_subclass.SUITE
+    contenders, _ = suite.available_contenders()
+    raw = measure([Selection(suite, list(SCENARIOS), contenders)], rounds=1, sample_ms=0.05)[suite.id]
+    assert raw["failures"] == []
+    checked = {key[1] for key in raw["entries"]}
+    for key, *_ in starlette_subclass.BODIES:
+        expected = {f"starlette+{key}", f"corsfast-py+{key}"} | ({f"corsfast-c+{key}"} if HAS_COMPILED else set())
+        assert expected <= checked, key
