@@ -9,7 +9,7 @@ typed C. Cold paths (compilation, the merge of app-set CORS headers) stay Python
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_Next, PyDict_SetItem, PyDict_Size
+from cpython.dict cimport PyDict_SetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
@@ -21,7 +21,7 @@ import inspect
 import sys
 from collections import namedtuple
 
-from ._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_LIST, CORSOptions
+from ._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_LIST, WATCH_PREFLIGHT, WATCH_SIMPLE, CORSOptions
 
 _CORE_ALL = (
     "ASGIMiddlewareBase",
@@ -55,6 +55,46 @@ cdef extern from *:
     }
     """
     PyObject* corsfast_dict_get_ref(object d, object key) except? NULL
+
+cdef extern from *:
+    """
+    /* Return 1 while `container` (a list, or a dict of n/2 items) still holds exactly the
+       objects `items` lists (a dict's keys and values in order), 0 once it changed in place.
+       Pointer comparisons only: the Starlette drop-in's watched attributes, per request. */
+    static int corsfast_same_items(PyObject* container, int is_dict, PyObject* const* items, Py_ssize_t n) {
+        int same = 1;
+    #ifdef Py_GIL_DISABLED
+        Py_BEGIN_CRITICAL_SECTION(container);
+    #endif
+        if (is_dict) {
+            Py_ssize_t position = 0, k = 0;
+            PyObject *key, *value;
+            if (2 * PyDict_GET_SIZE(container) != n) {
+                same = 0;
+            } else {
+                while (PyDict_Next(container, &position, &key, &value)) {
+                    if (key != items[k] || value != items[k + 1]) { same = 0; break; }
+                    k += 2;
+                }
+            }
+        } else if (PyList_GET_SIZE(container) != n) {
+            same = 0;
+        } else {
+            for (Py_ssize_t i = 0; i < n; i++) {
+                if (PyList_GET_ITEM(container, i) != items[i]) { same = 0; break; }
+            }
+        }
+    #ifdef Py_GIL_DISABLED
+        Py_END_CRITICAL_SECTION();
+    #endif
+        return same;
+    }
+    static PyObject* const* corsfast_tuple_items(PyObject* tuple) {
+        return &PyTuple_GET_ITEM(tuple, 0);
+    }
+    """
+    int corsfast_same_items(PyObject* container, int is_dict, PyObject* const* items, Py_ssize_t n) noexcept
+    PyObject* const* corsfast_tuple_items(PyObject* tuple) noexcept
 
 cdef extern from "Python.h":
     ctypedef PyObject* (*vectorcallfunc)(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames)
@@ -99,6 +139,10 @@ cdef Py_ssize_t MAX_MIRRORED_LENGTH = 8192
 cdef bytes _STRIP = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0"
 cdef int _WATCH_LIST = WATCH_LIST
 cdef int _WATCH_DICT = WATCH_DICT
+cdef int _WATCH_SIMPLE = WATCH_SIMPLE
+cdef int _WATCH_PREFLIGHT = WATCH_PREFLIGHT
+cdef enum:
+    _MAX_WATCHED = 8  # the Starlette drop-in watches at most five containers
 # Response headers the engine sets on an app's response (unless a Starlette drop-in's
 # `simple_headers` names others); when the app set one itself, the slow path merges.
 cdef frozenset TOUCHED_RESPONSE_HEADERS = frozenset((ACAO, ACAC, ACEH, VARY))

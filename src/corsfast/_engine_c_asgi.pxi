@@ -265,6 +265,7 @@ def asgi_call(self, scope, receive, send):
     cdef PyObject* item
     cdef OriginEntry entry
     cdef bytes origin
+    cdef bint preflight
     if PyDict_CheckExact(scope):
         item = PyDict_GetItemWithError(scope, "type")
         kind = <object>item if item is not NULL else scope["type"]
@@ -284,9 +285,10 @@ def asgi_call(self, scope, receive, send):
         entry = policy._no_origin
     else:
         origin = <bytes>found.origin
-        if policy._watched and not policy._is_current():
+        preflight = policy._is_preflight(scope["method"], origin, found.method)
+        if not policy._is_current(_WATCH_PREFLIGHT if preflight else _WATCH_SIMPLE):
             policy = middleware._compile_policy()
-        if policy._is_preflight(scope["method"], origin, found.method):
+        if preflight:
             if policy._protocol_preflight:
                 return middleware._starlette_call(scope, receive, send, True)
             if policy._hooked:

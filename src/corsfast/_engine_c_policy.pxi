@@ -110,7 +110,15 @@ cdef class CORSPolicy:
     cdef bint _protocol_preflight
     cdef bint _protocol_simple
     cdef bint _faithful
-    cdef tuple _watched
+    cdef tuple _watched  # keeps the watched containers and their snapshots alive
+    cdef int _watch_count
+    cdef int _watch_uses_all
+    cdef int _watch_kind[_MAX_WATCHED]
+    cdef int _watch_uses[_MAX_WATCHED]
+    cdef PyObject* _watch_container[_MAX_WATCHED]
+    cdef PyObject* const* _watch_items[_MAX_WATCHED]
+    cdef Py_ssize_t _watch_size[_MAX_WATCHED]
+    cdef PyObject* _watch_copy[_MAX_WATCHED]
 
     def __init__(self, options):
         if not isinstance(options, CORSOptions):
@@ -142,6 +150,8 @@ cdef class CORSPolicy:
         self._protocol_simple = False
         self._faithful = False
         self._watched = ()
+        self._watch_count = 0
+        self._watch_uses_all = 0
         self._granted = {}
         if self._native:
             self._compile_native(options)
@@ -199,6 +209,18 @@ cdef class CORSPolicy:
         self._protocol_simple = tables.protocol_simple
         self._faithful = tables.faithful
         self._watched = tables.watched
+        if len(self._watched) > _MAX_WATCHED:
+            raise ValueError(f"at most {_MAX_WATCHED} watched containers")
+        for i, (kind, container, items, copy, uses) in enumerate(self._watched):
+            # Borrowed pointers: `self._watched` owns every object they point to.
+            self._watch_kind[i] = kind
+            self._watch_uses[i] = uses
+            self._watch_container[i] = <PyObject*>container
+            self._watch_items[i] = corsfast_tuple_items(<PyObject*>items)
+            self._watch_size[i] = len(items)
+            self._watch_copy[i] = <PyObject*>copy
+            self._watch_uses_all |= uses
+        self._watch_count = len(self._watched)
         self._methods = tables.methods
         self._allowed_header_names = tables.header_names
         self._longest_header_name = max([len(h) for h in self._allowed_header_names] or [0])
@@ -329,7 +351,7 @@ cdef class CORSPolicy:
         policy cannot tell: a container it was compiled from changed, its state is beyond it,
         or `origin` is not text a header can hold (Starlette's `is_allowed_origin`, compiled)."""
         cdef bytes raw
-        if self._faithful or not PyUnicode_CheckExact(origin) or (self._watched and not self._is_current()):
+        if self._faithful or not PyUnicode_CheckExact(origin) or not self._is_current(_WATCH_SIMPLE | _WATCH_PREFLIGHT):
             return -1
         try:
             raw = PyUnicode_AsLatin1String(origin)
@@ -364,41 +386,26 @@ cdef class CORSPolicy:
         """
         return self._granted_entry(origin)
 
-    cdef bint _is_current(self) except -1:
-        cdef Py_ssize_t i, j, k, n
-        cdef int kind
-        cdef tuple watch, snapshot
-        cdef object container
-        cdef PyObject* key
-        cdef PyObject* value
-        for i in range(PyTuple_GET_SIZE(self._watched)):
-            watch = <tuple>PyTuple_GET_ITEM(self._watched, i)
-            kind = <object>PyTuple_GET_ITEM(watch, 0)
-            container = <object>PyTuple_GET_ITEM(watch, 1)
-            snapshot = <tuple>PyTuple_GET_ITEM(watch, 2)
-            n = PyTuple_GET_SIZE(snapshot)
-            if kind == _WATCH_LIST:
-                if PyList_GET_SIZE(container) != n:
+    cdef inline bint _is_current(self, int uses) except -1:
+        """Return False when a container read by `uses` requests changed in place since."""
+        cdef int i, kind
+        if not (self._watch_uses_all & uses):
+            return True
+        for i in range(self._watch_count):
+            if not (self._watch_uses[i] & uses):
+                continue
+            kind = self._watch_kind[i]
+            if kind == _WATCH_LIST or kind == _WATCH_DICT:
+                if not corsfast_same_items(self._watch_container[i], kind == _WATCH_DICT,
+                                           self._watch_items[i], self._watch_size[i]):
                     return False
-                for j in range(n):
-                    if PyList_GET_ITEM(container, j) != PyTuple_GET_ITEM(snapshot, j):
-                        return False
-            elif kind == _WATCH_DICT:
-                if 2 * PyDict_Size(container) != n:
-                    return False
-                j = 0
-                k = 0
-                while PyDict_Next(container, &j, &key, &value):
-                    if key != PyTuple_GET_ITEM(snapshot, k) or value != PyTuple_GET_ITEM(snapshot, k + 1):
-                        return False
-                    k += 2
-            elif container != <object>PyTuple_GET_ITEM(watch, 3):
+            elif <object>self._watch_container[i] != <object>self._watch_copy[i]:
                 return False
         return True
 
     def is_current(self):
         """Return False when a container the policy was compiled from changed in place since."""
-        return self._is_current()
+        return self._is_current(_WATCH_SIMPLE | _WATCH_PREFLIGHT)
 
     def cache_info(self):
         """Return the origin cache's hits, misses, maximum and current size."""

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from .._options import WATCH_PREFLIGHT, WATCH_SIMPLE
 from .policy import ACRH, ACRM, ACRPN, ORIGIN, CORSPolicy, Header, Message, OriginEntry, Receive, Scope, Send
 
 __all__ = (
@@ -168,9 +169,10 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
             return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
         entry = policy._no_origin
     else:
-        if policy._watched and not policy.is_current():
+        preflight = policy.is_preflight(scope["method"], origin, method)
+        if policy._watched and not policy.is_current(WATCH_PREFLIGHT if preflight else WATCH_SIMPLE):
             policy = self._compile_policy()  # type: ignore[attr-defined]
-        if policy.is_preflight(scope["method"], origin, method):
+        if preflight:
             if policy._protocol_preflight:
                 return self._starlette_call(scope, receive, send, True)  # type: ignore[attr-defined, no-any-return]
             if policy._hooked:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, NamedTuple, Optional
 
-from .._options import SAFELISTED_HEADERS, WATCH_DICT, CORSOptions
+from .._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_PREFLIGHT, WATCH_SIMPLE, CORSOptions
 
 __all__ = ("CORSPolicy", "CacheInfo", "OriginEntry")
 
@@ -183,7 +183,7 @@ class CORSPolicy:
         self._protocol_preflight = False
         self._protocol_simple = False
         self._faithful = False
-        self._watched: tuple[tuple[int, Any, tuple[Any, ...], Any], ...] = ()
+        self._watched: tuple[tuple[int, Any, tuple[Any, ...], Any, int], ...] = ()
         if self._native:
             self._compile_native(options)
         elif self._kui:
@@ -383,11 +383,13 @@ class CORSPolicy:
                 self._granted[origin] = entry
         return entry
 
-    def is_current(self) -> bool:
-        """Return False when a container the policy was compiled from changed in place since."""
+    def is_current(self, uses: int = WATCH_SIMPLE | WATCH_PREFLIGHT) -> bool:
+        """Return False when a container read by `uses` requests (all by default) changed in place since."""
         # Equality, not identity as in the compiled engine: equal items are the same header
         # bytes and the same membership, so either test keeps the answers right.
-        for kind, container, _, copy in self._watched:
+        for kind, container, _, copy, read_by in self._watched:
+            if not read_by & uses:
+                continue
             if kind == WATCH_DICT:
                 if list(container.items()) != copy:
                     return False

@@ -111,9 +111,10 @@ class StarletteTables:
     """The attributes hold something these tables cannot express (a custom container, a
     `str` where Starlette does substring tests, a non-str header value): every request runs
     Starlette's own code on the live attributes."""
-    watched: tuple[tuple[int, object, tuple[object, ...], object], ...] = ()
-    """`(kind, container, items, copy)` for the mutable built-in containers the tables were
-    compiled from: an in-place change (a `list.append` at run time) makes them stale."""
+    watched: tuple[tuple[int, object, tuple[object, ...], object, int], ...] = ()
+    """`(kind, container, items, copy, uses)` for the mutable built-in containers the tables
+    were compiled from: an in-place change (a `list.append` at run time) makes them stale.
+    `uses` says which requests read the container (WATCH_SIMPLE, WATCH_PREFLIGHT)."""
 
 
 WATCH_LIST = 1
@@ -122,6 +123,10 @@ WATCH_DICT = 2
 """A `dict`, unchanged while its keys and values are the same objects in the same order."""
 WATCH_SET = 3
 """A `set`, unchanged while it equals its snapshot."""
+WATCH_SIMPLE = 1
+"""The container is read by requests that are not preflights."""
+WATCH_PREFLIGHT = 2
+"""The container is read by preflights."""
 
 
 def _user_stacklevel() -> int:

@@ -15,7 +15,9 @@ from .base import (
     SAFELISTED_HEADERS,
     WATCH_DICT,
     WATCH_LIST,
+    WATCH_PREFLIGHT,
     WATCH_SET,
+    WATCH_SIMPLE,
     CORSOptions,
     Header,
     StarletteTables,
@@ -179,20 +181,22 @@ def _latin1(items: Iterable[str]) -> frozenset[bytes]:
     return frozenset(_encoded_origins(items))
 
 
-def _watch(value: Any) -> tuple[int, object, tuple[object, ...], object] | None:
+def _watch(value: Any, uses: int) -> tuple[int, object, tuple[object, ...], object, int] | None:
     """Return how to notice an in-place change of `value`, or None when it cannot change.
 
-    `(kind, container, items, copy)`: the compiled engine compares `items` (the list's
+    `(kind, container, items, copy, uses)`: the compiled engine compares `items` (the list's
     items, the dict's keys and values in order) by identity; the pure twin compares `copy`
-    by equality (a set only ever by equality).
+    by equality (a set only ever by equality). `uses` says which requests read it.
     """
     kind = type(value)
+    if not uses:
+        return None
     if kind is list:
-        return (WATCH_LIST, value, tuple(value), list(value))
+        return (WATCH_LIST, value, tuple(value), list(value), uses)
     if kind is dict:
-        return (WATCH_DICT, value, tuple(x for item in value.items() for x in item), list(value.items()))
+        return (WATCH_DICT, value, tuple(x for item in value.items() for x in item), list(value.items()), uses)
     if kind is set:
-        return (WATCH_SET, value, (), frozenset(value))
+        return (WATCH_SET, value, (), frozenset(value), uses)
     return None
 
 
@@ -271,10 +275,16 @@ def starlette_tables(
         )
     keys = list(values["preflight_headers"])
     lowered = {name for name, _ in preflight}
-    watched = (
-        _watch(values[name])
-        for name in ("allow_origins", "allow_methods", "allow_headers", "simple_headers", "preflight_headers")
-    )
+    # Which requests read each container: with allow_all_origins, is_allowed_origin never
+    # reaches allow_origins.
+    uses = {
+        "allow_origins": 0 if values["allow_all_origins"] else WATCH_SIMPLE | WATCH_PREFLIGHT,
+        "allow_methods": WATCH_PREFLIGHT,
+        "allow_headers": WATCH_PREFLIGHT,
+        "simple_headers": WATCH_SIMPLE,
+        "preflight_headers": WATCH_PREFLIGHT,
+    }
+    watched = (_watch(values[name], use) for name, use in uses.items())
     return StarletteTables(
         simple=simple,
         preflight=preflight,
