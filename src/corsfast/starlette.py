@@ -76,6 +76,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     allow_private_network: bool
     simple_headers: dict[str, str]
     preflight_headers: dict[str, str]
+    _corsfast_engine: Any
     _corsfast_hooks: frozenset[str]
     _corsfast_compiled_send: bool
     _corsfast_compiled_simple: bool
@@ -150,6 +151,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         policy = engine.CORSPolicy(options)
         faithful = options.starlette is not None and options.starlette.faithful
         # What the base methods below may do with the compiled policy instead of Starlette's objects.
+        object.__setattr__(self, "_corsfast_engine", engine)
         object.__setattr__(self, "_corsfast_hooks", hooks)
         object.__setattr__(self, "_corsfast_compiled_send", not faithful and "allow_explicit_origin" not in hooks)
         object.__setattr__(self, "_corsfast_compiled_simple", not faithful and not (hooks & _SEND_HOOKS))
@@ -179,7 +181,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         The engine has scanned the headers already: `preflight` is Starlette's test (OPTIONS
         with Origin and Access-Control-Request-Method).
         """
-        headers = _starlette().Headers(scope=scope)
+        headers = (_HEADERS or _starlette().HEADERS)[0](scope=scope)
         if preflight:
             response = self.preflight_response(request_headers=headers)
             await response(scope, receive, send)
@@ -231,8 +233,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         if self._corsfast_compiled_simple:
             raw = _request_origin(self, request_headers)
             if raw is not False:
-                engine = type(self)._engine_module
-                await self.app(scope, receive, engine.wrap_send(self, policy, send, raw))
+                await self.app(scope, receive, self._corsfast_engine.wrap_send(self, policy, send, raw))
                 return
         send = functools.partial(self.send, send=send, request_headers=request_headers)
         await self.app(scope, receive, send)
@@ -245,13 +246,18 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         policy = self.policy
         if policy is None or not policy.is_current():
             policy = self._compile_policy()
-        raw = _request_origin(self, request_headers) if self._corsfast_compiled_send else False
-        if raw is False:
-            await _starlette_send(self, message, send, request_headers.get("Origin"))
-            return
-        entry = type(self)._engine_module.starlette_entry(self, policy, raw)
-        message["headers"] = policy.entry_headers(entry, message.setdefault("headers", []))
-        await send(message)
+        engine = self._corsfast_engine
+        if self._corsfast_compiled_send:
+            if request_headers.__class__ in _HEADERS:
+                raw = engine.scan_request_headers(request_headers._list)[0]
+            else:
+                raw = _request_origin(self, request_headers)
+            if raw is not False:
+                entry = engine.starlette_entry(self, policy, raw)
+                message["headers"] = policy.entry_headers(entry, message.setdefault("headers", []))
+                await send(message)
+                return
+        await _starlette_send(self, message, send, request_headers.get("Origin"))
 
     @staticmethod
     def allow_explicit_origin(headers: MutableHeaders, origin: str) -> None:
