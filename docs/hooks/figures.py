@@ -13,6 +13,8 @@ so no number on the site is copied by hand and none can drift from the JSON that
     <!-- bench:range suite=asgi rows=starlette unit=us -->               "4.6 to 7.2 µs"
         the smallest and largest value over the rows and scenarios (inline).
     <!-- bench:setup -->           the machine, Python, peers' versions and rounds (inline)
+    <!-- bench:scenarios suite=asgi -->   the table's scenarios (request, configuration)
+    <!-- bench:targets suite=asgi -->     the table's speed targets and whether the run met them
     <!-- http-load:table -->       the end-to-end table (uvicorn, granian)
     <!-- http-load:range server=uvicorn contender=corsfast -->   "0.965 to 1.081" (x bare req/s)
     <!-- http-load:setup -->       the end-to-end run's servers, connections and rounds (inline)
@@ -162,9 +164,9 @@ def bench_table(report: dict[str, Any], arguments: dict[str, str]) -> str:
         if cid in bold:
             label, cells = f"**{label}**", [f"**{cell}**" if cell != "not supported" else cell for cell in cells]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    floors = sorted({labels[c["floor"]] for c in rows})
+    floors = sorted({re.sub(r"\s*\(floor[^)]*\)$", "", labels[c["floor"]]) for c in rows})
     caption = (
-        f"Overhead above the floor ({'; '.join(floors)}), in ns per request"
+        f"Overhead above the floor (the {'; the '.join(floors)}), in ns per request"
         + (f" (in parentheses: the fraction of {labels[baseline]}'s overhead in the same scenario)" if baseline else "")
         + f"; medians of {report['settings']['rounds']} interleaved rounds in one process, "
         f"from [`bench.json`]({arguments['_root']}bench.json)."
@@ -216,6 +218,44 @@ def bench_setup(report: dict[str, Any], arguments: dict[str, str]) -> str:
         f"{versions['corsfast']}, {peers}; {report['settings']['rounds']} rounds of "
         f"{report['settings']['sample_ms']:g} ms samples"
     )
+
+
+def bench_scenarios(report: dict[str, Any], arguments: dict[str, str]) -> str:
+    """Return the list of a table's scenarios: letter, title, method, configuration, header count."""
+    table = section(report, arguments.get("suite", "asgi"))
+    lines = ["| scenario | request | policy | request headers |", "|---|---|---|---|"]
+    for scenario in table["scenarios"]:
+        lines.append(
+            f"| ({scenario['id']}) {scenario['title']} | {scenario['method']} | `{scenario['config']}` "
+            f"| {scenario['request_headers']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def bench_targets(report: dict[str, Any], arguments: dict[str, str]) -> str:
+    """Return a table's speed targets, one row each, with the run's value per scenario (missed ones marked)."""
+    table = section(report, arguments.get("suite", "asgi"))
+    if not table["targets"]:
+        raise ValueError("the table has no targets")
+    scenarios = [s["id"] for s in table["scenarios"]]
+    verdicts: dict[str, dict[str, dict[str, Any]]] = {}
+    for target in table["targets"]:
+        verdicts.setdefault(target["target"], {})[target["scenario"]] = target
+    lines = ["| target | " + " | ".join(f"({i})" for i in scenarios) + " |", "|---|" + "---|" * len(scenarios)]
+    for name, by_scenario in verdicts.items():
+        cells = []
+        for scenario in scenarios:
+            target = by_scenario.get(scenario)
+            if target is None:
+                cells.append("")
+                continue
+            if target["unit"] == "ns":
+                cell = f"{fmt_ns(target['value'])} ns vs {fmt_ns(target['limit'])}"
+            else:
+                cell = fmt_ratio(target["value"])
+            cells.append(cell if target["met"] else f"**{cell} (missed)**")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 # -- benchmarks/http_load.py --------------------------------------------------------------
@@ -283,6 +323,8 @@ RENDERERS: dict[tuple[str, str], tuple[str, Renderer, set[str]]] = {
     ),
     ("bench", "range"): ("bench.json", bench_range, {"suite", "rows", "scenarios", "baseline", "unit"}),
     ("bench", "setup"): ("bench.json", bench_setup, set()),
+    ("bench", "scenarios"): ("bench.json", bench_scenarios, {"suite"}),
+    ("bench", "targets"): ("bench.json", bench_targets, {"suite"}),
     ("http-load", "table"): ("http_load.json", http_load_table, set()),
     ("http-load", "range"): ("http_load.json", http_load_range, {"server", "contender"}),
     ("http-load", "setup"): ("http_load.json", http_load_setup, set()),
