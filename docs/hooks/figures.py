@@ -133,7 +133,9 @@ def bench_table(report: dict[str, Any], arguments: dict[str, str]) -> str:
     if baseline is not None:
         _contenders(table, [baseline])
     labels = {c["id"]: c["label"] for c in table["contenders"]}
-    bold = set(_ids(arguments["bold"])) if "bold" in arguments else {c["id"] for c in rows if c["family"] == "corsfast-c"}
+    bold = (
+        set(_ids(arguments["bold"])) if "bold" in arguments else {c["id"] for c in rows if c["family"] == "corsfast-c"}
+    )
     overhead = _overheads(table)
     unsupported = _unsupported(table)
     lines = [
