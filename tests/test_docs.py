@@ -314,6 +314,63 @@ def test_site_builds_strictly_with_every_page_and_figure(site: Path) -> None:
     assert "_engine" not in api
 
 
+def _figures_hook() -> Any:
+    """Return docs/hooks/figures.py as a module (it needs MkDocs: the docs group)."""
+    if importlib.util.find_spec("mkdocs") is None:
+        if _is_ci():
+            pytest.fail("the figures hook needs the docs dependency group", pytrace=False)
+        pytest.skip("the figures hook needs the docs dependency group (pip install --group docs)")
+    spec = importlib.util.spec_from_file_location("corsfast_docs_figures", DOCS / "hooks" / "figures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.docs
+def test_figures_read_both_bench_json_layouts_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ASGI table at the top level (the first layout) and under `suites` render the same pages."""
+    figures = _figures_hook()
+    report = json.loads((DOCS / "bench.json").read_text(encoding="utf-8"))
+    legacy = {k: v for k, v in report.items() if k not in ("suites", "skipped_suites")}
+    table = report["suites"]["asgi"] if "suites" in report else legacy
+    layered = {**legacy, "suites": {"asgi": table}}
+    # Only the ASGI table exists in both layouts; pages that show other tables need `suites`.
+    pages = [page for page in PAGES if not re.search(r"suite=(?!asgi\b)", page.read_text(encoding="utf-8"))]
+    real_load = figures.load
+    rendered = []
+    for layout in (legacy, layered):
+        monkeypatch.setattr(
+            figures, "load", lambda name, layout=layout: layout if name == "bench.json" else real_load(name)
+        )
+        rendered.append(
+            [figures.render(page.read_text(encoding="utf-8"), page.relative_to(DOCS).as_posix()) for page in pages]
+        )
+    assert rendered[0] == rendered[1]
+    assert not any("<!-- bench:" in text or "<!-- http-load:" in text for text in rendered[0])
+
+
+@pytest.mark.docs
+@pytest.mark.parametrize(
+    "directive",
+    [
+        "<!-- bench:table suite=no-such-table -->",
+        "<!-- bench:table rows=corsfast-c,nobody -->",
+        "<!-- bench:range rows=corsfast-c scenarios=az -->",
+        "<!-- bench:range rows=corsfast-c baseline=nobody -->",
+        "<!-- bench:chart -->",
+        "<!-- bench:table colour=red -->",
+        "<!-- http-load:range server=nginx -->",
+    ],
+)
+def test_a_figure_the_json_does_not_hold_fails_the_build(directive: str) -> None:
+    figures = _figures_hook()
+    from mkdocs.exceptions import PluginError
+
+    with pytest.raises(PluginError):
+        figures.render(f"Text {directive} more text.\n")
+
+
 # -- the built site, as a reader sees it -----------------------------------------------------
 
 

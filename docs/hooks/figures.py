@@ -10,6 +10,7 @@ so no number on the site is copied by hand and none can drift from the JSON that
         `scenarios=abd` picks columns, `bold=ID,...` the highlighted rows (default: the
         compiled corsfast rows); a caption with the method follows the table.
     <!-- bench:range suite=asgi rows=corsfast-c baseline=starlette -->   "0.052 to 0.094"
+        (`baseline=row`: each row's own baseline, as a suite with per-row baselines records it)
     <!-- bench:range suite=asgi rows=starlette unit=us -->               "4.6 to 7.2 µs"
         the smallest and largest value over the rows and scenarios (inline).
     <!-- bench:setup -->           the machine, Python, peers' versions and rounds (inline)
@@ -104,7 +105,17 @@ def _contenders(table: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
 
 
 def ratio(table: dict[str, Any], scenario: str, contender: str, baseline: str) -> Optional[float]:
-    """Return a row's overhead as a fraction of the baseline's in the same scenario (as the bench does)."""
+    """Return a row's overhead as a fraction of the baseline's in the same scenario (as the bench does).
+
+    `baseline="row"` takes each row's own baseline, as the bench recorded it (`ratio_to_baseline`).
+    """
+    if baseline == "row":
+        for result in table["results"]:
+            if result["scenario"] == scenario and result["contender"] == contender:
+                if "ratio_to_baseline" not in result:
+                    raise ValueError("baseline=row needs a bench.json with per-row baselines (suites)")
+                return result["ratio_to_baseline"]  # type: ignore[no-any-return]
+        return None
     overhead = _overheads(table)
     value, reference = overhead.get((scenario, contender)), overhead.get((scenario, baseline))
     if value is None or not reference:
@@ -130,7 +141,7 @@ def bench_table(report: dict[str, Any], arguments: dict[str, str]) -> str:
     rows = _contenders(table, _ids(arguments.get("rows")) or [c["id"] for c in table["contenders"] if c["floor"]])
     scenarios = _scenarios(table, arguments.get("scenarios"))
     baseline = arguments.get("baseline")
-    if baseline is not None:
+    if baseline not in (None, "row"):
         _contenders(table, [baseline])
     labels = {c["id"]: c["label"] for c in table["contenders"]}
     bold = (
@@ -169,11 +180,22 @@ def bench_table(report: dict[str, Any], arguments: dict[str, str]) -> str:
     floors = sorted({re.sub(r"\s*\(floor[^)]*\)$", "", labels[c["floor"]]) for c in rows})
     caption = (
         f"Overhead above the floor (the {'; the '.join(floors)}), in ns per request"
-        + (f" (in parentheses: the fraction of {labels[baseline]}'s overhead in the same scenario)" if baseline else "")
+        + (
+            f" (in parentheses: the fraction of {_baseline_label(table, labels, baseline)}'s overhead"
+            if baseline
+            else ""
+        )
+        + (" in the same scenario)" if baseline else "")
         + f"; medians of {report['settings']['rounds']} interleaved rounds in one process, "
         f"from [`bench.json`]({arguments['_root']}bench.json)."
     )
     return "\n".join(lines) + "\n\n" + caption + ("\n\n" + " ".join(notes) if notes else "") + "\n"
+
+
+def _baseline_label(table: dict[str, Any], labels: dict[str, str], baseline: str) -> str:
+    if baseline == "row":
+        return str(table.get("baseline_label") or "each row's baseline")
+    return labels[baseline]
 
 
 def bench_range(report: dict[str, Any], arguments: dict[str, str]) -> str:
@@ -184,7 +206,7 @@ def bench_range(report: dict[str, Any], arguments: dict[str, str]) -> str:
         raise ValueError("bench:range needs rows=ID,...")
     scenarios = _scenarios(table, arguments.get("scenarios"))
     baseline, unit = arguments.get("baseline"), arguments.get("unit", "ns")
-    if baseline is not None:
+    if baseline not in (None, "row"):
         _contenders(table, [baseline])
     overhead, unsupported = _overheads(table), _unsupported(table)
     values = []
