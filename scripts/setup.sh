@@ -31,7 +31,7 @@ pip_install -U "pip>=25.1" setuptools wheel
 # Build and install the package itself: this compiles the engine (unless
 # CORSFAST_NO_EXTENSIONS is set, which builds the pure-Python wheel).
 pip_install --force-reinstall --no-deps .
-pip_install --group test --group bench --group typing --group build --group lint ".[bench]"
+pip_install --group test --group bench --group typing --group build --group lint --group docs ".[bench]"
 if [ "${CORSFAST_NO_EXTENSIONS:-}" = "" ] || [ "${CORSFAST_NO_EXTENSIONS}" = "0" ]; then
   .venv/bin/python -c "import corsfast._engine_c"  # the compiled engine must be there
 fi

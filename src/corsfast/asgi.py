@@ -101,8 +101,8 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
       `Vary: Origin`, so caches never serve one origin's answer to another.
 
     `allow_origins` items are compiled patterns (full match, flags honoured), exact origins
-    such as "https://example.com", one-label wildcards such as "https://*.example.com",
-    or "*" for any origin (answered with `*`, or reflected when credentials are allowed).
+    such as `"https://example.com"`, one-label wildcards such as `"https://*.example.com"`,
+    or `"*"` for any origin (answered with `*`, or reflected when credentials are allowed).
     """
 
     __call__ = _default_engine.asgi_call

@@ -1,0 +1,512 @@
+"""The documentation site cannot rot: every example on it runs, and it builds strictly.
+
+Every code block of every page in docs/ is collected by its language (the conventions are on
+the site's Contributing page):
+
+- `python`: runs in a fresh namespace, without a warning (pytest turns them into errors);
+  `app` is predefined as a placeholder ASGI app for snippets that wrap one.
+- `pycon`: a doctest; a page's `pycon` blocks are one interpreter session, run in order;
+  `...` in the expected output stands for any text.
+- `diff`: a migration; both sides, the `-` one and the `+` one, run as Python.
+- `console`: `$ corsfast ...` commands, run in a temporary directory that holds the page's
+  `python` blocks titled `title="NAME.py"`; every shown line must be printed, in order
+  (`...` stands for lines left out). `$ echo $?` and a number check the exit status.
+- `bash` and `mermaid` blocks are shown, not run.
+
+Then `scripts/docs.sh` builds the site with `mkdocs build --strict` (marker `docs`), and
+headless Chromium opens two built pages (markers `browser` and `docs`).
+"""
+
+from __future__ import annotations
+
+import doctest
+import functools
+import http.server
+import importlib.util
+import json
+import os
+import re
+import shlex
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+if not (ROOT / "mkdocs.yml").is_file():  # pragma: no cover - an installed wheel's tests run without the docs
+    pytest.skip("no mkdocs.yml and docs/ beside the tests", allow_module_level=True)
+
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)(?P<attrs>[^\n]*)\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
+    re.DOTALL | re.MULTILINE,
+)
+TITLE = re.compile(r'title="(?P<title>[^"]+)"')
+RUN = {"python", "pycon", "diff", "console"}
+SHOWN = {"bash", "mermaid"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced code block of a page."""
+
+    page: str
+    """The page's path in docs/."""
+    line: int
+    lang: str
+    title: Optional[str]
+    source: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.page}:{self.line}"
+
+
+def page_blocks(path: Path) -> list[Block]:
+    """Return the fenced code blocks of a Markdown page, indented ones (in tabs, lists) dedented."""
+    text = path.read_text(encoding="utf-8")
+    blocks = []
+    for match in FENCE.finditer(text):
+        indent = len(match["indent"])
+        body = "".join(line[indent:] for line in match["body"].splitlines(keepends=True))
+        title = TITLE.search(match["attrs"])
+        blocks.append(
+            Block(
+                page=path.relative_to(DOCS).as_posix(),
+                line=text.count("\n", 0, match.start()) + 1,
+                lang=match["lang"],
+                title=title["title"] if title else None,
+                source=body,
+            )
+        )
+    return blocks
+
+
+PAGES = sorted(p for p in DOCS.rglob("*.md") if "hooks" not in p.relative_to(DOCS).parts)
+BLOCKS = [block for page in PAGES for block in page_blocks(page)]
+
+
+def of(lang: str) -> list[Any]:
+    return [pytest.param(b, id=b.id) for b in BLOCKS if b.lang == lang]
+
+
+async def placeholder_app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never called
+    """The `app` a snippet wraps when it does not build its own."""
+
+
+def namespace() -> dict[str, Any]:
+    return {"__name__": "docs_snippet", "app": placeholder_app}
+
+
+def test_the_site_has_examples() -> None:
+    """Every page is collected, and each kind of example is there to run."""
+    assert {"index.md", "frameworks/starlette.md", "tools/check.md"} <= {b.page for b in BLOCKS}
+    counts = {lang: sum(b.lang == lang for b in BLOCKS) for lang in RUN}
+    assert counts["python"] >= 12 and counts["pycon"] >= 8 and counts["diff"] >= 3 and counts["console"] >= 5, counts
+
+
+@pytest.mark.parametrize("block", [pytest.param(b, id=b.id) for b in BLOCKS])
+def test_every_block_is_run_or_only_shown(block: Block) -> None:
+    """A block in another language (`py`, no language) would silently escape the tests."""
+    assert block.lang in RUN | SHOWN, f"{block.id}: write ```python, ```pycon, ```diff, ```console or ```bash"
+
+
+@pytest.mark.parametrize("block", of("python"))
+def test_python_block_runs(block: Block) -> None:
+    exec(compile(block.source, f"docs/{block.page}:{block.line}", "exec"), namespace())
+
+
+PYCON_PAGES = sorted({b.page for b in BLOCKS if b.lang == "pycon"})
+
+
+@pytest.mark.parametrize("page", PYCON_PAGES)
+def test_pycon_blocks_print_what_the_page_shows(page: str) -> None:
+    """A page's `pycon` blocks are one interpreter session, run in order as doctests."""
+    globs = namespace()
+    report: list[str] = []
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS, verbose=False)
+    for block in (b for b in BLOCKS if b.page == page and b.lang == "pycon"):
+        test = doctest.DocTestParser().get_doctest(block.source, globs, block.id, f"docs/{page}", block.line)
+        assert test.examples, f"{block.id}: no >>> example"
+        runner.run(test, out=report.append, clear_globs=False)
+        globs = test.globs  # a DocTest runs in a copy of the namespace it is given
+    assert runner.failures == 0, "".join(report)
+
+
+def diff_sides(source: str) -> tuple[str, str]:
+    """Return the old (`-`) and new (`+`) files of a unified-diff block."""
+    old, new = [], []
+    for line in source.splitlines():
+        if line.startswith("@@"):
+            continue
+        mark, rest = line[:1], line[1:]
+        if mark in ("-", " ", ""):
+            old.append(rest)
+        if mark in ("+", " ", ""):
+            new.append(rest)
+        assert mark in ("-", "+", " ", ""), f"not a diff line: {line!r}"
+    return "\n".join(old) + "\n", "\n".join(new) + "\n"
+
+
+@pytest.mark.parametrize("block", of("diff"))
+def test_both_sides_of_a_migration_diff_run(block: Block) -> None:
+    old, new = diff_sides(block.source)
+    assert old != new, f"{block.id}: the diff changes nothing"
+    for side, source in (("-", old), ("+", new)):
+        try:
+            exec(compile(source, f"docs/{block.page}:{block.line} ({side} side)", "exec"), namespace())
+        except Exception as error:  # pragma: no cover - the failure message
+            raise AssertionError(f"{block.id}: the {side} side fails: {error!r}") from error
+
+
+def _compiled_engine() -> bool:
+    return importlib.util.find_spec("corsfast._engine_c") is not None
+
+
+def _console_params() -> list[Any]:
+    params = []
+    for block in BLOCKS:
+        if block.lang != "console":
+            continue
+        # A session that times the compiled engine (`--contenders corsfast-c,...`) runs where it is built.
+        marks = [pytest.mark.c_extension] if re.search(r"--contenders \S*-c\b", block.source) else []
+        params.append(pytest.param(block, id=block.id, marks=marks))
+    return params
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    shown: list[str]
+    status: Optional[int] = None
+
+
+def parse_session(source: str) -> list[Command]:
+    """Return the `$ corsfast ...` commands of a console block, each with its shown lines and status."""
+    commands: list[Command] = []
+    lines = source.rstrip("\n").split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        assert line.startswith("$ "), f"expected a command, got {line!r}"
+        command = line[2:]
+        index += 1
+        shown = []
+        while index < len(lines) and not lines[index].startswith("$ "):
+            shown.append(lines[index])
+            index += 1
+        if command == "echo $?":
+            assert commands and len(shown) == 1 and shown[0].isdigit(), "`$ echo $?` needs a command and a number"
+            commands[-1].status = int(shown[0])
+            continue
+        assert command.startswith("corsfast "), f"a console block runs `corsfast` commands only, not {command!r}"
+        commands.append(Command(shlex.split(command), shown))
+    return commands
+
+
+@pytest.mark.parametrize("block", _console_params())
+def test_console_session_prints_what_the_page_shows(block: Block, tmp_path: Path) -> None:
+    """Each command prints every shown line, in order, and exits as the page says."""
+    for file in BLOCKS:
+        if file.page == block.page and file.lang == "python" and file.title:
+            (tmp_path / file.title).write_text(file.source, encoding="utf-8")
+    commands = parse_session(block.source)
+    assert commands
+    for command in commands:
+        argv = [sys.executable, "-m", "corsfast", *command.argv[1:]]
+        result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+        printed = (result.stdout + result.stderr).split("\n")
+        expected = command.status
+        if expected is None:
+            first = command.shown[0] if command.shown else ""
+            expected = 1 if command.argv[1] == "check" and first.startswith("BLOCKED") else 0
+        assert result.returncode == expected, f"{block.id}: {command.argv}\n{result.stdout}{result.stderr}"
+        position = 0
+        for line in command.shown:
+            if line.strip() == "...":
+                continue
+            assert line in printed[position:], f"{block.id}: {line!r} not printed (in order):\n{result.stdout}"
+            position = printed.index(line, position) + 1
+
+
+def test_figures_are_directives_not_copied_numbers() -> None:
+    """A page's figure tables come from the JSON through the hook, never typed in by hand."""
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        hand_made = re.findall(r"^\|[^\n]*\b\d{1,3},\d{3} \(\d\.\d{3}\)", text, re.MULTILINE)
+        assert not hand_made, f"{page}: benchmark figures typed by hand: {hand_made[:2]}"
+
+
+def test_every_framework_page_has_its_sections() -> None:
+    """A framework page has a quick start and a migration; a drop-in's has its diff, differences and figures."""
+    pages = sorted((DOCS / "frameworks").glob("*.md"))
+    assert len(pages) >= 4
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
+        assert "Quick start" in headings and "Migrating" in headings, (page, headings)
+        assert any(b.page == f"frameworks/{page.name}" and b.lang == "python" for b in BLOCKS), page
+        if any(h.startswith("Differences from") for h in headings):
+            assert any(b.page == f"frameworks/{page.name}" and b.lang == "diff" for b in BLOCKS), page
+            assert "Figures" in headings and "<!-- bench:table" in text, page
+
+
+# -- the build -----------------------------------------------------------------------------
+
+
+def _is_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1")
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Path]:
+    """Build the site once with `scripts/docs.sh` (mkdocs build --strict) into a temporary directory."""
+    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
+        message = "the docs build needs the docs dependency group (pip install --group docs)"
+        if _is_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with tempfile.TemporaryDirectory(prefix="corsfast-site-") as temporary:
+        output = Path(temporary) / "site"
+        result = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "docs.sh"), str(output)],
+            env={**os.environ, "PYTHON": sys.executable},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        log = result.stdout + result.stderr
+        assert result.returncode == 0, log
+        assert "WARNING" not in log and "ERROR" not in log, log
+        yield output
+
+
+@pytest.mark.docs
+def test_site_builds_strictly_with_every_page_and_figure(site: Path) -> None:
+    built = {p.relative_to(site).as_posix() for p in site.rglob("index.html")}
+    for page in PAGES:
+        name = page.relative_to(DOCS).with_suffix("").as_posix()
+        expected = "index.html" if name == "index" else f"{name}/index.html"
+        assert expected in built, f"{page} was not built"
+    assert (site / "bench.png").stat().st_size > 10_000
+    for html in site.rglob("*.html"):
+        assert "<!-- bench:" not in html.read_text(encoding="utf-8"), f"{html}: a figure was not rendered"
+    # A figure on the Starlette page is the one in bench.json, formatted as the bench formats it.
+    report = json.loads((DOCS / "bench.json").read_text(encoding="utf-8"))
+    table = report["suites"]["asgi"] if "suites" in report else report
+    row = next(r for r in table["results"] if r["contender"] == "corsfast.starlette-c" and r["scenario"] == "b")
+    starlette = (site / "frameworks" / "starlette" / "index.html").read_text(encoding="utf-8")
+    assert f"{row['overhead_ns']:,.0f}" in starlette
+    # The API reference is generated from the docstrings, without the private `_engine=`.
+    api = (site / "reference" / "api" / "index.html").read_text(encoding="utf-8")
+    assert "Return the origin cache" in api and "corsfast.starlette.CORSMiddleware" in api
+    assert "_engine" not in api
+
+
+def _figures_hook() -> Any:
+    """Return docs/hooks/figures.py as a module (it needs MkDocs: the docs group)."""
+    if importlib.util.find_spec("mkdocs") is None:
+        if _is_ci():
+            pytest.fail("the figures hook needs the docs dependency group", pytrace=False)
+        pytest.skip("the figures hook needs the docs dependency group (pip install --group docs)")
+    spec = importlib.util.spec_from_file_location("corsfast_docs_figures", DOCS / "hooks" / "figures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.docs
+def test_figures_read_both_bench_json_layouts_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ASGI table at the top level (the first layout) and under `suites` render the same pages."""
+    figures = _figures_hook()
+    report = json.loads((DOCS / "bench.json").read_text(encoding="utf-8"))
+    legacy = {k: v for k, v in report.items() if k not in ("suites", "skipped_suites")}
+    table = report["suites"]["asgi"] if "suites" in report else legacy
+    layered = {**legacy, "suites": {"asgi": table}}
+    # Only the ASGI table exists in both layouts; pages that show other tables need `suites`.
+    pages = [page for page in PAGES if not re.search(r"suite=(?!asgi\b)", page.read_text(encoding="utf-8"))]
+    real_load = figures.load
+    rendered = []
+    for layout in (legacy, layered):
+        monkeypatch.setattr(
+            figures, "load", lambda name, layout=layout: layout if name == "bench.json" else real_load(name)
+        )
+        rendered.append(
+            [figures.render(page.read_text(encoding="utf-8"), page.relative_to(DOCS).as_posix()) for page in pages]
+        )
+    assert rendered[0] == rendered[1]
+    assert not any("<!-- bench:" in text or "<!-- http-load:" in text for text in rendered[0])
+
+
+@pytest.mark.docs
+@pytest.mark.parametrize(
+    "directive",
+    [
+        "<!-- bench:table suite=no-such-table -->",
+        "<!-- bench:table rows=corsfast-c,nobody -->",
+        "<!-- bench:range rows=corsfast-c scenarios=az -->",
+        "<!-- bench:range rows=corsfast-c baseline=nobody -->",
+        "<!-- bench:chart -->",
+        "<!-- bench:table colour=red -->",
+        "<!-- http-load:range server=nginx -->",
+    ],
+)
+def test_a_figure_the_json_does_not_hold_fails_the_build(directive: str) -> None:
+    figures = _figures_hook()
+    from mkdocs.exceptions import PluginError
+
+    with pytest.raises(PluginError):
+        figures.render(f"Text {directive} more text.\n")
+
+
+# -- the built site, as a reader sees it -----------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def served_site(site: Path) -> Iterator[str]:
+    """Serve the built site on 127.0.0.1 (a free port) for the length of the module."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def png_pixels(png: bytes) -> tuple[int, int, list[bytes]]:
+    """Return the width, height and pixel rows (RGB or RGBA bytes) of an 8-bit truecolour PNG."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    position, data, header = 8, b"", b""
+    while position < len(png):
+        (length,) = struct.unpack(">I", png[position : position + 4])
+        kind, chunk = png[position + 4 : position + 8], png[position + 8 : position + 8 + length]
+        if kind == b"IHDR":
+            header = chunk
+        elif kind == b"IDAT":
+            data += chunk
+        position += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and colour in (2, 6), (depth, colour)
+    size = 3 if colour == 2 else 4
+    raw, stride, rows, previous = zlib.decompress(data), width * size, [], bytearray(width * size)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for x in range(stride):
+            left = line[x - size] if x >= size else 0
+            up, corner = previous[x], previous[x - size] if x >= size else 0
+            if kind == 1:
+                line[x] = (line[x] + left) & 0xFF
+            elif kind == 2:
+                line[x] = (line[x] + up) & 0xFF
+            elif kind == 3:
+                line[x] = (line[x] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[x] = (line[x] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+        rows.append(bytes(line))
+        previous = line
+    return width, height, rows
+
+
+def assert_not_blank(png: bytes) -> None:
+    """The screenshot has many colours, and no single colour covers almost all of it."""
+    width, height, rows = png_pixels(png)
+    size = len(rows[0]) // width
+    counts: dict[bytes, int] = {}
+    for row in rows[::4]:
+        for x in range(0, len(row), size * 4):
+            pixel = row[x : x + 3]
+            counts[pixel] = counts.get(pixel, 0) + 1
+    total = sum(counts.values())
+    assert len(counts) > 50, f"only {len(counts)} colours in a {width}x{height} screenshot"
+    assert max(counts.values()) / total < 0.9, "one colour covers more than 90% of the screenshot"
+
+
+PAGE_STATE = """
+const image = document.querySelector('img[src$="bench.png"]');
+const header = document.querySelector('header.md-header');
+return {
+  ready: document.readyState,
+  header: header !== null,
+  headerColour: header ? getComputedStyle(header).backgroundColor : null,
+  navLinks: Array.from(document.querySelectorAll('nav.md-nav--primary a.md-nav__link'))
+    .filter(a => a.offsetParent !== null).map(a => a.textContent.trim()),
+  activeLink: (document.querySelector('nav.md-nav--primary .md-nav__link--active') || {}).textContent,
+  image: image ? {complete: image.complete, naturalWidth: image.naturalWidth, shownWidth: image.clientWidth} : null,
+  tables: document.querySelectorAll('article table').length,
+  highlighted: document.querySelectorAll('article .highlight').length,
+  title: document.title,
+};
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.docs
+def test_a_reader_sees_the_theme_the_chart_and_the_navigation(served_site: str, tmp_path: Path) -> None:
+    """Headless Chromium opens the home page and the FastAPI/Starlette page of the built site."""
+    from browser._cors_browser import CHROMEDRIVER, CHROMIUM, INSTALL_HINT, start_browser
+
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing or importlib.util.find_spec("selenium") is None:
+        message = f"the site's browser test needs Chromium ({missing or 'selenium missing'}); {INSTALL_HINT}"
+        if _is_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    profile = tempfile.mkdtemp(prefix="corsfast-docs-chromium-")
+    browser = start_browser(profile, uuid.uuid4().hex)
+    try:
+        driver = browser.driver
+        driver.set_window_size(1400, 1000)  # wide enough for Material's navigation sidebar
+
+        browser.navigate(served_site + "/")
+        home = driver.execute_script(PAGE_STATE)
+        assert home["ready"] == "complete" and home["header"], home
+        red, green, blue = map(int, re.findall(r"\d+", home["headerColour"])[:3])
+        assert blue > red + 60 and blue > green + 60, home  # Material's indigo header: the theme's CSS loaded
+        assert {"Installation", "FastAPI and Starlette", "Kui", "Security"} <= set(home["navLinks"]), home
+        assert home["image"] and home["image"]["complete"] and home["image"]["naturalWidth"] > 0, home
+        assert home["image"]["shownWidth"] > 300, home
+        assert home["tables"] >= 1 and home["highlighted"] >= 1, home
+        (tmp_path / "home.png").write_bytes(driver.get_screenshot_as_png())
+        assert_not_blank((tmp_path / "home.png").read_bytes())
+        driver.execute_script("document.querySelector('img[src$=\"bench.png\"]').scrollIntoView();")
+        (tmp_path / "home-chart.png").write_bytes(driver.get_screenshot_as_png())
+        assert_not_blank((tmp_path / "home-chart.png").read_bytes())
+
+        browser.navigate(served_site + "/frameworks/starlette/")
+        page = driver.execute_script(PAGE_STATE)
+        assert page["title"].startswith("FastAPI and Starlette"), page
+        assert (page["activeLink"] or "").strip() == "FastAPI and Starlette", page
+        assert page["tables"] >= 2 and page["highlighted"] >= 5, page
+        figures = driver.execute_script(
+            "return Array.from(document.querySelectorAll('article table')).map(t => t.innerText).join('\\n');"
+        )
+        assert "corsfast.starlette compiled" in figures and "Starlette CORSMiddleware" in figures
+        (tmp_path / "starlette.png").write_bytes(driver.get_screenshot_as_png())
+        assert_not_blank((tmp_path / "starlette.png").read_bytes())
+    finally:
+        left = browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    assert not left, f"Chromium processes still running after quit (killed): {left}"
