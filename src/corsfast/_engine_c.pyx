@@ -15,10 +15,13 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsLatin1String, PyUnicode_CheckExact, PyUnicode_DecodeLatin1
+from libc.math cimport INFINITY
 from libc.string cimport memcmp
 
 import inspect
+import logging
 import sys
+import time
 from collections import namedtuple
 
 from ._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_LIST, WATCH_PREFLIGHT, WATCH_SIMPLE, CORSOptions
@@ -162,6 +165,10 @@ cdef inline bint _is_tchar(unsigned char c) noexcept nogil:
 
 cdef inline bint _is_label_char(unsigned char c) noexcept nogil:
     return (c >= b'a' and c <= b'z') or (c >= b'0' and c <= b'9') or c == b'-'
+
+
+cdef inline bint _is_digit(unsigned char c) noexcept nogil:
+    return c >= b'0' and c <= b'9'
 
 
 cdef inline bint _is_strip(unsigned char c) noexcept nogil:

@@ -257,7 +257,9 @@ def asgi_call(self, scope, receive, send):
     The Starlette drop-in's policy may be stale (None after an attribute changed, or a
     watched container changed in place): it is compiled again first. Requests whose
     answer a subclass's override decides go through Starlette's own protocol
-    (`_starlette_call`).
+    (`_starlette_call`). An origin the rules refuse goes to the native middleware's
+    `allow_origin_func` (once per request); an async one is awaited in a coroutine of its own
+    (`_asgi_decide`), so only those requests pay for a coroutine frame.
     """
     cdef ASGIMiddlewareBase middleware = <ASGIMiddlewareBase?>self
     cdef CORSPolicy policy = middleware.policy
@@ -298,21 +300,55 @@ def asgi_call(self, scope, receive, send):
                     <object>found.names if found.names is not NULL else None,
                     <object>found.private_network if found.private_network is not NULL else None,
                 )
-            else:
-                answer = policy._preflight(
-                    origin,
-                    <object>found.method if found.method is not NULL else None,
-                    <object>found.names if found.names is not NULL else None,
-                    <object>found.private_network if found.private_network is not NULL else None,
-                )
-            if answer is not None:
-                return _answer(send, <tuple>answer)
+                if answer is not None:
+                    return _answer(send, <tuple>answer)
         elif policy._protocol_simple:
             return middleware._starlette_call(scope, receive, send, False)
         if policy._hooked and not policy._allow_all:
             return middleware.app(scope, receive, _wrap_send(send, policy, None, middleware, origin))
         entry = policy._lookup(origin)
+        if entry is policy._undecided:
+            if policy._func_async:
+                return _asgi_decide(
+                    middleware, policy, scope, receive, send, origin, preflight,
+                    <object>found.method if found.method is not NULL else None,
+                    <object>found.names if found.names is not NULL else None,
+                    <object>found.private_network if found.private_network is not NULL else None,
+                )
+            entry = policy._ask(origin)
+        if preflight and not policy._hooked:
+            answer = policy._preflight_entry(
+                entry,
+                <object>found.method if found.method is not NULL else None,
+                <object>found.names if found.names is not NULL else None,
+                <object>found.private_network if found.private_network is not NULL else None,
+            )
+            if answer is not None:
+                return _answer(send, <tuple>answer)
     return middleware.app(scope, receive, _wrap_send(send, policy, entry))
+
+
+async def _asgi_decide(ASGIMiddlewareBase middleware, CORSPolicy policy, scope, receive, send,
+                       bytes origin, bint preflight, method, names, private_network):
+    """Answer one request whose origin the rules refused, once the async `allow_origin_func`
+    has decided: awaited here, in the request's own task (its context variables), and
+    refused for this request only (logged, not cached) when it raises."""
+    cdef OriginEntry entry
+    cdef bint allowed
+    try:
+        allowed = _truth(await policy._func(PyUnicode_DecodeLatin1(PyBytes_AS_STRING(origin),
+                                                                   PyBytes_GET_SIZE(origin), NULL)))
+    except Exception as error:
+        _log_failure(origin, error)
+        entry = policy._denied
+    else:
+        entry = policy._verdict(origin, allowed)
+    if preflight:
+        answer = policy._preflight_entry(entry, method, names, private_network)
+        if answer is not None:
+            await _answer(send, <tuple>answer)
+            return
+    await middleware.app(scope, receive, _wrap_send(send, policy, entry))
 
 
 async def asgi_call_async(self, scope, receive, send):

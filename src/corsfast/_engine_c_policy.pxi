@@ -1,6 +1,11 @@
 # Included by _engine_c.pyx (one extension module):
 # header operations, origin entries and the compiled policy; twin: _engine_py/policy.py.
 
+NEVER = INFINITY
+"""The `expires` of an entry that a rule decided: it never goes stale."""
+
+LOGGER = logging.getLogger("corsfast")
+
 # -- header operations (the cold path, kept identical to the pure twin) -------------------
 
 cdef inline int _set_slot(list headers, Py_ssize_t slot, tuple header) except -1:
@@ -47,12 +52,81 @@ cdef class OriginEntry:
     cdef readonly tuple ops
     cdef readonly tuple block
     cdef readonly tuple preflight_head
+    cdef readonly double expires
+    """When a cached verdict of `allow_origin_func` goes stale (the policy's clock); `NEVER`
+    for every other entry."""
 
     def __init__(self, bint allowed, tuple ops, tuple preflight_head):
         self.allowed = allowed
         self.ops = ops
         self.block = tuple(_apply_ops([], ops, True))
         self.preflight_head = preflight_head
+        self.expires = INFINITY
+
+
+# -- origin matching helpers --------------------------------------------------------------
+
+cdef inline bint _label_between(const unsigned char* s, Py_ssize_t n, bytes prefix, bytes suffix) noexcept:
+    """Return True when `s[:n]` is `prefix`, one DNS label (at most 63 letters, digits and
+    inner hyphens) and `suffix`."""
+    cdef Py_ssize_t i
+    cdef Py_ssize_t label_start = PyBytes_GET_SIZE(prefix)
+    cdef Py_ssize_t slen = PyBytes_GET_SIZE(suffix)
+    cdef Py_ssize_t label_end = n - slen
+    if label_end <= label_start or label_end - label_start > 63:
+        return False
+    if memcmp(s, PyBytes_AS_STRING(prefix), label_start) != 0:
+        return False
+    if memcmp(s + label_end, PyBytes_AS_STRING(suffix), slen) != 0:
+        return False
+    if s[label_start] == b'-' or s[label_end - 1] == b'-':
+        return False
+    for i in range(label_start, label_end):
+        if not _is_label_char(s[i]):
+            return False
+    return True
+
+
+cdef inline Py_ssize_t _port_start(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """Return the index of the ':' before the port when `s[:n]` ends with a decimal port
+    1-65535 (no sign, no leading zero), else -1."""
+    cdef Py_ssize_t start = n
+    cdef Py_ssize_t i
+    cdef long port = 0
+    while start > 0 and n - start <= 5 and _is_digit(s[start - 1]):
+        start -= 1
+    if start == n or n - start > 5 or start == 0 or s[start - 1] != b':' or s[start] == b'0':
+        return -1
+    for i in range(start, n):
+        port = port * 10 + (s[i] - c'0')
+    return start - 1 if port <= 65535 else -1
+
+
+cdef bint _truth(object result) except -1:
+    """Return the truth of an `allow_origin_func` result; an awaitable (an async function
+    taken for a plain one) is closed and refused with TypeError, never taken as true."""
+    if result is True:
+        return True
+    if result is False:
+        return False
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()  # no "never awaited" warning
+        raise TypeError(
+            f"allow_origin_func returned an awaitable ({type(result).__name__}); "
+            "declare the function with async def so that it is awaited"
+        )
+    return bool(result)
+
+
+cdef _log_failure(bytes origin, object error):
+    """Log an exception of `allow_origin_func` (the origin is refused for this request only)."""
+    LOGGER.error(
+        "allow_origin_func raised for Origin %r; the origin is refused for this request",
+        origin.decode("latin-1"),
+        exc_info=error,
+    )
 
 
 # -- the policy ---------------------------------------------------------------------------
@@ -71,6 +145,7 @@ cdef class CORSPolicy:
     cdef bint _allow_private_network
     cdef frozenset _exact
     cdef tuple _wildcards
+    cdef tuple _port_wildcards
     cdef tuple _patterns
     cdef Py_ssize_t _max_origin_length
     cdef Py_ssize_t _maxsize
@@ -119,6 +194,13 @@ cdef class CORSPolicy:
     cdef PyObject* const* _watch_items[_MAX_WATCHED]
     cdef Py_ssize_t _watch_size[_MAX_WATCHED]
     cdef PyObject* _watch_copy[_MAX_WATCHED]
+    # the native dialect's allow_origin_func (None for the others); see __init__
+    cdef object _func
+    cdef bint _func_async
+    cdef double _ttl
+    cdef bint _timed
+    cdef public object _clock
+    cdef OriginEntry _undecided
 
     def __init__(self, options):
         if not isinstance(options, CORSOptions):
@@ -131,10 +213,20 @@ cdef class CORSPolicy:
         self._allow_all = options.allow_all_origins
         self._exact = options.exact_origins
         self._wildcards = options.wildcard_origins
+        self._port_wildcards = options.port_wildcard_origins
         self._patterns = options.origin_patterns
         self._max_origin_length = options.max_origin_length
         self._maxsize = options.cache_size
         self._cache = {}
+        # The dynamic origin check (native dialect): asked for the eligible origins the rules
+        # refuse, which the cache holds as `_undecided`; with a ttl its verdicts are cached
+        # too, as entries that expire (`_timed`: only such a policy reads the clock).
+        self._func = options.origin_func
+        self._func_async = options.origin_func_async
+        self._ttl = options.origin_func_ttl
+        self._timed = self._func is not None and self._ttl > 0 and self._maxsize > 0
+        self._clock = time.monotonic
+        self._undecided = None
         self._hits = 0
         self._misses = 0
         self._explicit = not self._allow_all or options.allow_credentials
@@ -173,6 +265,9 @@ cdef class CORSPolicy:
         self._static_allowed = None
         if self._allow_all and not options.allow_credentials:
             self._static_allowed = OriginEntry(True, ((ACAO, b"*"),) + self._simple_tail, ((ACAO, b"*"),))
+        if self._func is not None:
+            # Answered as refused wherever it is not decided (it never is, but a leak is safe).
+            self._undecided = OriginEntry(False, self._denied.ops, self._denied.preflight_head)
         allow_headers = list(dict.fromkeys(h for h in options.allow_headers))
         lowered = {h.lower() for h in allow_headers}
         allow_headers += [h for h in SAFELISTED_HEADERS if h.lower() not in lowered]
@@ -285,30 +380,25 @@ cdef class CORSPolicy:
     cdef bint _match(self, bytes origin) except -1:
         cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(origin)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(origin)
-        cdef Py_ssize_t i, label_start, label_end, plen, slen
+        cdef Py_ssize_t colon
         cdef bytes prefix, suffix
         if not self._eligible(origin):
             return False
         if self._allow_all or origin in self._exact:
             return True
         for prefix, suffix in self._wildcards:
-            plen = PyBytes_GET_SIZE(prefix)
-            slen = PyBytes_GET_SIZE(suffix)
-            label_start = plen
-            label_end = n - slen
-            if label_end <= label_start or label_end - label_start > 63:
-                continue
-            if memcmp(s, PyBytes_AS_STRING(prefix), plen) != 0:
-                continue
-            if memcmp(s + label_end, PyBytes_AS_STRING(suffix), slen) != 0:
-                continue
-            if s[label_start] == b'-' or s[label_end - 1] == b'-':
-                continue
-            for i in range(label_start, label_end):
-                if not _is_label_char(s[i]):
-                    break
-            else:
+            if _label_between(s, n, prefix, suffix):
                 return True
+        if self._port_wildcards:
+            colon = _port_start(s, n)
+            if colon > 0:
+                for prefix, suffix in self._port_wildcards:
+                    if PyBytes_GET_SIZE(suffix) == 0:
+                        if (colon == PyBytes_GET_SIZE(prefix)
+                                and memcmp(s, PyBytes_AS_STRING(prefix), colon) == 0):
+                            return True
+                    elif _label_between(s, colon, prefix, suffix):
+                        return True
         if self._patterns:
             text = PyUnicode_DecodeLatin1(<const char*>s, n, NULL)
             for pattern in self._patterns:
@@ -317,6 +407,8 @@ cdef class CORSPolicy:
         return False
 
     cdef OriginEntry _lookup(self, bytes origin):
+        """Return the cached entry for a raw Origin value, computing it on a miss; `_undecided`
+        when `allow_origin_func` must decide (the rules refused it, or its verdict expired)."""
         cdef PyObject* found
         cdef OriginEntry entry
         if PyBytes_GET_SIZE(origin) > self._max_origin_length:
@@ -325,12 +417,20 @@ cdef class CORSPolicy:
             return self._denied
         found = corsfast_dict_get_ref(self._cache, origin)
         if found is not NULL:
-            self._hits += 1
             entry = <OriginEntry>found
             Py_DECREF(entry)  # the cast took its own reference
+            if self._timed and entry.expires != INFINITY and self._stale(entry):
+                self._misses += 1
+                return self._undecided  # a stale verdict: ask again
+            self._hits += 1
             return entry
         self._misses += 1
-        entry = self._make_entry(origin, self._match(origin))
+        if self._match(origin):
+            entry = self._make_entry(origin, True)
+        elif self._undecided is not None and self._eligible(origin):
+            entry = self._undecided
+        else:
+            entry = self._denied
         if self._maxsize:
             if len(self._cache) >= self._maxsize:
                 # Clearing keeps the bound exact and costs nothing per hit.
@@ -338,13 +438,61 @@ cdef class CORSPolicy:
             PyDict_SetItem(self._cache, origin, entry)
         return entry
 
+    cdef bint _stale(self, OriginEntry entry) except -1:
+        cdef double now = self._clock()
+        return not now < entry.expires
+
+    cdef OriginEntry _decide(self, bytes origin):
+        # lookup(), for the engine's callers.
+        cdef OriginEntry entry = self._lookup(origin)
+        if entry is self._undecided:
+            if self._func_async:
+                raise TypeError("allow_origin_func is a coroutine function: only the ASGI middleware can await it")
+            entry = self._ask(origin)
+        return entry
+
     def lookup(self, bytes origin not None):
-        """Return the cached entry for a raw Origin value, computing it on a miss."""
-        return self._lookup(origin)
+        """Return the entry for a raw Origin value: cached, computed on a miss, and asked of a
+        plain `allow_origin_func` when the rules refuse the origin.
+
+        An async `allow_origin_func` cannot be awaited here: TypeError when it would be asked
+        (the ASGI middleware awaits it).
+        """
+        return self._decide(origin)
+
+    cdef OriginEntry _ask(self, bytes origin):
+        """Return the entry a plain `allow_origin_func`'s verdict gives `origin` (refused, not
+        cached and logged when it raises)."""
+        cdef bint allowed
+        try:
+            allowed = _truth(self._func(PyUnicode_DecodeLatin1(PyBytes_AS_STRING(origin),
+                                                               PyBytes_GET_SIZE(origin), NULL)))
+        except Exception as error:
+            _log_failure(origin, error)
+            return self._denied
+        return self._verdict(origin, allowed)
+
+    cdef OriginEntry _verdict(self, bytes origin, bint allowed):
+        """Return the entry for `allow_origin_func`'s verdict on `origin`, cached until the
+        ttl runs out when there is one."""
+        cdef OriginEntry entry
+        cdef double now
+        if not self._timed:
+            return self._granted_entry(origin) if allowed else self._denied
+        if allowed:
+            entry = self._make_entry(origin, True)
+        else:
+            entry = OriginEntry(False, self._denied.ops, self._denied.preflight_head)
+        now = self._clock()
+        entry.expires = now + self._ttl
+        if len(self._cache) >= self._maxsize and origin not in self._cache:
+            self._cache.clear()
+        PyDict_SetItem(self._cache, origin, entry)
+        return entry
 
     def is_allowed_origin(self, bytes origin not None):
         """Return True when the raw Origin header value is allowed by this policy."""
-        return self._lookup(origin).allowed
+        return self._decide(origin).allowed
 
     def text_verdict(self, origin):
         """Return 1 when the str `origin` is allowed, 0 when it is refused, and -1 when this
@@ -357,7 +505,7 @@ cdef class CORSPolicy:
             raw = PyUnicode_AsLatin1String(origin)
         except UnicodeEncodeError:
             return -1
-        return 1 if self._lookup(raw).allowed else 0
+        return 1 if self._decide(raw).allowed else 0
 
     cdef OriginEntry _granted_entry(self, bytes origin):
         cdef PyObject* found
@@ -434,7 +582,7 @@ cdef class CORSPolicy:
 
     def response_headers(self, origin, headers):
         """Return a new header list: the app's `headers` plus the CORS headers for `origin`."""
-        cdef OriginEntry entry = self._no_origin if origin is None else self._lookup(origin)
+        cdef OriginEntry entry = self._no_origin if origin is None else self._decide(origin)
         return self._entry_headers(entry, headers)
 
     def entry_headers(self, OriginEntry entry not None, headers):
@@ -485,9 +633,15 @@ cdef class CORSPolicy:
         """Return `(status, headers, body)` answering a preflight, or None to pass it to the app."""
         return self._preflight(origin, request_method, request_headers, request_private_network)
 
+    def entry_preflight(self, OriginEntry entry not None, request_method,
+                        request_headers, request_private_network):
+        """Return `(status, headers, body)` answering a preflight with `entry`'s verdict, or
+        None to pass it to the app."""
+        return self._preflight_entry(entry, request_method, request_headers, request_private_network)
+
     cdef object _preflight(self, bytes origin, object request_method, object request_headers,
                            object request_private_network):
-        return self._preflight_entry(self._lookup(origin), request_method, request_headers, request_private_network)
+        return self._preflight_entry(self._decide(origin), request_method, request_headers, request_private_network)
 
     cdef object _preflight_entry(self, OriginEntry entry, object request_method, object request_headers,
                                  object request_private_network):

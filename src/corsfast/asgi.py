@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Iterable
 from types import ModuleType
-from typing import Any, ClassVar, TypeVar, Union
+from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
 from ._engine import engine as _default_engine
 from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, KUI_DEFAULT_METHODS, native_options
@@ -103,6 +103,14 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     `allow_origins` items are compiled patterns (full match, flags honoured), exact origins
     such as `"https://example.com"`, one-label wildcards such as `"https://*.example.com"`,
     or `"*"` for any origin (answered with `*`, or reflected when credentials are allowed).
+    Port wildcards: `"http://localhost:*"` allows any port 1-65535 (never the port-less
+    origin), and combines with a one-label wildcard: `"https://*.example.com:*"`.
+
+    `allow_origin_func(origin: str)` decides, by its truth value, the origins the rules refuse
+    (eligible ones only: never an over-long Origin or one with control characters), at most
+    once per request; an `async def` one is awaited in the request's task. An exception
+    refuses the origin for that request and is logged on the `corsfast` logger.
+    `allow_origin_func_ttl` seconds (> 0) keeps each verdict in the origin cache.
     """
 
     __call__ = _default_engine.asgi_call
@@ -118,6 +126,8 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         max_age: int = 600,
         allow_private_network: bool = False,
         *,
+        allow_origin_func: Optional[Callable[[str], Any]] = None,
+        allow_origin_func_ttl: float = 0.0,
         cache_size: int = DEFAULT_CACHE_SIZE,
         max_origin_length: int = DEFAULT_MAX_ORIGIN_LENGTH,
         strict: bool = False,
@@ -133,5 +143,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             cache_size,
             max_origin_length,
             strict,
+            allow_origin_func,
+            allow_origin_func_ttl,
         )
         self._bind(app, options)

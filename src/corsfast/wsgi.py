@@ -54,6 +54,9 @@ class CORSMiddleware:
       Access-Control-Allow-Origin, -Allow-Credentials (when enabled) and -Expose-Headers.
     - A request with no Origin or a refused one reaches the app untouched but for
       `Vary: Origin`.
+
+    `allow_origin_func` must be a plain function here (an `async def` one is a TypeError):
+    it is asked once per request, before the app is called.
     """
 
     def __init__(
@@ -67,6 +70,8 @@ class CORSMiddleware:
         max_age: int = 600,
         allow_private_network: bool = False,
         *,
+        allow_origin_func: Optional[Callable[[str], Any]] = None,
+        allow_origin_func_ttl: float = 0.0,
         cache_size: int = DEFAULT_CACHE_SIZE,
         max_origin_length: int = DEFAULT_MAX_ORIGIN_LENGTH,
         strict: bool = False,
@@ -83,6 +88,9 @@ class CORSMiddleware:
             cache_size,
             max_origin_length,
             strict,
+            allow_origin_func,
+            allow_origin_func_ttl,
+            async_func_allowed=False,
         )
         self.app = app
         self.policy = (_engine or _default_engine).CORSPolicy(options)
@@ -90,11 +98,14 @@ class CORSMiddleware:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         policy = self.policy
         origin = _raw(environ, "HTTP_ORIGIN")
+        entry = None
         if origin is not None:
+            # Decided once, before the app runs (allow_origin_func is asked at most once).
+            entry = policy.lookup(origin)
             request_method = _raw(environ, "HTTP_ACCESS_CONTROL_REQUEST_METHOD")
             if policy.is_preflight(environ.get("REQUEST_METHOD", ""), origin, request_method):
-                answer = policy.preflight_response(
-                    origin,
+                answer = policy.entry_preflight(
+                    entry,
                     request_method,
                     _raw(environ, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
                     _raw(environ, "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
@@ -114,7 +125,8 @@ class CORSMiddleware:
                     spelling.setdefault(lowered, name)
                 encoded.append((lowered.encode("latin-1"), value.encode("latin-1")))
             result = []
-            for raw_name, raw_value in policy.response_headers(origin, encoded):
+            cors = policy.response_headers(None, encoded) if entry is None else policy.entry_headers(entry, encoded)
+            for raw_name, raw_value in cors:
                 name = raw_name.decode("latin-1")
                 result.append((spelling.get(name, name), raw_value.decode("latin-1")))
             if exc_info is None:

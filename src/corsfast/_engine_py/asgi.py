@@ -8,7 +8,21 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from .._options import WATCH_PREFLIGHT, WATCH_SIMPLE
-from .policy import ACRH, ACRM, ACRPN, ORIGIN, CORSPolicy, Header, Message, OriginEntry, Receive, Scope, Send
+from .policy import (
+    ACRH,
+    ACRM,
+    ACRPN,
+    ORIGIN,
+    CORSPolicy,
+    Header,
+    Message,
+    OriginEntry,
+    Receive,
+    Scope,
+    Send,
+    _log_failure,
+    _truth,
+)
 
 __all__ = (
     "ASGIMiddlewareBase",
@@ -156,7 +170,9 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
     The Starlette drop-in's policy may be stale (None after an attribute changed, or a
     watched container changed in place): it is compiled again first. Requests whose
     answer a subclass's override decides go through Starlette's own protocol
-    (`_starlette_call`).
+    (`_starlette_call`). An origin the rules refuse goes to the native middleware's
+    `allow_origin_func` (once per request); an async one is awaited in a coroutine of its own
+    (`_asgi_decide`), so only those requests pay for a coroutine frame.
     """
     if scope["type"] != "http":
         return self.app(scope, receive, send)
@@ -176,17 +192,55 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
             if policy._protocol_preflight:
                 return self._starlette_call(scope, receive, send, True)  # type: ignore[attr-defined, no-any-return]
             if policy._hooked:
-                answer = starlette_preflight(self, policy, origin, method, names, private_network)  # type: ignore[arg-type]
-            else:
-                answer = policy.preflight_response(origin, method, names, private_network)  # type: ignore[assignment]
-            if answer is not None:
-                return _answer(send, *answer)
+                hooked = starlette_preflight(self, policy, origin, method, names, private_network)  # type: ignore[arg-type]
+                if hooked is not None:
+                    return _answer(send, *hooked)
         elif policy._protocol_simple:
             return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
         if policy._hooked and not policy._allow_all:
             return self.app(scope, receive, _CORSSend(send, policy, None, self, origin))
-        entry = policy.lookup(origin)
+        entry = policy._lookup(origin)
+        if entry is policy._undecided:
+            if policy._func_async:
+                return _asgi_decide(
+                    self, policy, scope, receive, send, origin, preflight, method, names, private_network
+                )
+            entry = policy._ask(origin)
+        if preflight and not policy._hooked:
+            answer = policy._preflight(entry, origin, method, names, private_network)
+            if answer is not None:
+                return _answer(send, *answer)
     return self.app(scope, receive, _CORSSend(send, policy, entry))
+
+
+async def _asgi_decide(
+    self: ASGIMiddlewareBase,
+    policy: CORSPolicy,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    origin: bytes,
+    preflight: bool,
+    method: bytes | None,
+    names: bytes | None,
+    private_network: bytes | None,
+) -> None:
+    """Answer one request whose origin the rules refused, once the async `allow_origin_func`
+    has decided: awaited here, in the request's own task (its context variables), and
+    refused for this request only (logged, not cached) when it raises."""
+    try:
+        allowed = _truth(await policy._func(origin.decode("latin-1")))  # type: ignore[misc]
+    except Exception as error:
+        _log_failure(origin, error)
+        entry = policy._denied
+    else:
+        entry = policy._verdict(origin, allowed)
+    if preflight:
+        answer = policy._preflight(entry, origin, method, names, private_network)
+        if answer is not None:
+            await _answer(send, *answer)
+            return
+    await self.app(scope, receive, _CORSSend(send, policy, entry))
 
 
 async def asgi_call_async(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Send) -> None:

@@ -8,7 +8,10 @@ app's response start gets.
 
 from __future__ import annotations
 
+import inspect
+import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, NamedTuple, Optional
 
@@ -56,6 +59,10 @@ _STRIP = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0"
 _CONTROL = bytes(range(0x20)) + b"\x7f"
 _TCHARS = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _LABEL = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")
+NEVER = float("inf")
+"""The `expires` of an entry that a rule decided: it never goes stale."""
+
+LOGGER = logging.getLogger("corsfast")
 
 
 class CacheInfo(NamedTuple):
@@ -70,7 +77,7 @@ class CacheInfo(NamedTuple):
 class OriginEntry:
     """The verdict for one Origin value and the header tuples that follow from it."""
 
-    __slots__ = ("allowed", "block", "ops", "preflight_head")
+    __slots__ = ("allowed", "block", "expires", "ops", "preflight_head")
 
     allowed: bool
     ops: tuple[Op, ...]
@@ -79,12 +86,66 @@ class OriginEntry:
     """The same operations applied to an empty list: appended when the app set none of them."""
     preflight_head: tuple[Header, ...]
     """The first headers of a preflight answer for this origin."""
+    expires: float
+    """When a cached verdict of `allow_origin_func` goes stale (the policy's clock); `NEVER`
+    for every other entry."""
 
     def __init__(self, allowed: bool, ops: tuple[Op, ...], preflight_head: tuple[Header, ...]) -> None:
         self.allowed = allowed
         self.ops = ops
         self.block = tuple(_apply_ops([], ops, dedupe_vary=True))
         self.preflight_head = preflight_head
+        self.expires = NEVER
+
+
+def _label_between(origin: bytes, prefix: bytes, suffix: bytes) -> bool:
+    """Return True when `origin` is `prefix`, one DNS label (at most 63 letters, digits and
+    inner hyphens) and `suffix`."""
+    label_end = len(origin) - len(suffix)
+    return (
+        label_end > len(prefix)
+        and label_end - len(prefix) <= 63
+        and origin.startswith(prefix)
+        and origin.endswith(suffix)
+        and _LABEL.issuperset(origin[len(prefix) : label_end])
+        and origin[len(prefix)] != 0x2D  # a label starts with a letter or digit
+        and origin[label_end - 1] != 0x2D
+    )
+
+
+def _port_start(origin: bytes) -> int:
+    """Return the index of the ':' before `origin`'s port when it ends with a decimal port
+    1-65535 (no sign, no leading zero), else -1."""
+    colon = origin.rfind(b":")
+    port = origin[colon + 1 :]
+    if colon < 0 or not 1 <= len(port) <= 5 or not port.isdigit() or port[0] == 0x30 or int(port) > 65535:
+        return -1
+    return colon
+
+
+def _truth(result: object) -> bool:
+    """Return the truth of an `allow_origin_func` result; an awaitable (an async function
+    taken for a plain one) is closed and refused with TypeError, never taken as true."""
+    if result is True or result is False:
+        return result
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()  # no "never awaited" warning
+        raise TypeError(
+            f"allow_origin_func returned an awaitable ({type(result).__name__}); "
+            "declare the function with async def so that it is awaited"
+        )
+    return bool(result)
+
+
+def _log_failure(origin: bytes, error: BaseException) -> None:
+    """Log an exception of `allow_origin_func` (the origin is refused for this request only)."""
+    LOGGER.error(
+        "allow_origin_func raised for Origin %r; the origin is refused for this request",
+        origin.decode("latin-1"),
+        exc_info=error,
+    )
 
 
 def _is_token(value: bytes) -> bool:
@@ -162,10 +223,21 @@ class CORSPolicy:
         self._allow_all = options.allow_all_origins
         self._exact = options.exact_origins
         self._wildcards = options.wildcard_origins
+        self._port_wildcards = options.port_wildcard_origins
         self._patterns = options.origin_patterns
         self._max_origin_length = options.max_origin_length
         self._maxsize = options.cache_size
         self._cache: dict[bytes, OriginEntry] = {}
+        self._granted: dict[bytes, OriginEntry] = {}
+        # The dynamic origin check (native dialect): asked for the eligible origins the rules
+        # refuse, which the cache holds as `_undecided`; with a ttl its verdicts are cached
+        # too, as entries that expire (`_timed`: only such a policy reads the clock).
+        self._func = options.origin_func
+        self._func_async = options.origin_func_async
+        self._ttl = options.origin_func_ttl
+        self._timed = self._func is not None and self._ttl > 0 and self._maxsize > 0
+        self._clock: Callable[[], float] = time.monotonic
+        self._undecided: OriginEntry | None = None
         # Held only on a miss, between the size check and the store, so that no thread switch
         # there lets the cache grow past its bound (hits take no lock).
         self._store_lock = threading.Lock()
@@ -205,6 +277,9 @@ class CORSPolicy:
         if self._allow_all and not options.allow_credentials:
             # Answering `*` to every origin does not depend on the Origin: no Vary.
             self._static_allowed = OriginEntry(True, ((ACAO, b"*"), *self._simple_tail), ((ACAO, b"*"),))
+        if self._func is not None:
+            # Answered as refused wherever it is not decided (it never is, but a leak is safe).
+            self._undecided = OriginEntry(False, self._denied.ops, self._denied.preflight_head)
         allow_headers = list(dict.fromkeys(h for h in options.allow_headers))
         lowered = {h.lower() for h in allow_headers}
         allow_headers += [h for h in SAFELISTED_HEADERS if h.lower() not in lowered]
@@ -258,7 +333,6 @@ class CORSPolicy:
         self._static_allowed = None
         if not self._simple_reflect and not self._preflight_reflect:
             self._static_allowed = OriginEntry(True, self._denied.ops, self._preflight_prefix)
-        self._granted: dict[bytes, OriginEntry] = {}
         # Preflight answers differ only by which checks failed: prebuild the bodies.
         self._preflight_bodies: list[tuple[bytes, Header]] = []
         for mask in range(16):
@@ -304,17 +378,15 @@ class CORSPolicy:
         if self._allow_all or origin in self._exact:
             return True
         for prefix, suffix in self._wildcards:
-            label_end = len(origin) - len(suffix)
-            if (
-                label_end > len(prefix)
-                and label_end - len(prefix) <= 63
-                and origin.startswith(prefix)
-                and origin.endswith(suffix)
-                and _LABEL.issuperset(origin[len(prefix) : label_end])
-                and origin[len(prefix)] != 0x2D  # a label starts with a letter or digit
-                and origin[label_end - 1] != 0x2D
-            ):
+            if _label_between(origin, prefix, suffix):
                 return True
+        if self._port_wildcards:
+            colon = _port_start(origin)
+            if colon > 0:
+                host = origin[:colon]
+                for prefix, suffix in self._port_wildcards:
+                    if host == prefix if not suffix else _label_between(host, prefix, suffix):
+                        return True
         if self._patterns:
             text = origin.decode("latin-1")
             for pattern in self._patterns:
@@ -323,7 +395,22 @@ class CORSPolicy:
         return False
 
     def lookup(self, origin: bytes) -> OriginEntry:
-        """Return the cached entry for a raw Origin value, computing it on a miss."""
+        """Return the entry for a raw Origin value: cached, computed on a miss, and asked of a
+        plain `allow_origin_func` when the rules refuse the origin.
+
+        An async `allow_origin_func` cannot be awaited here: TypeError when it would be asked
+        (the ASGI middleware awaits it).
+        """
+        entry = self._lookup(origin)
+        if entry is self._undecided:
+            if self._func_async:
+                raise TypeError("allow_origin_func is a coroutine function: only the ASGI middleware can await it")
+            entry = self._ask(origin)
+        return entry
+
+    def _lookup(self, origin: bytes) -> OriginEntry:
+        """Return the cached entry for a raw Origin value, computing it on a miss; `_undecided`
+        when `allow_origin_func` must decide (the rules refused it, or its verdict expired)."""
         if origin.__class__ is not bytes:  # exactly bytes, as the compiled engine's typed argument
             raise TypeError(f"Expected bytes, got {type(origin).__name__}")
         if len(origin) > self._max_origin_length:
@@ -332,10 +419,18 @@ class CORSPolicy:
             return self._denied
         entry = self._cache.get(origin)
         if entry is not None:
+            if self._timed and entry.expires != NEVER and not self._clock() < entry.expires:
+                self._misses += 1
+                return self._undecided  # type: ignore[return-value]  # a stale verdict: ask again
             self._hits += 1
             return entry
         self._misses += 1
-        entry = self._make_entry(origin, self._match(origin))
+        if self._match(origin):
+            entry = self._make_entry(origin, True)
+        elif self._undecided is not None and self._eligible(origin):
+            entry = self._undecided
+        else:
+            entry = self._denied
         if self._maxsize:
             with self._store_lock:
                 if len(self._cache) >= self._maxsize:
@@ -343,6 +438,32 @@ class CORSPolicy:
                     # unique origins only costs the pattern runs it would cost anyway.
                     self._cache.clear()
                 self._cache[origin] = entry
+        return entry
+
+    def _ask(self, origin: bytes) -> OriginEntry:
+        """Return the entry a plain `allow_origin_func`'s verdict gives `origin` (refused, not
+        cached and logged when it raises)."""
+        try:
+            allowed = _truth(self._func(origin.decode("latin-1")))  # type: ignore[misc]
+        except Exception as error:
+            _log_failure(origin, error)
+            return self._denied
+        return self._verdict(origin, allowed)
+
+    def _verdict(self, origin: bytes, allowed: bool) -> OriginEntry:
+        """Return the entry for `allow_origin_func`'s verdict on `origin`, cached until the
+        ttl runs out when there is one."""
+        if not self._timed:
+            return self.granted_entry(origin) if allowed else self._denied
+        if allowed:
+            entry = self._make_entry(origin, True)
+        else:
+            entry = OriginEntry(False, self._denied.ops, self._denied.preflight_head)
+        entry.expires = self._clock() + self._ttl
+        with self._store_lock:
+            if len(self._cache) >= self._maxsize and origin not in self._cache:
+                self._cache.clear()
+            self._cache[origin] = entry
         return entry
 
     def is_allowed_origin(self, origin: bytes) -> bool:
@@ -446,6 +567,19 @@ class CORSPolicy:
         """Return `(status, headers, body)` answering a preflight, or None to pass it to the app."""
         entry = self.lookup(origin)
         return self._preflight(entry, origin, request_method, request_headers, request_private_network)
+
+    def entry_preflight(
+        self,
+        entry: OriginEntry,
+        request_method: bytes | None,
+        request_headers: bytes | None,
+        request_private_network: bytes | None,
+    ) -> tuple[int, list[Header], bytes] | None:
+        """Return `(status, headers, body)` answering a preflight with `entry`'s verdict, or
+        None to pass it to the app."""
+        if not isinstance(entry, OriginEntry):
+            raise TypeError(f"Argument 'entry' has incorrect type (expected OriginEntry, got {type(entry).__name__})")
+        return self._preflight(entry, b"", request_method, request_headers, request_private_network)
 
     def _preflight(
         self,

@@ -8,7 +8,7 @@ import sys
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Callable, Literal, Union
 
 Dialect = Literal["native", "starlette", "kui"]
 OriginRule = Union[str, "re.Pattern[str]"]
@@ -31,6 +31,10 @@ DEFAULT_MAX_ORIGIN_LENGTH = 2048
 _TCHARS = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _WILDCARD_ORIGIN = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*://)\*(?P<suffix>(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+(?::[0-9]{1,5})?)"
+)
+_PORT_WILDCARD_ORIGIN = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)"
+    r"(?:\*(?P<suffix>(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+)|(?P<host>[a-z0-9._~-]+|\[[0-9a-f:.]+\])):\*"
 )
 _HOST_ORIGIN = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[a-z0-9._~-]+|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
@@ -69,6 +73,16 @@ class CORSOptions:
     max_origin_length: int
     starlette: StarletteTables | None = None
     """The Starlette dialect's request-time state (None for the other dialects)."""
+    port_wildcard_origins: tuple[tuple[bytes, bytes], ...] = ()
+    """`(prefix, suffix)` pairs of port wildcards: the Origin is prefix, then (when suffix is
+    not empty) exactly one DNS label and suffix, then ':' and a decimal port 1-65535 (no
+    sign, no leading zero)."""
+    origin_func: Callable[[str], Any] | None = None
+    """Asked with the decoded Origin for the eligible origins the rules refuse (native only)."""
+    origin_func_async: bool = False
+    """`origin_func` is a coroutine function: awaited in the request's task (ASGI only)."""
+    origin_func_ttl: float = 0.0
+    """Seconds each verdict of `origin_func` is kept in the origin cache; 0: asked every time."""
 
 
 Header = tuple[bytes, bytes]

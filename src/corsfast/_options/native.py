@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from .base import (
+    _PORT_WILDCARD_ORIGIN,
     _WILDCARD_ORIGIN,
     DEFAULT_CACHE_SIZE,
     DEFAULT_MAX_ORIGIN_LENGTH,
@@ -16,8 +20,14 @@ from .base import (
     _encoded_origins,
     _pattern,
     _sequence,
+    _warn,
 )
 from .lint import _lint
+
+_WILDCARD_FORMS = (
+    "the wildcard forms are scheme://*.domain[:port] (one DNS label, such as 'https://*.example.com'), "
+    "scheme://host:* (any port, such as 'http://localhost:*') and scheme://*.domain:*"
+)
 
 
 def native_options(
@@ -31,11 +41,18 @@ def native_options(
     cache_size: int,
     max_origin_length: int,
     strict: bool,
+    allow_origin_func: object = None,
+    allow_origin_func_ttl: object = 0.0,
+    *,
+    async_func_allowed: bool = True,
 ) -> CORSOptions:
-    """Return the options of the native API: patterns, exact origins, `*.` wildcards and `*`."""
+    """Return the options of the native API: patterns, exact origins, `*.` and `:*` wildcards,
+    `*`, and the dynamic origin check (`allow_origin_func`; an async one only where
+    `async_func_allowed`, the ASGI middleware)."""
     _bool("strict", strict)
     exact: dict[str, None] = {}
     wildcards: list[tuple[bytes, bytes]] = []
+    port_wildcards: list[tuple[bytes, bytes]] = []
     patterns: list[re.Pattern[str]] = []
     allow_all = False
     for rule in _sequence("allow_origins", allow_origins):
@@ -45,16 +62,30 @@ def native_options(
             raise TypeError(f"allow_origins items must be str or re.Pattern, got {type(rule).__name__} ({rule!r})")
         elif rule == "*":
             allow_all = True
+        elif ":*" in rule:
+            match = _PORT_WILDCARD_ORIGIN.fullmatch(rule)
+            if match is None:
+                raise ValueError(
+                    f"allow_origins: {rule!r} is not a port-wildcard origin: ':*' ends the origin and "
+                    f"stands for the whole port, after a lower-case host or '*.domain'; {_WILDCARD_FORMS}"
+                )
+            if match["host"] is not None:
+                port_wildcards.append(((match["scheme"] + match["host"]).encode("ascii"), b""))
+            else:
+                port_wildcards.append((match["scheme"].encode("ascii"), match["suffix"].encode("ascii")))
         elif "*" in rule:
             match = _WILDCARD_ORIGIN.fullmatch(rule)
             if match is None:
-                raise ValueError(
-                    f"allow_origins: {rule!r} is not a wildcard-subdomain origin; "
-                    "the only wildcard form is scheme://*.domain[:port], such as 'https://*.example.com'"
-                )
+                raise ValueError(f"allow_origins: {rule!r} is not a wildcard-subdomain origin; {_WILDCARD_FORMS}")
             wildcards.append((match["scheme"].encode("ascii"), match["suffix"].encode("ascii")))
         else:
             exact[rule] = None
+    func, func_async, ttl = _origin_func(allow_origin_func, allow_origin_func_ttl, async_func_allowed)
+    if func is not None and allow_all:
+        raise ValueError(
+            "allow_origin_func is never asked when allow_origins holds '*' (every origin is allowed "
+            "by a rule first); remove '*' or the function"
+        )
     options = CORSOptions(
         dialect="native",
         allow_all_origins=allow_all,
@@ -71,9 +102,60 @@ def native_options(
             cache_size,
             max_origin_length,
         ),
+        port_wildcard_origins=tuple(dict.fromkeys(port_wildcards)),
+        origin_func=func,
+        origin_func_async=func_async,
+        origin_func_ttl=ttl,
     )
     _lint(options, exact, strict)
+    if ttl > 0 and func is None:
+        _warn("allow_origin_func_ttl has no effect without allow_origin_func", strict)
+    elif ttl > 0 and options.cache_size == 0:
+        _warn(
+            "allow_origin_func_ttl has no effect with cache_size=0: verdicts are kept in the origin cache, "
+            "so allow_origin_func is asked on every request",
+            strict,
+        )
     return options
+
+
+def _origin_func(func: object, ttl: object, async_allowed: bool) -> tuple[Any, bool, float]:
+    """Return the checked `allow_origin_func`, whether it is a coroutine function, and its ttl."""
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise TypeError(
+            f"allow_origin_func_ttl must be a number of seconds (int or float), got {type(ttl).__name__} ({ttl!r})"
+        )
+    try:
+        seconds = float(ttl)
+    except OverflowError:
+        seconds = float("inf")  # an int too large for a float: keep verdicts for ever, as inf does
+    if not seconds >= 0:  # negative, or NaN
+        raise ValueError(f"allow_origin_func_ttl must be >= 0 seconds, got {ttl!r}")
+    if func is None:
+        return None, False, seconds
+    if not callable(func):
+        raise TypeError(
+            f"allow_origin_func must be callable (it is called with the Origin as str), "
+            f"got {type(func).__name__} ({func!r})"
+        )
+    is_async = _is_async_callable(func)
+    if is_async and not async_allowed:
+        raise TypeError(
+            f"allow_origin_func {func!r} is a coroutine function: the WSGI middleware cannot await it; "
+            "pass a plain function (or use the ASGI corsfast.CORSMiddleware)"
+        )
+    return func, is_async, seconds
+
+
+def _is_async_callable(func: object) -> bool:
+    """Return True when calling `func` returns an awaitable: an `async def` function, a partial
+    of one, or an object whose `__call__` is one."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    if inspect.iscoroutinefunction(func):
+        return True
+    call = getattr(func, "__call__", None)  # noqa: B004 - the method itself, not callable()
+    return not inspect.isroutine(func) and inspect.iscoroutinefunction(call)
 
 
 def kui_options(
