@@ -829,3 +829,25 @@ def test_engines_agree(steps: list[tuple[str, float, bool]], ttl: float, cache_s
             logger.disabled = disabled
         runs.append((answers, func.calls))
     assert runs[0] == runs[1]
+
+
+# -- the bench table ------------------------------------------------------------------------------
+
+
+def test_bench_table_rows_answer_as_the_rule() -> None:
+    """`corsfast bench --suite dynamic-origins`: every row's answers are checked, and each
+    function row answers exactly as the row listing the origin as a rule (twin check)."""
+    from corsfast.bench import Selection, measure
+    from corsfast.bench.suites import dynamic_origins
+
+    suite = dynamic_origins.SUITE
+    contenders, _ = suite.available_contenders()
+    raw = measure([Selection(suite, list(suite.scenarios), contenders)], rounds=1, sample_ms=0.05)[suite.id]
+    assert raw["failures"] == []
+    checked = {key[1] for key in raw["entries"]}
+    engines = ["py"] if corsfast.NO_EXTENSIONS else ["c", "py"]
+    for engine_name in engines:
+        for key, *_ in dynamic_origins.FUNCTIONS:
+            assert f"corsfast-{engine_name}+{key}" in checked
+    assert {"starlette+verdict", "bare"} <= checked
+    assert len(raw["entries"]) == len(suite.scenarios) * len(checked)

@@ -99,6 +99,34 @@ cdef extern from *:
     int corsfast_same_items(PyObject* container, int is_dict, PyObject* const* items, Py_ssize_t n) noexcept
     PyObject* const* corsfast_tuple_items(PyObject* tuple) noexcept
 
+cdef extern from *:
+    """
+    /* A monotonic clock in seconds without a Python call, for the ttl of allow_origin_func's
+       verdicts (read on every cached verdict). Linux: CLOCK_MONOTONIC_COARSE, a few ns per
+       read and a few ms resolution (CLOCK_MONOTONIC can cost a system call on VMs);
+       elsewhere time.monotonic's clock through CPython's C API (public from 3.13).
+       Negative when it fails (then the caller asks time.monotonic). */
+    #include <time.h>
+    static double corsfast_monotonic(void) {
+    #if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
+        struct timespec ts;
+        if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0) {
+            return -1.0;
+        }
+        return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    #elif PY_VERSION_HEX >= 0x030D0000
+        PyTime_t t;
+        if (PyTime_MonotonicRaw(&t) < 0) {
+            return -1.0;
+        }
+        return PyTime_AsSecondsDouble(t);
+    #else
+        return _PyTime_AsSecondsDouble(_PyTime_GetMonotonicClock());
+    #endif
+    }
+    """
+    double corsfast_monotonic() noexcept nogil
+
 cdef extern from "Python.h":
     ctypedef PyObject* (*vectorcallfunc)(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames)
     ctypedef struct PyTypeObject:

@@ -5,6 +5,7 @@ NEVER = INFINITY
 """The `expires` of an entry that a rule decided: it never goes stale."""
 
 LOGGER = logging.getLogger("corsfast")
+cdef object _MONOTONIC = time.monotonic
 
 # -- header operations (the cold path, kept identical to the pure twin) -------------------
 
@@ -438,9 +439,18 @@ cdef class CORSPolicy:
             PyDict_SetItem(self._cache, origin, entry)
         return entry
 
+    cdef double _now(self) except? -1.0:
+        # The policy's clock: a monotonic clock read in C (see corsfast_monotonic), unless
+        # `_clock` was replaced (tests inject one); stored and read expiries use the same.
+        cdef double now
+        if self._clock is _MONOTONIC:
+            now = corsfast_monotonic()
+            if now >= 0.0:
+                return now
+        return self._clock()
+
     cdef bint _stale(self, OriginEntry entry) except -1:
-        cdef double now = self._clock()
-        return not now < entry.expires
+        return not self._now() < entry.expires
 
     cdef OriginEntry _decide(self, bytes origin):
         # lookup(), for the engine's callers.
@@ -476,15 +486,13 @@ cdef class CORSPolicy:
         """Return the entry for `allow_origin_func`'s verdict on `origin`, cached until the
         ttl runs out when there is one."""
         cdef OriginEntry entry
-        cdef double now
         if not self._timed:
             return self._granted_entry(origin) if allowed else self._denied
         if allowed:
             entry = self._make_entry(origin, True)
         else:
             entry = OriginEntry(False, self._denied.ops, self._denied.preflight_head)
-        now = self._clock()
-        entry.expires = now + self._ttl
+        entry.expires = self._now() + self._ttl
         if len(self._cache) >= self._maxsize and origin not in self._cache:
             self._cache.clear()
         PyDict_SetItem(self._cache, origin, entry)
