@@ -60,6 +60,20 @@ hits, misses, maxsize, currsize = native.cache_info()
 
 starlette_app = Starlette(middleware=[Middleware(CORSMiddleware, allow_origins=["https://example.com"])])
 
+
+async def tenant_origin(origin: str) -> bool:
+    return origin.endswith(".tenant.example")
+
+
+def tenant_origin_sync(origin: str) -> bool:
+    return origin.endswith(".tenant.example")
+
+
+dynamic = CORSMiddleware(
+    endpoint, allow_origins=["http://localhost:*"], allow_origin_func=tenant_origin, allow_origin_func_ttl=60
+)
+dynamic_sync = CORSMiddleware(endpoint, allow_origins=[], allow_origin_func=lambda origin: origin.endswith(".example"))
+
 # -- corsfast.starlette.CORSMiddleware: Starlette's signature, checked by Starlette's types ------
 fastapi_app = FastAPI()
 fastapi_app.add_middleware(
@@ -99,6 +113,7 @@ wsgi_app = WSGICORSMiddleware(
     max_origin_length=1024,
     strict=False,
 )
+dynamic_wsgi = WSGICORSMiddleware(wsgi_endpoint, allow_origin_func=tenant_origin_sync, allow_origin_func_ttl=0.5)
 body: Iterable[bytes] = wsgi_app({"REQUEST_METHOD": "GET"}, lambda status, headers, exc_info=None: lambda data: None)
 
 # -- corsfast.kui: Kui's allow_cors / cors_config ----------------------------------------------
