@@ -11,6 +11,7 @@ task: concurrent requests share one function, and each sees its own context vari
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import logging
@@ -851,3 +852,70 @@ def test_bench_table_rows_answer_as_the_rule() -> None:
             assert f"corsfast-{engine_name}+{key}" in checked
     assert {"starlette+verdict", "bare"} <= checked
     assert len(raw["entries"]) == len(suite.scenarios) * len(checked)
+
+
+# -- a real server --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1 (a free port) in a thread; yield its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+    assert not thread.is_alive(), "uvicorn did not shut down"
+
+
+@pytest.mark.server
+def test_uvicorn_with_an_async_function(engine: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
+    """Concurrent requests through uvicorn, an async function that really waits, one that
+    raises: every request is answered, with the right CORS headers, and the error is logged."""
+    import httpx
+
+    async def tenant_origin(origin: str) -> bool:
+        await asyncio.sleep(0.01)  # a database round trip
+        if origin == "https://broken.tenant.example":
+            raise Boom(origin)
+        return origin.endswith(".tenant.example")
+
+    caplog.set_level(logging.ERROR, logger="corsfast")
+    app = native(engine, RecordingApp(), allow_origin_func=tenant_origin)
+    origins = [f"https://t{i}.tenant.example" for i in range(6)] + [STRANGER, "https://broken.tenant.example"]
+
+    async def client_run(base_url: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=10) as client:
+            simple = [client.get("/", headers={"Origin": origin}) for origin in origins]
+            preflights = [
+                client.options("/", headers={"Origin": origin, "Access-Control-Request-Method": "PUT"})
+                for origin in origins
+            ]
+            return list(await asyncio.gather(*simple, *preflights))
+
+    with serve(app) as base_url:
+        responses = asyncio.run(client_run(base_url))
+    for response, origin in zip(responses, origins * 2):
+        assert response.status_code == 200, origin
+        allowed = origin.endswith(".tenant.example") and "broken" not in origin
+        assert response.headers.get("access-control-allow-origin") == (origin if allowed else None), origin
+        assert "Origin" in response.headers["vary"]
+    records = [r for r in caplog.records if r.name == "corsfast"]
+    assert len(records) == 2 and all("broken.tenant.example" in r.getMessage() for r in records)
