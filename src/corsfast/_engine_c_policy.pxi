@@ -381,19 +381,24 @@ cdef class CORSPolicy:
     cdef bint _match(self, bytes origin) except -1:
         cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(origin)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(origin)
-        cdef Py_ssize_t colon
+        cdef Py_ssize_t i, colon
+        cdef tuple pair
         cdef bytes prefix, suffix
         if not self._eligible(origin):
             return False
         if self._allow_all or origin in self._exact:
             return True
-        for prefix, suffix in self._wildcards:
-            if _label_between(s, n, prefix, suffix):
+        for i in range(PyTuple_GET_SIZE(self._wildcards)):
+            pair = <tuple>PyTuple_GET_ITEM(self._wildcards, i)
+            if _label_between(s, n, <bytes>PyTuple_GET_ITEM(pair, 0), <bytes>PyTuple_GET_ITEM(pair, 1)):
                 return True
-        if self._port_wildcards:
+        if PyTuple_GET_SIZE(self._port_wildcards):
             colon = _port_start(s, n)
             if colon > 0:
-                for prefix, suffix in self._port_wildcards:
+                for i in range(PyTuple_GET_SIZE(self._port_wildcards)):
+                    pair = <tuple>PyTuple_GET_ITEM(self._port_wildcards, i)
+                    prefix = <bytes>PyTuple_GET_ITEM(pair, 0)
+                    suffix = <bytes>PyTuple_GET_ITEM(pair, 1)
                     if PyBytes_GET_SIZE(suffix) == 0:
                         if (colon == PyBytes_GET_SIZE(prefix)
                                 and memcmp(s, PyBytes_AS_STRING(prefix), colon) == 0):
