@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 __all__ = (
     "DjangoMiddlewareBase",
@@ -273,7 +273,7 @@ class DjangoPolicy:
         headers = response.headers
         if headers.__class__ is not self._headers_type:
             return None
-        store = headers._store
+        store = cast(Any, headers)._store
         return store if type(store) is dict else None
 
     def _vary(self, response: Any, store: Optional[dict[str, Item]]) -> None:
