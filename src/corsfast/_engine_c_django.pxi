@@ -144,10 +144,12 @@ cdef class DjangoPolicy:
     def __init__(self, spec):
         self.spec = spec
         self._url_match = spec.url_match
-        self._url_prefix = <str?>spec.url_prefix
+        self._url_prefix = spec.url_prefix
         self._url_tail = spec.url_tail
         if self._url_prefix is None:
             self._url_tail = DJ_URL_MATCH
+        elif not PyUnicode_CheckExact(self._url_prefix):
+            raise TypeError(f"url_prefix must be a str or None, got {type(self._url_prefix).__name__}")
         self._signal = spec.signal
         self._private_network = spec.private_network
         self._private_network_item = <tuple?>spec.private_network_item
