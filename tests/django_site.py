@@ -39,19 +39,19 @@ if not settings.configured:
     )
     django.setup()
 
-import corsheaders.middleware  # noqa: E402
-import corsheaders.signals  # noqa: E402
-from corsheaders.conf import conf as corsheaders_conf  # noqa: E402
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse  # noqa: E402
-from django.test import AsyncClient, Client  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
-from django.urls import path  # noqa: E402
-from django.utils.deprecation import MiddlewareMixin  # noqa: E402
-from django.views.decorators.http import require_GET  # noqa: E402
+import corsheaders.middleware
+import corsheaders.signals
+from corsheaders.conf import conf as corsheaders_conf
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.test import AsyncClient, Client
+from django.test.utils import override_settings
+from django.urls import path
+from django.utils.deprecation import MiddlewareMixin
+from django.views.decorators.http import require_GET
 
-import corsfast.django.signals  # noqa: E402
-from corsfast import _engine_c, _engine_py  # noqa: E402
-from corsfast.django.middleware import CorsMiddleware, _on_engine  # noqa: E402
+import corsfast.django.signals
+from corsfast import _engine_c, _engine_py
+from corsfast.django.middleware import CorsMiddleware, _on_engine
 
 ORIGINAL = "corsheaders.middleware.CorsMiddleware"
 REFERENCE = "django_site.Reference"

@@ -25,7 +25,6 @@ from django_site import (
     ORIGINAL,
     REFERENCE,
     SHARED_PATHS,
-    SYNC_PATHS,
     receiver,
     request,
     site,

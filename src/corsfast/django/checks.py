@@ -21,7 +21,7 @@ from .._options import (
     _CANARY_HOST,
     _TCHARS,
     _origin_problem,
-    _shortest,
+    _sre_constants,
     _sre_parse,
     pattern_findings,
 )
@@ -174,8 +174,8 @@ def _check_origins(found: list[CheckMessage]) -> None:
             found.append(
                 Warning(
                     f"'null' in {alias} allows the Origin that sandboxed iframes, file: pages and "
-                    "redirects send: any web site can produce it. (It also allows any Origin without "
-                    "a scheme, such as 'foo', since the comparison is by scheme and host.)",
+                    "redirects send, which any web site can produce; and since origins are compared by "
+                    "scheme and host, it also allows any Origin without either, such as 'foo'.",
                     id="corsfast.W002",
                 )
             )
@@ -212,6 +212,9 @@ def _check_regexes(found: list[CheckMessage]) -> bool:
     if not is_sequence(regexes, (str, re_type)):
         return False
     alias = _regexes_alias()
+    if isinstance(regexes, str):
+        found.append(_bare_string(alias, "pattern"))
+        return False
     any_origin = False
     for regex in regexes:
         if isinstance(regex, str):
@@ -252,23 +255,66 @@ def _check_regexes(found: list[CheckMessage]) -> bool:
                     id="corsfast.W007",
                 )
             )
-    if isinstance(regexes, str):
-        found.append(_bare_string(alias, "pattern"))
     return any_origin
 
 
 def _start_only_match(pattern: re.Pattern[str]) -> str | None:
     """Return an Origin that `pattern.match` allows and `pattern.fullmatch` refuses, if any."""
     try:
-        shortest = _shortest(list(_sre_parse.parse(pattern.pattern, pattern.flags).data))
+        example = _example(list(_sre_parse.parse(pattern.pattern, pattern.flags).data))
     except Exception:  # pragma: no cover - it compiled, so it parses; never fail a check
         return None
-    if shortest is None or pattern.fullmatch(shortest) is None:
+    if example is None or pattern.fullmatch(example) is None:
         return None
-    probe = f"{shortest}.{_CANARY_HOST}"
+    probe = f"{example}.{_CANARY_HOST}"
     if pattern.match(probe) is not None and pattern.fullmatch(probe) is None:
         return probe
     return None
+
+
+_CATEGORY_EXAMPLES = {
+    _sre_constants.CATEGORY_WORD: "a",
+    _sre_constants.CATEGORY_DIGIT: "0",
+    _sre_constants.CATEGORY_NOT_SPACE: "a",
+}
+
+
+def _example(items: list[tuple[Any, Any]]) -> str | None:
+    """Return a short string the parsed `items` match (fewest repeats, first branch), or None."""
+    out = []
+    for op, av in items:
+        if op is _sre_constants.LITERAL:
+            out.append(chr(av))
+        elif op is _sre_constants.ANY:
+            out.append("a")
+        elif op is _sre_constants.IN:
+            member_op, member = av[0]
+            if member_op is _sre_constants.LITERAL:
+                out.append(chr(member))
+            elif member_op is _sre_constants.RANGE:
+                out.append(chr(member[0]))
+            elif member_op is _sre_constants.CATEGORY and member in _CATEGORY_EXAMPLES:
+                out.append(_CATEGORY_EXAMPLES[member])
+            else:
+                return None
+        elif op in (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT):
+            body = _example(list(av[2])) if av[0] else ""
+            if body is None:
+                return None
+            out.append(body * av[0])
+        elif op is _sre_constants.SUBPATTERN:
+            body = _example(list(av[3]))
+            if body is None:
+                return None
+            out.append(body)
+        elif op is _sre_constants.BRANCH:
+            body = _example(list(av[1][0]))
+            if body is None:
+                return None
+            out.append(body)
+        elif op is not _sre_constants.AT:
+            return None  # look-arounds, back-references, ...: no example
+    return "".join(out)
 
 
 def _check_lists(found: list[CheckMessage]) -> None:
