@@ -50,7 +50,7 @@ from django.utils.deprecation import MiddlewareMixin
 from django.views.decorators.http import require_GET
 
 import corsfast.django.signals
-from corsfast import _engine_c, _engine_py
+from corsfast import _engine, _engine_py
 from corsfast.django.middleware import CorsMiddleware, _on_engine
 
 ORIGINAL = "corsheaders.middleware.CorsMiddleware"
@@ -92,6 +92,10 @@ class Reference(corsheaders.middleware.CorsMiddleware):
         return response
 
 
+try:
+    from corsfast import _engine_c
+except ImportError:  # pragma: no cover - a pure install: the "c" tests are deselected
+    _engine_c = _engine_py
 CorsfastC = _on_engine(_engine_c)
 CorsfastPy = _on_engine(_engine_py)
 
@@ -198,6 +202,14 @@ def own_setitem(request: HttpRequest) -> HttpResponse:
     return OwnSetItemResponse("own")
 
 
+def long(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("long enough to be compressed " * 40, content_type="text/plain")
+
+
+def engine_name(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(_engine.engine.__name__, content_type="text/plain")
+
+
 urlpatterns = [
     path("", index),
     path("plain/", plain),
@@ -212,6 +224,8 @@ urlpatterns = [
     path("stream/", stream),
     path("async-stream/", async_stream),
     path("own-setitem/", own_setitem),
+    path("long/", long),
+    path("_engine/", engine_name),
 ]
 
 SYNC_PATHS = ("/", "/plain/", "/api/plain/", "/unauthorized/", "/delete-enabled/", "/disable/", "/error/")
