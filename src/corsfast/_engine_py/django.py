@@ -33,7 +33,6 @@ Item = tuple[str, str]
 """A response header as Django stores it under its lower-case name: `(name, value)`."""
 
 OPTIONS = "OPTIONS"
-CORS_ENABLED = "_cors_enabled"
 VARY_KEY = "vary"
 VARY_ITEM: Item = ("Vary", "origin")
 """What `patch_vary_headers(response, ("origin",))` stores on a response without Vary."""
@@ -111,6 +110,8 @@ class DjangoPolicy:
         self._url_match: Callable[[Any], Any] = spec.url_match
         self._url_prefix: Optional[str] = spec.url_prefix
         self._url_tail: int = spec.url_tail
+        self._url_any_line = self._url_prefix == "" and self._url_tail == URL_LINE
+        """The default `^.*$`: a path matches unless it has a newline before its last character."""
         self._signal: Any = spec.signal
         self._private_network: bool = spec.private_network
         self._private_network_item: Item = spec.private_network_item
@@ -197,10 +198,16 @@ class DjangoPolicy:
 
         django-cors-headers' `check_preflight`: sets `request._cors_enabled` first.
         """
-        enabled = self.url_enabled(request.path_info) or self.ask_signal(request)
-        setattr(request, CORS_ENABLED, enabled)
-        if enabled and request.method == OPTIONS and _has_header(request, META_REQUEST_METHOD, REQUEST_METHOD):
-            return self._preflight()
+        path = request.path_info
+        if self._url_any_line and path.__class__ is str and ("\n" not in path or path.find("\n") == len(path) - 1):
+            enabled = True  # the default `^.*$`, without running it
+        else:
+            enabled = self.url_enabled(path) or self.ask_signal(request)
+        request._cors_enabled = enabled
+        if enabled and request.method == OPTIONS:
+            headers = _cached_headers(request)
+            if (REQUEST_METHOD in headers) if headers is not None else (META_REQUEST_METHOD in request.META):
+                return self._preflight()
         return None
 
     def check_response(self, response: Any) -> None:
@@ -215,19 +222,21 @@ class DjangoPolicy:
 
     def after(self, request: Any, response: Any) -> None:
         """Add the CORS headers to `response`: django-cors-headers' `add_response_headers`."""
-        enabled = getattr(request, CORS_ENABLED, None)
-        if enabled is None:
+        try:
+            enabled = request._cors_enabled
+        except AttributeError:
+            enabled = None
+        if enabled is None:  # deleted by the view, or set to None: asked again (corsheaders' getattr)
             enabled = self.url_enabled(request.path_info) or self.ask_signal(request)
         if not enabled:
             return
         store = self._store_of(response)
-        self._vary(response, store)
-        headers = _cached_headers(request)
-        if headers is None:
-            meta = request.META
-            origin = meta.get(META_ORIGIN)
+        if store is not None and VARY_KEY not in store:
+            store[VARY_KEY] = VARY_ITEM
         else:
-            origin = headers.get(ORIGIN)
+            self._vary(response, store)
+        headers = _cached_headers(request)
+        origin = request.META.get(META_ORIGIN) if headers is None else headers.get(ORIGIN)
         if not origin:
             return
         entry = self.lookup(origin)
@@ -246,10 +255,7 @@ class DjangoPolicy:
             for name, value in items:
                 response[name] = value
         if self._private_network:
-            if headers is None:
-                asked = request.META.get(META_PRIVATE_NETWORK)
-            else:
-                asked = headers.get(PRIVATE_NETWORK)
+            asked = request.META.get(META_PRIVATE_NETWORK) if headers is None else headers.get(PRIVATE_NETWORK)
             if asked == TRUE:
                 item = self._private_network_item
                 if store is not None:
@@ -274,7 +280,7 @@ class DjangoPolicy:
         if headers.__class__ is not self._headers_type:
             return None
         store = cast(Any, headers)._store
-        return store if type(store) is dict else None
+        return store if store.__class__ is dict else None
 
     def _vary(self, response: Any, store: Optional[dict[str, Item]]) -> None:
         if store is not None:
@@ -298,17 +304,10 @@ def _plain_latin1(value: str) -> bool:
 
 def _cached_headers(request: Any) -> Any:
     """Return `request.headers` when it was built already (it then wins over META), else None."""
-    namespace = getattr(request, "__dict__", None)
-    if namespace is None:
+    try:
+        return request.__dict__.get("headers")
+    except AttributeError:
         return None
-    return namespace.get("headers")
-
-
-def _has_header(request: Any, meta_name: str, name: str) -> bool:
-    headers = _cached_headers(request)
-    if headers is None:
-        return meta_name in request.META
-    return name in headers
 
 
 class DjangoState:
