@@ -22,8 +22,7 @@ import pytest
 from django.core import checks
 from django.core.management import base, call_command
 from django.test.utils import override_settings
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import corsfast.django.checks
 import corsfast.django.conf

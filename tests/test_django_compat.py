@@ -29,8 +29,7 @@ from django_site import (
     request,
     site,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from corsfast.django.middleware import (
     ACCESS_CONTROL_ALLOW_CREDENTIALS,

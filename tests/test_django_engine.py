@@ -22,8 +22,7 @@ from django.http.response import HttpResponseBase
 from django.test import RequestFactory
 from django.test.utils import override_settings
 from django.utils.cache import patch_vary_headers
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from corsfast.django import _compile
 from corsfast.django.middleware import CorsMiddleware, _on_engine

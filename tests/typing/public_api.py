@@ -27,8 +27,7 @@ from corsfast import NO_EXTENSIONS, CORSConfigWarning, CORSMiddleware, __version
 from corsfast.cli import main
 from corsfast.django.checks import check_settings
 from corsfast.django.defaults import default_headers, default_methods
-from corsfast.django.middleware import ACCESS_CONTROL_ALLOW_ORIGIN
-from corsfast.django.middleware import CorsMiddleware as DjangoCorsMiddleware
+from corsfast.django.middleware import ACCESS_CONTROL_ALLOW_ORIGIN, CorsMiddleware as DjangoCorsMiddleware
 from corsfast.django.signals import check_request_enabled
 from corsfast.starlette import CORSMiddleware as StarletteCORSMiddleware
 from corsfast.wsgi import CORSMiddleware as WSGICORSMiddleware

@@ -37,7 +37,8 @@ from .._engine_py.django import (
     URL_LINE_STRICT,
     URL_MATCH,
 )
-from .._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, _sre_constants, _sre_parse
+from .._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH
+from .._options.lint import _sre_constants, _sre_parse
 from .conf import conf
 from .signals import check_request_enabled
 

@@ -17,14 +17,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
-from .._options import (
-    _CANARY_HOST,
-    _TCHARS,
-    _origin_problem,
-    _sre_constants,
-    _sre_parse,
-    pattern_findings,
-)
+from .._options.base import _TCHARS
+from .._options.lint import _CANARY_HOST, _origin_problem, _sre_constants, _sre_parse, pattern_findings
 from .conf import conf
 
 __all__ = ("check_settings", "is_sequence", "re_type")
