@@ -1,4 +1,438 @@
 # Included by _engine_c.pyx (one extension module):
 # the django-cors-headers dialect (corsfast.django); twin: _engine_py/django.py.
+#
+# Read the twin for the specification. The per-request flow (URL rule, signal, preflight
+# short-circuit, Vary, header writes) runs here on Django's request and response objects;
+# the cold paths (computing an origin's entry, odd response types) call back into the
+# shim's Python, which knows Django. This file never imports Django.
 
-_DJANGO_ALL = ()
+cdef extern from "Python.h":
+    bint PyUnicode_CheckExact(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    int PyUnicode_KIND(object o)
+    int PyUnicode_1BYTE_KIND
+    Py_UCS4 PyUnicode_READ_CHAR(object o, Py_ssize_t index)
+    Py_ssize_t PyUnicode_FindChar(object s, Py_UCS4 ch, Py_ssize_t start, Py_ssize_t end,
+                                  int direction) except -2
+    Py_ssize_t PyUnicode_Tailmatch(object s, object substr, Py_ssize_t start, Py_ssize_t end,
+                                   int direction) except -1
+
+_DJANGO_ALL = (
+    "DjangoMiddlewareBase",
+    "DjangoOriginEntry",
+    "DjangoPolicy",
+    "DjangoState",
+    "django_acall",
+    "django_call",
+    "django_vary",
+)
+
+cdef enum:
+    # `url_tail` values, as in the twin (URL_MATCH ... URL_END_STRICT).
+    DJ_URL_MATCH = 0
+    DJ_URL_ANY = 1
+    DJ_URL_LINE = 2
+    DJ_URL_LINE_STRICT = 3
+    DJ_URL_END = 4
+    DJ_URL_END_STRICT = 5
+    DJ_KNOWN_TYPES_BOUND = 256
+
+cdef str DJ_CORS_ENABLED = "_cors_enabled"
+cdef str DJ_VARY_KEY = "vary"
+cdef str DJ_VARY_NAME = "Vary"
+cdef tuple DJ_VARY_ITEM = ("Vary", "origin")
+cdef str DJ_ORIGIN = "origin"
+cdef tuple DJ_ORIGIN_ONLY = ("origin",)
+cdef str DJ_META_ORIGIN = "HTTP_ORIGIN"
+cdef str DJ_META_REQUEST_METHOD = "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
+cdef str DJ_META_PRIVATE_NETWORK = "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"
+cdef str DJ_REQUEST_METHOD = "access-control-request-method"
+cdef str DJ_PRIVATE_NETWORK = "access-control-request-private-network"
+cdef str DJ_TRUE = "true"
+cdef str DJ_STAR = "*"
+
+
+@cython.final
+cdef class DjangoOriginEntry:
+    """The verdict for one Origin value and the response headers that follow from it."""
+
+    cdef readonly bint allowed
+    cdef readonly bint ask_signal
+    cdef readonly tuple simple
+    cdef readonly tuple options
+
+    def __init__(self, bint allowed, bint ask_signal, tuple simple not None, tuple options not None):
+        self.allowed = allowed
+        self.ask_signal = ask_signal
+        self.simple = simple
+        self.options = options
+
+
+def django_vary(str value not None, split):
+    """Return the Vary value `patch_vary_headers(response, ("origin",))` makes of `value`."""
+    return _django_vary(value, split)
+
+
+cdef str _django_vary(str value, object split):
+    cdef list tokens = split(value)
+    for token in tokens:
+        if token.lower() == DJ_ORIGIN:
+            break
+    else:
+        tokens.append(DJ_ORIGIN)
+    if DJ_STAR in tokens:
+        return DJ_STAR
+    return ", ".join(tokens)
+
+
+cdef inline bint _dj_plain_latin1(str value) except -1:
+    # Joined with ", origin", such a value is stored as is (what _convert_to_charset checks).
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value)
+    if PyUnicode_KIND(value) != PyUnicode_1BYTE_KIND:
+        return False
+    return PyUnicode_FindChar(value, 10, 0, n, 1) < 0 and PyUnicode_FindChar(value, 13, 0, n, 1) < 0
+
+
+cdef inline object _dj_cached_headers(object request):
+    # `request.headers` once built wins over META (it is what corsheaders reads).
+    cdef PyObject* found
+    namespace = getattr(request, "__dict__", None)
+    if namespace is None:
+        return None
+    if PyDict_CheckExact(namespace):
+        found = PyDict_GetItemWithError(namespace, "headers")
+        return <object>found if found is not NULL else None
+    return namespace.get("headers")
+
+
+cdef inline object _dj_meta_get(object request, str key):
+    cdef PyObject* found
+    meta = request.META
+    if PyDict_CheckExact(meta):
+        found = PyDict_GetItemWithError(meta, key)
+        return <object>found if found is not NULL else None
+    return meta.get(key)
+
+
+@cython.final
+cdef class DjangoPolicy:
+    """django-cors-headers' settings, compiled: one instance serves every request until a
+    setting changes. Built from a spec (`corsfast.django._compile.Spec`)."""
+
+    cdef readonly object spec
+    cdef object _url_match
+    cdef object _url_prefix
+    cdef int _url_tail
+    cdef object _signal
+    cdef bint _private_network
+    cdef tuple _private_network_item
+    cdef object _preflight
+    cdef object _response_base
+    cdef object _headers_type
+    cdef object _patch_vary
+    cdef object _vary_split
+    cdef object _make_entry
+    cdef object _known_response_type
+    cdef bint _assertions
+    cdef Py_ssize_t _maxsize
+    cdef Py_ssize_t _max_origin_length
+    cdef dict _cache
+    cdef dict _known
+    cdef Py_ssize_t _hits
+    cdef Py_ssize_t _misses
+
+    def __init__(self, spec):
+        self.spec = spec
+        self._url_match = spec.url_match
+        self._url_prefix = spec.url_prefix
+        self._url_tail = spec.url_tail
+        if self._url_prefix is None:
+            self._url_tail = DJ_URL_MATCH
+        elif not PyUnicode_CheckExact(self._url_prefix):
+            raise TypeError(f"url_prefix must be a str or None, got {type(self._url_prefix).__name__}")
+        self._signal = spec.signal
+        self._private_network = spec.private_network
+        self._private_network_item = <tuple?>spec.private_network_item
+        self._preflight = spec.preflight
+        self._response_base = spec.response_base
+        self._headers_type = spec.headers_type
+        self._patch_vary = spec.patch_vary
+        self._vary_split = spec.vary_split
+        self._make_entry = spec.make_entry
+        self._known_response_type = spec.known_response_type
+        self._assertions = spec.assertions
+        self._maxsize = spec.cache_size
+        self._max_origin_length = spec.max_origin_length
+        self._cache = {}
+        self._known = {}
+        self._hits = 0
+        self._misses = 0
+
+    # -- the parts of a request ----------------------------------------------------------
+
+    def url_enabled(self, path):
+        """Return True when `re.match(CORS_URLS_REGEX, path)` matches."""
+        return self._url_enabled(path)
+
+    cdef bint _url_enabled(self, object path) except -1:
+        cdef Py_ssize_t start, n, newline
+        cdef int tail = self._url_tail
+        if tail == DJ_URL_MATCH or not PyUnicode_CheckExact(path):
+            return self._url_match(path) is not None
+        start = PyUnicode_GET_LENGTH(self._url_prefix)
+        n = PyUnicode_GET_LENGTH(path)
+        if start and (n < start or not PyUnicode_Tailmatch(path, self._url_prefix, 0, n, -1)):
+            return False
+        if tail == DJ_URL_ANY:
+            return True
+        if tail == DJ_URL_END_STRICT:
+            return n == start
+        if tail == DJ_URL_END:
+            return n == start or (n == start + 1 and PyUnicode_READ_CHAR(path, start) == 10)
+        newline = PyUnicode_FindChar(path, 10, start, n, 1)
+        if tail == DJ_URL_LINE_STRICT:
+            return newline < 0
+        return newline < 0 or newline == n - 1
+
+    def ask_signal(self, request):
+        """Return True when a `check_request_enabled` receiver returns a truthy value."""
+        return self._ask(request)
+
+    cdef bint _ask(self, object request) except -1:
+        signal = self._signal
+        if not signal.receivers:
+            return False  # what `send` would return: no call, no answers
+        for item in signal.send(sender=None, request=request):
+            _function, value = item
+            if value:
+                return True
+        return False
+
+    def lookup(self, origin):
+        """Return the entry for an Origin string, computing and caching it on a miss."""
+        return self._lookup(origin)
+
+    cdef DjangoOriginEntry _lookup(self, object origin):
+        cdef PyObject* found
+        cdef DjangoOriginEntry entry
+        if not PyUnicode_CheckExact(origin) or PyUnicode_GET_LENGTH(origin) > self._max_origin_length:
+            # Computed, never cached: a str subclass may hash as it likes, and long keys
+            # would let a client fill the cache with megabytes.
+            self._misses += 1
+            return <DjangoOriginEntry?>self._make_entry(origin)
+        found = corsfast_dict_get_ref(self._cache, origin)
+        if found is not NULL:
+            self._hits += 1
+            entry = <DjangoOriginEntry>found
+            Py_DECREF(entry)  # the cast took its own reference
+            return entry
+        self._misses += 1
+        entry = <DjangoOriginEntry?>self._make_entry(origin)
+        if self._maxsize:
+            if len(self._cache) >= self._maxsize:
+                self._cache.clear()  # keeps the bound exact and costs nothing per hit
+            PyDict_SetItem(self._cache, origin, entry)
+        return entry
+
+    def cache_info(self):
+        """Return the origin cache's hits, misses, maximum and current size."""
+        return (self._hits, self._misses, self._maxsize, len(self._cache))
+
+    def cache_clear(self):
+        """Empty the origin cache and reset its statistics."""
+        self._cache.clear()
+        self._hits = 0
+        self._misses = 0
+
+    def before(self, request):
+        """Return the preflight answer for `request`, or None to call the view."""
+        return self._before(request)
+
+    cdef object _before(self, object request):
+        cdef bint enabled = self._url_enabled(request.path_info) or self._ask(request)
+        setattr(request, DJ_CORS_ENABLED, enabled)
+        if enabled and request.method == OPTIONS:
+            headers = _dj_cached_headers(request)
+            if headers is None:
+                asked = DJ_META_REQUEST_METHOD in request.META
+            else:
+                asked = DJ_REQUEST_METHOD in headers
+            if asked:
+                return self._preflight()
+        return None
+
+    def check_response(self, response):
+        """Raise AssertionError for a view result that is not a response (as corsheaders' assert)."""
+        if self._assertions and not isinstance(response, self._response_base):
+            raise AssertionError
+
+    def check_awaitable(self, result):
+        """Raise AssertionError for an async view result that is a response already."""
+        if self._assertions and isinstance(result, self._response_base):
+            raise AssertionError
+
+    def after(self, request, response):
+        """Add the CORS headers to `response`: django-cors-headers' `add_response_headers`."""
+        self._after(request, response)
+
+    cdef int _after(self, object request, object response) except -1:
+        cdef DjangoOriginEntry entry
+        cdef tuple items
+        cdef object item
+        cdef Py_ssize_t i
+        enabled = getattr(request, DJ_CORS_ENABLED, None)
+        if enabled is None:
+            if not (self._url_enabled(request.path_info) or self._ask(request)):
+                return 0
+        elif not enabled:
+            return 0
+        store = self._store_of(response)
+        self._vary(response, store)
+        headers = _dj_cached_headers(request)
+        if headers is None:
+            origin = _dj_meta_get(request, DJ_META_ORIGIN)
+        else:
+            origin = headers.get(DJ_ORIGIN)
+        if not origin:
+            return 0
+        entry = self._lookup(origin)
+        if entry.ask_signal:
+            # Asked exactly when django-cors-headers asks; an Origin that corsfast never
+            # allows (control characters) is refused whatever the answer.
+            if not self._ask(request) or not entry.allowed:
+                return 0
+        elif not entry.allowed:
+            return 0
+        items = entry.options if request.method == OPTIONS else entry.simple
+        if store is not None:
+            for i in range(PyTuple_GET_SIZE(items)):
+                item = <object>PyTuple_GET_ITEM(items, i)
+                PyDict_SetItem(store, <object>PyTuple_GET_ITEM(item, 0), item)
+        else:
+            for name, value in items:
+                response[name] = value
+        if self._private_network:
+            if headers is None:
+                asked = _dj_meta_get(request, DJ_META_PRIVATE_NETWORK)
+            else:
+                asked = headers.get(DJ_PRIVATE_NETWORK)
+            if asked == DJ_TRUE:
+                item = self._private_network_item
+                if store is not None:
+                    PyDict_SetItem(store, <object>PyTuple_GET_ITEM(item, 0), item)
+                else:
+                    response[<object>PyTuple_GET_ITEM(item, 0)] = <object>PyTuple_GET_ITEM(item, 1)
+        return 0
+
+    # -- response headers ----------------------------------------------------------------
+
+    cdef object _store_of(self, object response):
+        # The header store of a response whose header methods are Django's, else None.
+        cdef object kind = type(response)
+        cdef PyObject* found = corsfast_dict_get_ref(self._known, kind)
+        if found is NULL:
+            known = self._known_response_type(kind)
+            if len(self._known) >= DJ_KNOWN_TYPES_BOUND:
+                self._known.clear()
+            self._known[kind] = known
+        else:
+            known = <object>found
+            Py_DECREF(known)  # the cast took its own reference
+        if not known:
+            return None
+        headers = response.headers
+        if type(headers) is not self._headers_type:
+            return None
+        store = headers._store
+        return store if PyDict_CheckExact(store) else None
+
+    cdef int _vary(self, object response, object store) except -1:
+        cdef PyObject* found
+        if store is not None:
+            found = PyDict_GetItemWithError(store, DJ_VARY_KEY)
+            if found is NULL:
+                PyDict_SetItem(store, DJ_VARY_KEY, DJ_VARY_ITEM)
+                return 0
+            current = <object>found
+            if PyTuple_CheckExact(current) and PyTuple_GET_SIZE(current) == 2:
+                value = <object>PyTuple_GET_ITEM(current, 1)
+                if PyUnicode_CheckExact(value) and _dj_plain_latin1(<str>value):
+                    PyDict_SetItem(store, DJ_VARY_KEY, (DJ_VARY_NAME, _django_vary(<str>value, self._vary_split)))
+                    return 0
+        self._patch_vary(response, DJ_ORIGIN_ONLY)
+        return 0
+
+
+cdef class DjangoState:
+    """The policy the middleware of one engine uses, recompiled when a setting changes.
+
+    `generation` is bumped by Django's `setting_changed` signal; `refresh()` compiles the
+    settings and records the generation it read, so a change during a compilation is
+    never lost.
+    """
+
+    cdef public object refresh
+    cdef public DjangoPolicy policy
+    cdef public object snapshot
+    cdef public Py_ssize_t generation
+    cdef public Py_ssize_t compiled
+
+    def __init__(self, refresh):
+        self.refresh = refresh
+        self.policy = None
+        self.snapshot = None
+        self.generation = 0
+        self.compiled = -1
+
+
+cdef class DjangoMiddlewareBase:
+    """The state `corsfast.django.middleware.CorsMiddleware` keeps per instance."""
+
+    cdef public object get_response
+    cdef public bint async_mode
+    cdef public DjangoState _corsfast_state
+    cdef public bint _corsfast_fast
+
+
+cdef inline DjangoPolicy _dj_current(DjangoMiddlewareBase middleware):
+    cdef DjangoState state = middleware._corsfast_state
+    if state is None or not middleware._corsfast_fast:
+        return None
+    if state.compiled != state.generation:
+        state.refresh()
+    return state.policy
+
+
+def django_call(self, request):
+    """Answer one request as django-cors-headers' `CorsMiddleware.__call__`."""
+    cdef DjangoMiddlewareBase middleware = <DjangoMiddlewareBase?>self
+    cdef DjangoPolicy policy
+    if middleware.async_mode:
+        return self.__acall__(request)
+    policy = _dj_current(middleware)
+    if policy is None:
+        # A subclass overrides a hook, or the settings are not compiled: corsheaders' methods.
+        return self._corsfast_call(request)
+    response = policy._before(request)
+    if response is None:
+        response = middleware.get_response(request)
+        if policy._assertions and not isinstance(response, policy._response_base):
+            raise AssertionError
+    policy._after(request, response)
+    return response
+
+
+async def django_acall(self, request):
+    """Answer one request as django-cors-headers' `CorsMiddleware.__acall__`."""
+    cdef DjangoMiddlewareBase middleware = <DjangoMiddlewareBase?>self
+    cdef DjangoPolicy policy = _dj_current(middleware)
+    if policy is None:
+        return await self._corsfast_acall(request)
+    response = policy._before(request)
+    if response is None:
+        result = middleware.get_response(request)
+        if policy._assertions and isinstance(result, policy._response_base):
+            raise AssertionError
+        response = await result
+    policy._after(request, response)
+    return response

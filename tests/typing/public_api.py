@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any, Callable
+from urllib.parse import SplitResult
 
 from fastapi import FastAPI
 from kui.asgi import HttpRoute, Kui as PlainKui
@@ -24,6 +25,10 @@ import corsfast.kui.asgi
 import corsfast.kui.wsgi
 from corsfast import NO_EXTENSIONS, CORSConfigWarning, CORSMiddleware, __version__
 from corsfast.cli import main
+from corsfast.django.checks import check_settings
+from corsfast.django.defaults import default_headers, default_methods
+from corsfast.django.middleware import ACCESS_CONTROL_ALLOW_ORIGIN, CorsMiddleware as DjangoCorsMiddleware
+from corsfast.django.signals import check_request_enabled
 from corsfast.starlette import CORSMiddleware as StarletteCORSMiddleware
 from corsfast.wsgi import CORSMiddleware as WSGICORSMiddleware
 
@@ -138,6 +143,32 @@ kui_route_middleware = corsfast.kui.asgi.cors_middleware({"allow_origins": [re.c
 kui_wsgi_cors = corsfast.kui.wsgi.allow_cors(allow_origins=[re.compile(".*")], allow_credentials=True)
 kui_wsgi_app = corsfast.kui.wsgi.Kui(cors_config={"allow_origins": [re.compile(".*")]})
 kui_wsgi_middleware = corsfast.kui.wsgi.cors_middleware({"max_age": 60})
+
+# -- corsfast.django: django-cors-headers' modules, in a settings file and a subclass ------------
+CORS_ALLOW_HEADERS = (*default_headers, "x-token")
+CORS_ALLOW_METHODS = [*default_methods]
+assert_type(ACCESS_CONTROL_ALLOW_ORIGIN, str)
+django_checks: list[Any] = check_settings()
+
+
+def django_view(request: Any) -> Any:
+    return None
+
+
+django_middleware = DjangoCorsMiddleware(django_view)
+assert_type(django_middleware.async_mode, bool)
+
+
+class DatabaseOrigins(DjangoCorsMiddleware):
+    def origin_found_in_white_lists(self, origin: str, url: SplitResult) -> bool:
+        return super().origin_found_in_white_lists(origin, url) or origin.endswith(".example.com")
+
+
+def allow_api(sender: Any, request: Any, **kwargs: Any) -> bool:
+    return bool(request.path.startswith("/api/"))
+
+
+check_request_enabled.connect(allow_api)
 
 # -- the command line -------------------------------------------------------------------------
 assert_type(main(["demo", "--help"]), int)

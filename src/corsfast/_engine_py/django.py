@@ -1,3 +1,380 @@
-"""The django-cors-headers dialect (`corsfast.django`): the twin of `_engine_c_django.pxi`."""
+"""The django-cors-headers dialect (`corsfast.django`): the twin of `_engine_c_django.pxi`.
 
-__all__ = ()
+A `DjangoPolicy` holds django-cors-headers' settings compiled once (by
+`corsfast.django._compile`, which knows Django; this module never imports it): the URL rule,
+the signal, the header blocks as ready `(name, value)` tuples, and a bounded cache of
+verdicts keyed on the Origin string. `django_call` and `django_acall` are the middleware's
+`__call__` and `__acall__`: the whole per-request flow of django-cors-headers 4.9's
+`CorsMiddleware` (preflight short-circuit, `patch_vary_headers`, header writes) with no
+settings read and no `request.headers` built.
+
+Header writes go straight into Django's `ResponseHeaders._store` (`{lower name: (name, value)}`,
+what `response[name] = value` stores after `_convert_to_charset`) for response types whose
+header methods are Django's own; any other response gets the public API.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional, cast
+
+__all__ = (
+    "DjangoMiddlewareBase",
+    "DjangoOriginEntry",
+    "DjangoPolicy",
+    "DjangoState",
+    "django_acall",
+    "django_call",
+    "django_vary",
+)
+
+Item = tuple[str, str]
+"""A response header as Django stores it under its lower-case name: `(name, value)`."""
+
+OPTIONS = "OPTIONS"
+VARY_KEY = "vary"
+VARY_ITEM: Item = ("Vary", "origin")
+"""What `patch_vary_headers(response, ("origin",))` stores on a response without Vary."""
+
+META_ORIGIN = "HTTP_ORIGIN"
+META_REQUEST_METHOD = "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
+META_PRIVATE_NETWORK = "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"
+ORIGIN = "origin"
+REQUEST_METHOD = "access-control-request-method"
+PRIVATE_NETWORK = "access-control-request-private-network"
+TRUE = "true"
+
+URL_MATCH = 0
+"""`url_tail` values. URL_MATCH: run the pattern's `match`; the others need `path_info` to
+start with `url_prefix`, and then the rest of it to be:"""
+URL_ANY = 1
+"""anything (`^/api/`, `^/api/.*`)"""
+URL_LINE = 2
+"""free of newlines but for a last one (`^/api/.*$`, the default `^.*$`)"""
+URL_LINE_STRICT = 3
+"""free of newlines (`^/api/.*\\Z`)"""
+URL_END = 4
+"""empty or one newline (`^/api/$`)"""
+URL_END_STRICT = 5
+"""empty (`^/api/\\Z`)"""
+
+KNOWN_TYPES_BOUND = 256
+"""Response types remembered as "Django's own header methods" (or not); cleared when full."""
+
+
+class DjangoOriginEntry:
+    """The verdict for one Origin value and the response headers that follow from it."""
+
+    __slots__ = ("allowed", "ask_signal", "options", "simple")
+
+    allowed: bool
+    """Allowed by the settings; with `ask_signal`, allowed when a signal receiver says yes."""
+    ask_signal: bool
+    """The settings do not allow it: django-cors-headers asks `check_request_enabled`."""
+    simple: tuple[Item, ...]
+    """The CORS headers of an allowed answer, in django-cors-headers' order."""
+    options: tuple[Item, ...]
+    """The same for an OPTIONS request (Allow-Headers, -Methods and Max-Age follow)."""
+
+    def __init__(self, allowed: bool, ask_signal: bool, simple: tuple[Item, ...], options: tuple[Item, ...]) -> None:
+        self.allowed = allowed
+        self.ask_signal = ask_signal
+        self.simple = simple
+        self.options = options
+
+
+def django_vary(value: str, split: Callable[[str], list[str]]) -> str:
+    """Return the Vary value `patch_vary_headers(response, ("origin",))` makes of `value`.
+
+    `split` is Django's `cc_delim_re.split` (`\\s*,\\s*`); an existing "origin" in any case is
+    kept, and a "*" token makes the whole value "*".
+    """
+    tokens = split(value)
+    for token in tokens:
+        if token.lower() == ORIGIN:
+            break
+    else:
+        tokens.append(ORIGIN)
+    if "*" in tokens:
+        return "*"
+    return ", ".join(tokens)
+
+
+class DjangoPolicy:
+    """django-cors-headers' settings, compiled: one instance serves every request until a
+    setting changes. Built from a spec (`corsfast.django._compile.Spec`)."""
+
+    def __init__(self, spec: Any) -> None:
+        self.spec = spec
+        self._url_match: Callable[[Any], Any] = spec.url_match
+        self._url_prefix: Optional[str] = spec.url_prefix
+        self._url_tail: int = spec.url_tail
+        self._url_any_line = self._url_prefix == "" and self._url_tail == URL_LINE
+        """The default `^.*$`: a path matches unless it has a newline before its last character."""
+        self._signal: Any = spec.signal
+        self._private_network: bool = spec.private_network
+        self._private_network_item: Item = spec.private_network_item
+        self._preflight: Callable[[], Any] = spec.preflight
+        self._response_base: type = spec.response_base
+        self._headers_type: type = spec.headers_type
+        self._patch_vary: Callable[[Any, tuple[str, ...]], None] = spec.patch_vary
+        self._vary_split: Callable[[str], list[str]] = spec.vary_split
+        self._make_entry: Callable[[Any], DjangoOriginEntry] = spec.make_entry
+        self._known_response_type: Callable[[type], bool] = spec.known_response_type
+        self._assertions: bool = spec.assertions
+        self._maxsize: int = spec.cache_size
+        self._max_origin_length: int = spec.max_origin_length
+        self._cache: dict[str, DjangoOriginEntry] = {}
+        self._store_lock = threading.Lock()
+        self._known: dict[type, bool] = {}
+        self._hits = 0
+        self._misses = 0
+
+    # -- the parts of a request ----------------------------------------------------------
+
+    def url_enabled(self, path: Any) -> bool:
+        """Return True when `re.match(CORS_URLS_REGEX, path)` matches."""
+        prefix = self._url_prefix
+        if prefix is None or path.__class__ is not str:
+            return self._url_match(path) is not None
+        if not path.startswith(prefix):
+            return False
+        tail = self._url_tail
+        if tail == URL_ANY:
+            return True
+        start = len(prefix)
+        if tail == URL_END_STRICT:
+            return len(path) == start
+        if tail == URL_END:
+            return len(path) == start or (len(path) == start + 1 and path[start] == "\n")
+        newline = path.find("\n", start)
+        if tail == URL_LINE_STRICT:
+            return newline < 0
+        return newline < 0 or newline == len(path) - 1
+
+    def ask_signal(self, request: Any) -> bool:
+        """Return True when a `check_request_enabled` receiver returns a truthy value."""
+        signal = self._signal
+        if not signal.receivers:
+            return False  # what `send` would return: no call, no answers
+        for _function, value in signal.send(sender=None, request=request):
+            if value:
+                return True
+        return False
+
+    def lookup(self, origin: str) -> DjangoOriginEntry:
+        """Return the entry for an Origin string, computing and caching it on a miss."""
+        if origin.__class__ is not str or len(origin) > self._max_origin_length:
+            # Computed, never cached: a str subclass may hash as it likes, and long keys
+            # would let a client fill the cache with megabytes.
+            self._misses += 1
+            return self._make_entry(origin)
+        entry = self._cache.get(origin)
+        if entry is not None:
+            self._hits += 1
+            return entry
+        self._misses += 1
+        entry = self._make_entry(origin)
+        if self._maxsize:
+            with self._store_lock:
+                if len(self._cache) >= self._maxsize:
+                    self._cache.clear()  # keeps the bound exact and costs nothing per hit
+                self._cache[origin] = entry
+        return entry
+
+    def cache_info(self) -> tuple[int, int, int, int]:
+        """Return the origin cache's hits, misses, maximum and current size."""
+        return (self._hits, self._misses, self._maxsize, len(self._cache))
+
+    def cache_clear(self) -> None:
+        """Empty the origin cache and reset its statistics."""
+        self._cache.clear()
+        self._hits = 0
+        self._misses = 0
+
+    def before(self, request: Any) -> Any:
+        """Return the preflight answer for `request`, or None to call the view.
+
+        django-cors-headers' `check_preflight`: sets `request._cors_enabled` first.
+        """
+        path = request.path_info
+        if self._url_any_line and path.__class__ is str and ("\n" not in path or path.find("\n") == len(path) - 1):
+            enabled = True  # the default `^.*$`, without running it
+        else:
+            enabled = self.url_enabled(path) or self.ask_signal(request)
+        request._cors_enabled = enabled
+        if enabled and request.method == OPTIONS:
+            headers = _cached_headers(request)
+            if (REQUEST_METHOD in headers) if headers is not None else (META_REQUEST_METHOD in request.META):
+                return self._preflight()
+        return None
+
+    def check_response(self, response: Any) -> None:
+        """Raise AssertionError for a view result that is not a response (as corsheaders' assert)."""
+        if self._assertions and not isinstance(response, self._response_base):
+            raise AssertionError
+
+    def check_awaitable(self, result: Any) -> None:
+        """Raise AssertionError for an async view result that is a response already."""
+        if self._assertions and isinstance(result, self._response_base):
+            raise AssertionError
+
+    def after(self, request: Any, response: Any) -> None:
+        """Add the CORS headers to `response`: django-cors-headers' `add_response_headers`."""
+        try:
+            enabled = request._cors_enabled
+        except AttributeError:
+            enabled = None
+        if enabled is None:  # deleted by the view, or set to None: asked again (corsheaders' getattr)
+            enabled = self.url_enabled(request.path_info) or self.ask_signal(request)
+        if not enabled:
+            return
+        store = self._store_of(response)
+        if store is not None and VARY_KEY not in store:
+            store[VARY_KEY] = VARY_ITEM
+        else:
+            self._vary(response, store)
+        headers = _cached_headers(request)
+        origin = request.META.get(META_ORIGIN) if headers is None else headers.get(ORIGIN)
+        if not origin:
+            return
+        entry = self.lookup(origin)
+        if entry.ask_signal:
+            # Asked exactly when django-cors-headers asks; an Origin that corsfast never
+            # allows (control characters) is refused whatever the answer.
+            if not self.ask_signal(request) or not entry.allowed:
+                return
+        elif not entry.allowed:
+            return
+        items = entry.options if request.method == OPTIONS else entry.simple
+        if store is not None:
+            for item in items:
+                store[item[0]] = item
+        else:
+            for name, value in items:
+                response[name] = value
+        if self._private_network:
+            asked = request.META.get(META_PRIVATE_NETWORK) if headers is None else headers.get(PRIVATE_NETWORK)
+            if asked == TRUE:
+                item = self._private_network_item
+                if store is not None:
+                    store[item[0]] = item
+                else:
+                    response[item[0]] = item[1]
+
+    # -- response headers ----------------------------------------------------------------
+
+    def _store_of(self, response: Any) -> Optional[dict[str, Item]]:
+        """Return the header store of a response whose header methods are Django's, else None."""
+        kind = type(response)
+        known = self._known.get(kind)
+        if known is None:
+            known = self._known_response_type(kind)
+            if len(self._known) >= KNOWN_TYPES_BOUND:
+                self._known.clear()
+            self._known[kind] = known
+        if not known:
+            return None
+        headers = response.headers
+        if headers.__class__ is not self._headers_type:
+            return None
+        store = cast(Any, headers)._store
+        return store if store.__class__ is dict else None
+
+    def _vary(self, response: Any, store: Optional[dict[str, Item]]) -> None:
+        if store is not None:
+            current = store.get(VARY_KEY)
+            if current is None:
+                store[VARY_KEY] = VARY_ITEM
+                return
+            if current.__class__ is tuple and len(current) == 2:
+                value = current[1]
+                if value.__class__ is str and _plain_latin1(value):
+                    store[VARY_KEY] = ("Vary", django_vary(value, self._vary_split))
+                    return
+        self._patch_vary(response, (ORIGIN,))
+
+
+def _plain_latin1(value: str) -> bool:
+    """Return True when `value` is latin-1 with no CR or LF: joined with ", origin" it is
+    stored as is (what `_convert_to_charset` checks)."""
+    return "\n" not in value and "\r" not in value and (value.isascii() or max(value) <= "\xff")
+
+
+def _cached_headers(request: Any) -> Any:
+    """Return `request.headers` when it was built already (it then wins over META), else None."""
+    try:
+        return request.__dict__.get("headers")
+    except AttributeError:
+        return None
+
+
+class DjangoState:
+    """The policy the middleware of one engine uses, recompiled when a setting changes.
+
+    `generation` is bumped by Django's `setting_changed` signal; `refresh()` compiles the
+    settings and records the generation it read, so a change during a compilation is
+    never lost.
+    """
+
+    __slots__ = ("compiled", "generation", "policy", "refresh", "snapshot")
+
+    def __init__(self, refresh: Callable[[], None]) -> None:
+        self.refresh = refresh
+        self.policy: Optional[DjangoPolicy] = None
+        self.snapshot: Any = None
+        self.generation = 0
+        self.compiled = -1
+
+
+class DjangoMiddlewareBase:
+    """The state `corsfast.django.middleware.CorsMiddleware` keeps per instance."""
+
+    __slots__ = ()  # a mixin for the Python class, which has the __dict__
+
+    get_response: Callable[[Any], Any]
+    async_mode: bool = False
+    _corsfast_state: Optional[DjangoState] = None
+    """The policy holder of this engine (set by `CorsMiddleware.__init__`)."""
+    _corsfast_fast: bool = False
+    """True when no corsheaders hook is overridden: the engine runs the whole request."""
+
+
+def _current_policy(self: DjangoMiddlewareBase) -> Optional[DjangoPolicy]:
+    state = self._corsfast_state
+    if state is None or not self._corsfast_fast:
+        return None
+    if state.compiled != state.generation:
+        state.refresh()
+    return state.policy
+
+
+def django_call(self: Any, request: Any) -> Any:
+    """Answer one request as django-cors-headers' `CorsMiddleware.__call__`."""
+    if self.async_mode:
+        return self.__acall__(request)
+    policy = _current_policy(self)
+    if policy is None:
+        # A subclass overrides a hook, or the settings are not compiled: corsheaders' methods.
+        return self._corsfast_call(request)
+    response = policy.before(request)
+    if response is None:
+        response = self.get_response(request)
+        policy.check_response(response)
+    policy.after(request, response)
+    return response
+
+
+async def django_acall(self: Any, request: Any) -> Any:
+    """Answer one request as django-cors-headers' `CorsMiddleware.__acall__`."""
+    policy = _current_policy(self)
+    if policy is None:
+        return await self._corsfast_acall(request)
+    response = policy.before(request)
+    if response is None:
+        result: Awaitable[Any] = self.get_response(request)
+        policy.check_awaitable(result)
+        response = await result
+    policy.after(request, response)
+    return response

@@ -129,44 +129,60 @@ def _origin_problem(origin: str) -> str | None:
 
 
 def _lint_pattern(name: str, pattern: re.Pattern[str], strict: bool) -> bool:
-    """Warn about one origin pattern; return True when it is the "any origin" idiom.
+    """Warn about one origin pattern; return True when it is the "any origin" idiom."""
+    findings, any_origin = pattern_findings(name, pattern)
+    for _, message in findings:
+        _warn(message, strict)
+    return any_origin
+
+
+def pattern_findings(name: str, pattern: re.Pattern[str]) -> tuple[list[tuple[str, str]], bool]:
+    """Return the lint findings for one origin pattern, as `(kind, message)` pairs, and
+    whether it is the "any origin" idiom. Kinds: "unescaped-dot", "redos", "over-broad".
 
     The structural checks read the parsed pattern and never run it. The canary probes do
     run it, on a few short strings, and only when no nested repeat could make even those
-    backtrack for long.
+    backtrack for long. (Django's system checks turn the findings into their own warnings.)
     """
+    findings: list[tuple[str, str]] = []
     try:
         parsed = _sre_parse.parse(pattern.pattern, pattern.flags)
     except Exception:  # pragma: no cover - it compiled, so it parses; never fail a lint
-        return False
+        return findings, False
     dot = _unescaped_dot(parsed.data)
     if dot is not None:
         head, tail = dot
-        _warn(
-            f"{name}: pattern {pattern.pattern!r} has an unescaped '.' in {head + '.' + tail!r}: it "
-            f"matches any character (so {head + 'X' + tail!r} matches too); write '\\.' for a literal dot",
-            strict,
+        findings.append(
+            (
+                "unescaped-dot",
+                f"{name}: pattern {pattern.pattern!r} has an unescaped '.' in {head + '.' + tail!r}: it "
+                f"matches any character (so {head + 'X' + tail!r} matches too); write '\\.' for a literal dot",
+            )
         )
     if _nested_repeat(parsed.data):
-        _warn(
-            f"{name}: pattern {pattern.pattern!r} nests a repeat inside a repeat without a separator, "
-            "so a crafted Origin can make it backtrack for seconds (ReDoS); use a possessive "
-            "quantifier ('++') or an atomic group, or a wildcard origin such as 'https://*.example.com'",
-            strict,
+        findings.append(
+            (
+                "redos",
+                f"{name}: pattern {pattern.pattern!r} nests a repeat inside a repeat without a separator, "
+                "so a crafted Origin can make it backtrack for seconds (ReDoS); use a possessive "
+                "quantifier ('++') or an atomic group, or a wildcard origin such as 'https://*.example.com'",
+            )
         )
-        return False  # not probed: `(.*)*` takes seconds even on a 30-character canary
+        return findings, False  # not probed: `(.*)*` takes seconds even on a 30-character canary
     if all(pattern.fullmatch(probe) for probe in _ANY_ORIGIN_PROBES):
         # `.*` allows any origin, as `*` does: only dangerous with credentials (checked there).
-        return True
+        return findings, True
     for canary in _canaries(pattern, parsed):
         if pattern.fullmatch(canary):
-            _warn(
-                f"{name}: pattern {pattern.pattern!r} also matches {canary!r}: it allows origins "
-                "its author probably did not mean",
-                strict,
+            findings.append(
+                (
+                    "over-broad",
+                    f"{name}: pattern {pattern.pattern!r} also matches {canary!r}: it allows origins "
+                    "its author probably did not mean",
+                )
             )
             break
-    return False
+    return findings, False
 
 
 try:  # Python 3.11+ (the old names warn there, and are gone from 3.13 on)

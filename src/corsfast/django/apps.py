@@ -1,0 +1,21 @@
+"""The app config: `"corsfast.django"` in INSTALLED_APPS registers the system checks."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core.checks import Tags, register
+
+from .checks import check_settings
+
+__all__ = ("CorsHeadersAppConfig",)
+
+
+class CorsHeadersAppConfig(AppConfig):  # type: ignore[misc]
+    """django-cors-headers' app config, under its own label (both may be installed at once)."""
+
+    name = "corsfast.django"
+    label = "corsfast_django"
+    verbose_name = "corsfast (django-cors-headers)"
+
+    def ready(self) -> None:
+        register(Tags.security)(check_settings)
