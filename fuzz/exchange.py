@@ -1,0 +1,233 @@
+"""One ASGI exchange, end to end, on both engines: what the dialect harnesses share.
+
+`request(inp)` reads a scope (type, method, header list in any container) and `script(inp)`
+what the app behind the middleware does (response starts with or without headers, in dicts
+or other mappings, app-set headers, bodies, a second start, an exception). `exchange` runs a
+middleware built on each engine around that app with `run_sync` (nothing here suspends) and
+compares everything observable: the messages sent, in order and in full, whether and how the
+app was called, and the outcome. `check_exchange` then asserts the invariants on the answer.
+"""
+
+from __future__ import annotations
+
+from collections import UserDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Optional
+
+from cases import http_scope, run_sync
+
+from fuzz.common import (
+    CONTAINERS,
+    PY,
+    REQUEST_NAMES,
+    RESPONSE_NAMES,
+    C,
+    Input,
+    StrSubclass,
+    Violation,
+    Writer,
+    check_emitted,
+    compare,
+    container,
+    header_list,
+    outcome,
+    plain,
+    short,
+    write_header_list,
+)
+
+SCOPE_TYPES = ("http", "http", "http", "http", "websocket", "lifespan", "strsub", "HTTP")
+METHODS = ("GET", "OPTIONS", "OPTIONS", "POST", "HEAD", "options", "PUT", "fuzzed")
+STATUSES = (200, 204, 304, 404, 500)
+ACTIONS = ("start", "start", "body", "body", "raise")
+
+
+class AppError(Exception):
+    """Raised by the app: must reach the caller unchanged on both engines."""
+
+
+@dataclass
+class Request:
+    scope_type: str
+    method: str
+    container: str
+    headers: list[Callable[[], Any]]
+
+    def scope(self) -> dict[str, Any]:
+        kind: Any = StrSubclass("http") if self.scope_type == "strsub" else self.scope_type
+        scope = http_scope(self.method, container(self.container, self.headers))
+        scope["type"] = kind
+        return scope
+
+    def origin(self) -> Optional[bytes]:
+        for item in container("list", self.headers):
+            try:
+                key, value = item
+            except (TypeError, ValueError):
+                return None  # the scan fails on this item: no answer to check
+            if type(key) is bytes and type(value) is bytes and key == b"origin":
+                return value
+        return None
+
+
+@dataclass
+class Action:
+    kind: str
+    status: int = 200
+    with_headers: bool = True
+    mapping: bool = False
+    container: str = "list"
+    headers: list[Callable[[], Any]] = field(default_factory=list)
+    body: bytes = b""
+
+    def message(self) -> Any:
+        if self.kind == "body":
+            return {"type": "http.response.body", "body": self.body, "more_body": bool(self.body)}
+        message: dict[str, Any] = {"type": "http.response.start", "status": self.status}
+        if self.with_headers:
+            message["headers"] = container(self.container, self.headers)
+        return UserDict(message) if self.mapping else message
+
+
+def request(inp: Input) -> Request:
+    scope_type = inp.pick(SCOPE_TYPES)
+    method = inp.pick(METHODS)
+    if method == "fuzzed":
+        method = inp.text()
+    kind = inp.pick(CONTAINERS[:2]) if inp.below(4) else inp.pick(CONTAINERS)
+    return Request(scope_type, method, kind, header_list(inp, REQUEST_NAMES, 10))
+
+
+def script(inp: Input) -> list[Action]:
+    actions = []
+    for _ in range(inp.below(4) + 1):
+        kind = inp.pick(ACTIONS)
+        if kind == "start":
+            actions.append(
+                Action(
+                    "start",
+                    status=inp.pick(STATUSES),
+                    with_headers=inp.below(4) != 0,
+                    mapping=inp.below(8) == 0,
+                    container=inp.pick(CONTAINERS[:2]) if inp.below(4) else inp.pick(CONTAINERS),
+                    headers=header_list(inp, RESPONSE_NAMES, 8),
+                )
+            )
+        elif kind == "body":
+            actions.append(Action("body", body=inp.blob()))
+        else:
+            actions.append(Action("raise"))
+    return actions
+
+
+def write_request(w: Writer, method: str, headers: Sequence[tuple[bytes, bytes]]) -> None:
+    w.pick(SCOPE_TYPES, "http")
+    if method in METHODS:
+        w.pick(METHODS, method)
+    else:
+        w.pick(METHODS, "fuzzed").text(method)
+    w.below(4, 1).pick(CONTAINERS[:2], "list")
+    write_header_list(w, 10, headers, REQUEST_NAMES)
+
+
+def write_script(w: Writer, status: int, headers: Sequence[tuple[bytes, bytes]], body: bytes) -> None:
+    w.below(4, 1)
+    w.pick(ACTIONS, "start").pick(STATUSES, status if status in STATUSES else 200)
+    w.below(4, 1).below(8, 1).below(4, 1).pick(CONTAINERS[:2], "list")
+    write_header_list(w, 8, headers, RESPONSE_NAMES)
+    w.pick(ACTIONS, "body").blob(body)
+
+
+class App:
+    """The app behind the middleware: plays its script, records how it was called."""
+
+    def __init__(self, actions: list[Action]) -> None:
+        self.actions = actions
+        self.calls: list[tuple[Any, Any, Any]] = []
+        self.app_headers: Optional[list[Any]] = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls.append((scope, receive, send))
+        for action in self.actions:
+            if action.kind == "raise":
+                raise AppError("the app failed")
+            message = action.message()
+            if action.kind == "start" and self.app_headers is None:
+                self.app_headers = container("list", action.headers) if action.with_headers else []
+            await send(message)
+
+
+def snapshot(message: Any) -> dict[str, Any]:
+    """Return a comparable copy of a sent message (header containers read as lists)."""
+    copy = dict(message)
+    headers = copy.get("headers")
+    if headers is not None and type(headers) not in (list, tuple):
+        copy["headers"] = ("read", list(headers))
+    copy["<mapping>"] = type(message).__name__
+    return copy
+
+
+@dataclass
+class Run:
+    messages: list[dict[str, Any]]
+    outcome: tuple[str, Any]
+    app: App
+    scope: dict[str, Any]
+    send: Any
+
+    def observed(self) -> dict[str, Any]:
+        calls = [(s is self.scope, send is self.send) for s, _, send in self.app.calls]
+        return {"messages": self.messages, "outcome": self.outcome, "calls": calls}
+
+
+def run(make: Callable[[ModuleType, App], Any], engine: ModuleType, req: Request, actions: list[Action]) -> Run:
+    app = App(actions)
+    messages: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        messages.append(snapshot(message))
+
+    scope = req.scope()
+    middleware = make(engine, app)
+    result = outcome(lambda: run_sync(middleware(scope, receive, send)))
+    return Run(messages, result, app, scope, send)
+
+
+def exchange(make: Callable[[ModuleType, App], Any], req: Request, actions: list[Action]) -> Run:
+    """Return the compiled engine's run after checking the pure twin's is the same."""
+    compiled = run(make, C, req, actions)
+    pure = run(make, PY, req, actions)
+    compare(f"ASGI exchange for {short(req.scope())}", compiled.observed(), pure.observed())
+    return compiled
+
+
+def check_exchange(result: Run, req: Request, answers_preflight: bool = True) -> None:
+    """Assert the invariants on one exchange's messages."""
+    if result.outcome[0] == "raised" and result.outcome[1] is not AppError:
+        if plain(container("list", req.headers)) is not None and req.container in ("list", "tuple"):
+            # Well-formed requests never make the middleware fail; only the app's errors pass.
+            app_plain = all(plain(container("list", a.headers)) is not None for a in result.app.actions)
+            if app_plain and not any(a.mapping for a in result.app.actions):
+                raise Violation(f"the exchange raised {result.outcome[1].__name__}")
+    if req.scope_type not in ("http", "strsub"):
+        if result.app.calls and not all(s is result.scope and send is result.send for s, _, send in result.app.calls):
+            raise Violation(f"a {req.scope_type} scope was not passed through untouched")
+        return
+    starts = [m for m in result.messages if m.get("type") == "http.response.start"]
+    if not starts:
+        return
+    headers = starts[0].get("headers", [])
+    if isinstance(headers, tuple) and headers[:1] == ("read",):
+        headers = headers[1]
+    origin = req.origin()
+    if not result.app.calls:
+        if not answers_preflight:
+            raise Violation("the app was not called")
+        check_emitted(headers, origin, "answered request")
+    else:
+        check_emitted(headers, origin, "app response", result.app.app_headers or [])
