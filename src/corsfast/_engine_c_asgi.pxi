@@ -35,13 +35,17 @@ cdef inline void _note(RequestHeaders* out, PyObject* key, PyObject* value) noex
         out.private_network = value
 
 
-cdef int _scan(object headers, RequestHeaders* out) except -1:
+cdef list _scan(object headers, RequestHeaders* out):
     """Fill `out` with borrowed references to the first values of the four CORS headers.
 
     The references borrow from `headers`, which the caller keeps alive (it is the scope's).
+    Unpacking an item that is not a tuple may make new objects that nothing else holds:
+    those values go into the list returned (None when there were none), which the caller
+    keeps alive for as long as it reads `out`.
     """
     cdef Py_ssize_t i, n
     cdef PyObject* item
+    cdef list kept = None
     out.origin = out.method = out.names = out.private_network = NULL
     if not PyList_CheckExact(headers):
         raise TypeError("headers must be a list")
@@ -52,8 +56,11 @@ cdef int _scan(object headers, RequestHeaders* out) except -1:
             _note(out, PyTuple_GET_ITEM(<object>item, 0), PyTuple_GET_ITEM(<object>item, 1))
         else:
             key, value = <object>item
+            if kept is None:
+                kept = []
+            kept.append(value)
             _note(out, <PyObject*>key, <PyObject*>value)
-    return 0
+    return kept
 
 
 def scan_request_headers(headers):
@@ -61,7 +68,7 @@ def scan_request_headers(headers):
     cdef RequestHeaders found
     if not PyList_CheckExact(headers):
         headers = list(headers)
-    _scan(headers, &found)
+    kept = _scan(headers, &found)  # noqa: F841 - holds what `found` borrows
     return (
         <object>found.origin if found.origin is not NULL else None,
         <object>found.method if found.method is not NULL else None,
@@ -280,7 +287,7 @@ def asgi_call(self, scope, receive, send):
     headers = scope["headers"]
     if not PyList_CheckExact(headers):
         headers = list(headers)
-    _scan(headers, &found)
+    kept = _scan(headers, &found)  # noqa: F841 - holds what `found` borrows
     if found.origin is NULL:
         if policy._protocol_simple:
             return middleware._starlette_call(scope, receive, send, False)
