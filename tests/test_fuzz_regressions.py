@@ -42,3 +42,42 @@ def test_asgi_call_decides_on_the_origin_it_scanned(engine: ModuleType) -> None:
     _, response_headers, _ = asgi_request(app, "GET", headers)
     assert (b"access-control-allow-origin", b"https://b.example") not in response_headers
     assert (b"vary", b"Origin") in response_headers
+
+
+class EmptiesItsList:
+    """A header item that empties the list holding it when it is unpacked (as odd app or server code might)."""
+
+    def __init__(self, holder: list[Any], pair: tuple[bytes, bytes]) -> None:
+        self.holder = holder
+        self.pair = pair
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.holder.clear()
+        return iter(self.pair)
+
+
+def _emptied_list(first: tuple[bytes, bytes], pair: tuple[bytes, bytes]) -> list[Any]:
+    headers: list[Any] = [first]
+    headers.append(EmptiesItsList(headers, pair))
+    headers += [(b"x-%02d" % i, b"v") for i in range(8)]
+    return headers
+
+
+def test_scan_of_a_list_emptied_while_it_is_read(engine: ModuleType) -> None:
+    """fuzz harness `scan`: the compiled scan read past the end of a list an item had emptied.
+
+    It looped over the length read at the start (UBSan: offset applied to a null pointer;
+    a segmentation fault without sanitizers), and an earlier value borrowed from a tuple the
+    list no longer held could be freed. Now it reads the length at every step, as a Python
+    loop does, and holds the values it noted; both engines answer what a Python loop sees.
+    """
+    origin = bytes(bytearray(b"https://a.example"))  # held by the tuple only
+    headers = _emptied_list((b"origin", origin), (b"access-control-request-method", b"PUT"))
+    del origin
+    assert engine.scan_request_headers(headers) == (b"https://a.example", b"PUT", None, None)
+    assert headers == []
+
+
+def test_kui_origin_of_a_list_emptied_while_it_is_read(engine: ModuleType) -> None:
+    headers = _emptied_list((b"origin", b"https://a.example"), (b"Origin", b"https://b.example"))
+    assert engine.kui_origin(headers) == b"https://a.example, https://b.example"

@@ -35,29 +35,46 @@ cdef inline void _note(RequestHeaders* out, PyObject* key, PyObject* value) noex
         out.private_network = value
 
 
+cdef int _pin(RequestHeaders* out, list kept) except -1:
+    """Append the values noted so far to `kept`, which then holds them."""
+    if out.origin is not NULL:
+        kept.append(<object>out.origin)
+    if out.method is not NULL:
+        kept.append(<object>out.method)
+    if out.names is not NULL:
+        kept.append(<object>out.names)
+    if out.private_network is not NULL:
+        kept.append(<object>out.private_network)
+    return 0
+
+
 cdef list _scan(object headers, RequestHeaders* out):
     """Fill `out` with borrowed references to the first values of the four CORS headers.
 
     The references borrow from `headers`, which the caller keeps alive (it is the scope's).
-    Unpacking an item that is not a tuple may make new objects that nothing else holds:
-    those values go into the list returned (None when there were none), which the caller
-    keeps alive for as long as it reads `out`.
+    Unpacking an item that is not a tuple runs the item's own code, which may make new
+    objects that nothing else holds, or change `headers` and drop what it held: then the
+    values noted so far and the item's go into the list returned (None when no such item
+    was met), which the caller keeps alive for as long as it reads `out`, and the list's
+    length is read again at every step, as a Python loop over it would.
     """
-    cdef Py_ssize_t i, n
+    cdef Py_ssize_t i = 0
     cdef PyObject* item
     cdef list kept = None
     out.origin = out.method = out.names = out.private_network = NULL
     if not PyList_CheckExact(headers):
         raise TypeError("headers must be a list")
-    n = PyList_GET_SIZE(headers)
-    for i in range(n):
+    while i < PyList_GET_SIZE(headers):
         item = PyList_GET_ITEM(headers, i)
+        i += 1
         if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
             _note(out, PyTuple_GET_ITEM(<object>item, 0), PyTuple_GET_ITEM(<object>item, 1))
         else:
-            key, value = <object>item
             if kept is None:
                 kept = []
+            _pin(out, kept)
+            pair = <object>item
+            key, value = pair
             kept.append(value)
             _note(out, <PyObject*>key, <PyObject*>value)
     return kept
@@ -88,21 +105,23 @@ cdef inline bint _is_origin_any_case(PyObject* key) noexcept:
 
 def kui_origin(headers):
     """Return the Origin as Kui reads it: every `origin` field (any case), joined with ", "."""
-    cdef Py_ssize_t i, n
+    cdef Py_ssize_t i = 0
     cdef PyObject* item
     cdef list values = None
     cdef bint found = False
     first = None
     if not PyList_CheckExact(headers):
         headers = list(headers)
-    n = PyList_GET_SIZE(headers)
-    for i in range(n):
+    # The length is read at every step: unpacking an item that is not a tuple runs its code.
+    while i < PyList_GET_SIZE(headers):
         item = PyList_GET_ITEM(headers, i)
+        i += 1
         if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
             key = <object>PyTuple_GET_ITEM(<object>item, 0)
             value = <object>PyTuple_GET_ITEM(<object>item, 1)
         else:
-            key, value = <object>item
+            pair = <object>item
+            key, value = pair
         if not _is_origin_any_case(<PyObject*>key):
             continue
         if not found:
