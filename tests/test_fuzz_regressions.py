@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
+import pytest
 from cases import RecordingApp, asgi_request
 
 import corsfast
@@ -81,3 +82,32 @@ def test_scan_of_a_list_emptied_while_it_is_read(engine: ModuleType) -> None:
 def test_kui_origin_of_a_list_emptied_while_it_is_read(engine: ModuleType) -> None:
     headers = _emptied_list((b"origin", b"https://a.example"), (b"Origin", b"https://b.example"))
     assert engine.kui_origin(headers) == b"https://a.example, https://b.example"
+
+
+class EmptiesItsListWhenRead(EmptiesItsList):
+    """The same, read by index too (as `item[0]`)."""
+
+    def __getitem__(self, index: int) -> bytes:
+        self.holder.clear()
+        return self.pair[index]
+
+
+@pytest.mark.parametrize("item", [(b"x-a", b"1", b"2"), (b"x-a",)], ids=["three", "one"])
+def test_response_headers_refuse_app_items_that_are_not_pairs(engine: ModuleType, item: Any) -> None:
+    """fuzz harness `merge`: the compiled engine read an app header item by `item[0]`, so a
+    1- or 3-tuple passed on the fast path while the twin raised ValueError unpacking it.
+    Both now unpack every item they read as a pair."""
+    policy = corsfast.CORSMiddleware(None, allow_origins=["https://a.example"], _engine=engine).policy
+    with pytest.raises(ValueError):
+        policy.response_headers(b"https://a.example", [(b"content-type", b"text/plain"), item])
+
+
+def test_response_headers_of_an_app_list_emptied_while_it_is_read(engine: ModuleType) -> None:
+    """fuzz harness `merge`: an app header item that empties the app's list when read made the
+    compiled engine copy past the list's new end (a crash). It now copies the list first,
+    as the twin does, and answers from that copy."""
+    policy = corsfast.CORSMiddleware(None, allow_origins=["https://a.example"], _engine=engine).policy
+    headers: list[Any] = []
+    odd = EmptiesItsListWhenRead(headers, (b"x-app", b"1"))
+    headers += [odd, (b"content-type", b"text/plain")]
+    assert policy.response_headers(None, headers) == [odd, (b"content-type", b"text/plain"), (b"vary", b"Origin")]

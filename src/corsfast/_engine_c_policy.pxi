@@ -619,16 +619,9 @@ cdef class CORSPolicy:
         cdef object item, key
         if not PyList_CheckExact(headers):
             headers = list(headers)
+        # Copy first, never extend the app's list: a response object may send it again, and
+        # the checks below may run an odd item's own code, which must not change what is read.
         n = PyList_GET_SIZE(headers)
-        for i in range(n):
-            item = <object>PyList_GET_ITEM(headers, i)
-            if PyTuple_CheckExact(item) and PyTuple_GET_SIZE(item) == 2:
-                key = <object>PyTuple_GET_ITEM(item, 0)
-            else:
-                key = item[0]
-            if self._touches(key):
-                return _apply_ops(list(headers), entry.ops, self._native or self._kui)  # only Starlette repeats Origin
-        # Copy, never extend the app's list: a response object may send it again.
         m = PyTuple_GET_SIZE(block)
         result = PyList_New(n + m)
         for i in range(n):
@@ -639,6 +632,15 @@ cdef class CORSPolicy:
             item = <object>PyTuple_GET_ITEM(block, i)
             Py_INCREF(item)
             PyList_SET_ITEM(result, n + i, item)
+        for i in range(n):
+            item = <object>PyList_GET_ITEM(result, i)
+            if PyTuple_CheckExact(item) and PyTuple_GET_SIZE(item) == 2:
+                key = <object>PyTuple_GET_ITEM(item, 0)
+            else:
+                key, _ = item  # a pair, or ValueError/TypeError as in the twin
+            if self._touches(key):
+                del result[n:]
+                return _apply_ops(result, entry.ops, self._native or self._kui)  # only Starlette repeats Origin
         return result
 
     def preflight_response(self, bytes origin not None, request_method,
