@@ -111,3 +111,19 @@ def test_response_headers_of_an_app_list_emptied_while_it_is_read(engine: Module
     odd = EmptiesItsListWhenRead(headers, (b"x-app", b"1"))
     headers += [odd, (b"content-type", b"text/plain")]
     assert policy.response_headers(None, headers) == [odd, (b"content-type", b"text/plain"), (b"vary", b"Origin")]
+
+
+class MethodName(str):
+    """A str subclass, as a framework might hand over the request method."""
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [(b"OPTIONS", False), (None, False), (MethodName("OPTIONS"), True), ("OPTIONS", True)],
+    ids=["bytes", "None", "str-subclass", "str"],
+)
+def test_is_preflight_compares_any_method_object(engine: ModuleType, method: Any, expected: bool) -> None:
+    """fuzz harness `preflight`: the compiled `is_preflight` took its method as exactly `str`
+    and raised TypeError for anything else (a str subclass too), where the twin compares."""
+    policy = corsfast.CORSMiddleware(None, allow_origins=["https://a.example"], _engine=engine).policy
+    assert policy.is_preflight(method, b"https://a.example", b"GET") is expected

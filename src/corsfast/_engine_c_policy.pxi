@@ -580,7 +580,7 @@ cdef class CORSPolicy:
 
     # -- requests ------------------------------------------------------------------------
 
-    def is_preflight(self, str method, origin, request_method):
+    def is_preflight(self, method, origin, request_method):
         """Return True for a CORS preflight: OPTIONS with Origin and Access-Control-Request-Method."""
         if self._kui:
             # Kui answers every OPTIONS from a matching origin itself.
