@@ -15,6 +15,7 @@ import pytest
 from cases import RecordingApp, asgi_request
 
 import corsfast
+import corsfast.starlette
 
 
 def fresh_pair(name: bytes, value: bytes) -> Iterator[bytes]:
@@ -127,3 +128,19 @@ def test_is_preflight_compares_any_method_object(engine: ModuleType, method: Any
     and raised TypeError for anything else (a str subclass too), where the twin compares."""
     policy = corsfast.CORSMiddleware(None, allow_origins=["https://a.example"], _engine=engine).policy
     assert policy.is_preflight(method, b"https://a.example", b"GET") is expected
+
+
+class RequestMethod(bytes):
+    """A bytes subclass as the Access-Control-Request-Method value."""
+
+
+@pytest.mark.parametrize("dialect", ["native", "starlette"])
+def test_preflight_response_takes_exactly_bytes_as_the_method(engine: ModuleType, dialect: str) -> None:
+    """fuzz harness `preflight`: the twin took a bytes subclass as the requested method where the
+    compiled engine (a typed argument) raises TypeError; both now want exactly bytes, as they
+    do for the Origin and the header list."""
+    factory = corsfast.CORSMiddleware if dialect == "native" else corsfast.starlette.CORSMiddleware
+    policy = factory(None, allow_origins=["https://a.example"], _engine=engine).policy
+    with pytest.raises(TypeError, match="Expected bytes, got RequestMethod"):
+        policy.preflight_response(b"https://a.example", RequestMethod(b"GET"), None, None)
+    assert policy.preflight_response(b"https://a.example", b"GET", None, None) is not None

@@ -591,8 +591,7 @@ class CORSPolicy:
     ) -> tuple[int, list[Header], bytes] | None:
         if self._kui:
             return (200, list(entry.block), b"") if entry.allowed else None
-        if not isinstance(request_method, bytes):
-            raise TypeError(f"Expected bytes, got {type(request_method).__name__}")
+        _require_bytes(request_method)
         if self._native:
             return self._native_preflight(entry, request_method, request_headers, request_private_network)
         return self._starlette_preflight(entry, request_method, request_headers, request_private_network)
