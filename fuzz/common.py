@@ -15,7 +15,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
-from typing import Any, Optional, TypeVar
+from typing import Any, ClassVar, Optional, TypeVar
 
 import corsfast._engine_c as C
 import corsfast._engine_py as PY
@@ -323,8 +323,8 @@ def check_emitted(headers: Iterable[Any], origin: Optional[bytes], where: str, a
     acao = []
     headers = list(headers)
     for item in headers:
-        if any(item is a for a in app) or item in app:
-            continue
+        if type(item) is not tuple or any(item is a for a in app) or item in app:
+            continue  # the engine makes only tuples: anything else is the app's own item
         name, value = item
         if app_clean:
             if type(value) is bytes and FORBIDDEN.intersection(value):
@@ -543,18 +543,52 @@ def policy(engine: ModuleType, dialect: str, kwargs: dict[str, Any]) -> Any:
     return engine.CORSPolicy(quiet(build))
 
 
+class Built:
+    """Objects built from options, kept across inputs (construction is the `options` harness's
+    subject; rebuilding per input would spend most of the time there). Whoever takes one from
+    here resets its caches, so every input starts from the same state and reproduces alone."""
+
+    LIMIT = 512
+    _store: ClassVar[dict[str, tuple[tuple[str, Any], tuple[str, Any]]]] = {}
+
+    @classmethod
+    def forget(cls, key: str) -> None:
+        cls._store.pop(key, None)
+
+    @classmethod
+    def get(cls, key: str, build: Callable[[ModuleType], Any]) -> Optional[tuple[Any, Any]]:
+        """Return (compiled, pure) objects from `build(engine)`, or None when both refuse alike."""
+        found = cls._store.get(key)
+        if found is None:
+            found = (outcome(build, C), outcome(build, PY))
+            if len(cls._store) >= cls.LIMIT:
+                cls._store.clear()
+            cls._store[key] = found
+        compiled, pure = found
+        compare("construction", compiled[0] == "ok" or compiled[1], pure[0] == "ok" or pure[1])
+        if compiled[0] == "raised":
+            if compiled[1] not in (TypeError, ValueError, re.error):
+                raise Violation(f"construction raised {compiled[1].__name__} for {key}")
+            return None
+        return compiled[1], pure[1]
+
+
+def options_key(*parts: Any) -> str:
+    """Return a key that tells options apart (patterns by pattern and flags)."""
+    return repr(parts)
+
+
 def policies(dialect: str, kwargs: dict[str, Any]) -> Optional[tuple[Any, Any]]:
-    """Return (compiled, pure) policies for the same options, or None when the options are refused.
+    """Return (compiled, pure) policies for the same options, caches empty, or None when the options are refused.
 
     Refusals come from the shared option checks, so both engines refuse alike; that is
     checked all the same.
     """
-    result = both("construction", lambda engine: policy(engine, dialect, kwargs) and None)
-    if result[0] == "raised":
-        if result[1] not in (TypeError, ValueError, re.error):
-            raise Violation(f"construction raised {result[1].__name__} for {short(kwargs)}")
-        return None
-    return policy(C, dialect, kwargs), policy(PY, dialect, kwargs)
+    built = Built.get(options_key("policy", dialect, kwargs), lambda engine: policy(engine, dialect, kwargs))
+    if built is not None:
+        for each in built:
+            each.cache_clear()
+    return built
 
 
 # -- a reference verdict, written apart from both engines ----------------------------------

@@ -19,7 +19,19 @@ from kui.asgi import HTTPException, HttpResponse, HttpRoute
 from kui.asgi import Kui as PlainKui
 
 import corsfast.kui.asgi
-from fuzz.common import RESPONSE_NAMES, Input, Writer, policies, quiet, write_options
+from fuzz.common import (
+    PY,
+    RESPONSE_NAMES,
+    Built,
+    C,
+    Input,
+    Writer,
+    container,
+    options_key,
+    outcome,
+    quiet,
+    write_options,
+)
 from fuzz.common import options as read_options
 from fuzz.exchange import AppError, check_exchange, exchange, request, write_request
 
@@ -40,10 +52,26 @@ def endpoint_script(inp: Input) -> tuple[str, int, dict[str, str]]:
     return result, status, headers
 
 
-def build(engine: ModuleType, kwargs: dict[str, Any], attach: str, produce: tuple[str, int, dict[str, str]]) -> Any:
-    result, status, headers = produce
+PLAYING: list[tuple[str, int, dict[str, str]]] = [("text", 200, {})]
+"""What the endpoint does for the current input (the Kui apps are built once per configuration)."""
 
+
+class Reused:
+    """A Kui app and the policy behind it, built once per configuration and attachment."""
+
+    def __init__(self, app: Any, policy: Any) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.policy is not None:
+            self.policy.cache_clear()
+        await self.app(scope, receive, send)
+
+
+def build(engine: ModuleType, kwargs: dict[str, Any], attach: str) -> Reused:
     async def endpoint() -> Any:
+        result, status, headers = PLAYING[0]
         if result == "response":
             return HttpResponse(status, headers=headers)
         if result == "text":
@@ -54,41 +82,44 @@ def build(engine: ModuleType, kwargs: dict[str, Any], attach: str, produce: tupl
             raise HTTPException(status, headers=headers)
         raise AppError("the endpoint failed")
 
-    if attach == "cors_config":
-        return quiet(corsfast.kui.asgi.Kui, routes=[HttpRoute("/", endpoint)], cors_config=kwargs, _engine=engine)
     cors = quiet(corsfast.kui.asgi.allow_cors, **kwargs, _engine=engine)
+    if attach == "cors_config":
+        app = quiet(corsfast.kui.asgi.Kui, routes=[HttpRoute("/", endpoint)], cors_config=kwargs, _engine=engine)
+        return Reused(app, None)  # its policy is inside: rebuilt for every input instead
     if attach == "route":
-        return PlainKui(routes=[HttpRoute("/", endpoint) @ cors])
-    return PlainKui(routes=[HttpRoute("/", endpoint)], http_middlewares=[cors])
+        return Reused(PlainKui(routes=[HttpRoute("/", endpoint) @ cors]), cors.policy)
+    return Reused(PlainKui(routes=[HttpRoute("/", endpoint)], http_middlewares=[cors]), cors.policy)
 
 
 def one_input(data: bytes) -> None:
     inp = Input(data)
     kwargs = read_options(inp, DIALECT)
-    if policies(DIALECT, kwargs) is None:
-        return
     attach = inp.pick(ATTACH)
     produce = endpoint_script(inp)
     req = request(inp)
-    apps: dict[ModuleType, Any] = {}
-
-    def make(engine: ModuleType, _: Any) -> Any:
-        apps[engine] = build(engine, kwargs, attach, produce)
-        return apps[engine]
-
-    result = exchange(make, req, [])
-    if result.outcome[0] == "raised" and result.outcome[1] is AppError:
+    req.scope_type = "http"  # Kui itself refuses other scope types (getattr(app, scope type))
+    PLAYING[0] = produce
+    key = options_key("kui", attach, kwargs)
+    if attach == "cors_config":
+        Built.forget(key)
+    built = Built.get(key, lambda engine: build(engine, kwargs, attach))
+    if built is None:
+        return
+    result = exchange(lambda engine, _: built[engine is PY], req, [])
+    if result.outcome[0] == "refused" or (result.outcome[0] == "raised" and result.outcome[1] is AppError):
+        check_exchange(result, req)
         return
     kind, _, headers = produce
     if not all(
-        n.isascii() and n.isprintable() and v.isprintable() and max(v, default=" ") < "\x100"
+        n.isascii() and n.isprintable() and v.isprintable() and max(v, default=" ") < "\u0100"
         for n, v in headers.items()
     ):
         return  # the endpoint's own odd headers: compared above, not the middleware's doing
     result.app.calls.append((result.scope, None, result.send))  # Kui calls the endpoint itself
     app_headers = headers.items() if kind in ("response", "http_exception") else ()
     result.app.app_headers = [(n.lower().encode(), v.encode("latin-1")) for n, v in app_headers]
-    check_exchange(result, req)
+    joined = outcome(C.kui_origin, container("list", req.headers))  # Kui joins repeated Origin fields
+    check_exchange(result, req, joined[1] if joined[0] == "ok" and type(joined[1]) is bytes else b"")
 
 
 def seeds() -> Iterable[bytes]:

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from cases import CASES
 
 import corsfast
-from fuzz.common import Input, Writer, policies, quiet, write_options
+from fuzz.common import Input, Writer, write_options
 from fuzz.common import options as read_options
-from fuzz.exchange import check_exchange, exchange, request, script, write_request, write_script
+from fuzz.exchange import check_exchange, exchange, middlewares, request, script, write_request, write_script
 
 DIALECT = "native"
 FACTORY = corsfast.CORSMiddleware
@@ -24,11 +24,12 @@ FACTORY = corsfast.CORSMiddleware
 def one_input(data: bytes) -> None:
     inp = Input(data)
     kwargs = read_options(inp, DIALECT)
-    if policies(DIALECT, kwargs) is None:
+    make = middlewares(FACTORY, kwargs)
+    if make is None:
         return
     req = request(inp)
     actions = script(inp)
-    result = exchange(lambda engine, app: quiet(FACTORY, app, **kwargs, _engine=engine), req, actions)
+    result = exchange(make, req, actions)
     check_exchange(result, req)
 
 

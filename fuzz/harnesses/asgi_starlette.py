@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from cases import CASES
 
 import corsfast.starlette
-from fuzz.common import Input, Writer, policies, quiet, write_options
+from fuzz.common import Input, Writer, write_options
 from fuzz.common import options as read_options
-from fuzz.exchange import check_exchange, exchange, request, script, write_request, write_script
+from fuzz.exchange import check_exchange, exchange, middlewares, request, script, write_request, write_script
 
 DIALECT = "starlette"
 FACTORY = corsfast.starlette.CORSMiddleware
@@ -28,17 +28,18 @@ CONFIGS = (
 def one_input(data: bytes) -> None:
     inp = Input(data)
     kwargs = read_options(inp, DIALECT)
-    if policies(DIALECT, kwargs) is None:
+    make = middlewares(FACTORY, kwargs)
+    if make is None:
         return
     req = request(inp)
     actions = script(inp)
-    result = exchange(lambda engine, app: quiet(FACTORY, app, **kwargs, _engine=engine), req, actions)
+    result = exchange(make, req, actions)
     check_exchange(result, req)
 
 
 def seeds() -> Iterable[bytes]:
     for config in CONFIGS:
-        for case in CASES:
+        for case in CASES[::3]:
             w = Writer()
             write_options(w, DIALECT, dict(config))
             write_request(w, case.method, case.headers)

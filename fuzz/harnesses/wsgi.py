@@ -23,12 +23,11 @@ from fuzz.common import (
     check_emitted,
     compare,
     outcome,
-    policies,
-    quiet,
     short,
     write_options,
 )
 from fuzz.common import options as read_options
+from fuzz.exchange import middlewares
 
 DIALECT = "native"
 ENVIRON_KEYS = (
@@ -79,9 +78,7 @@ def app_script(inp: Input) -> tuple[str, str, list[tuple[str, str]]]:
     return behaviour, status, headers
 
 
-def run(
-    engine: Any, kwargs: dict[str, Any], env: dict[str, Any], script: tuple[str, str, list[tuple[str, str]]]
-) -> Any:
+def run(make: Any, engine: Any, env: dict[str, Any], script: tuple[str, str, list[tuple[str, str]]]) -> Any:
     behaviour, status, headers = script
     calls: list[Any] = []
 
@@ -101,7 +98,7 @@ def run(
         started.append((status, list(headers), exc_info is not None))
         return lambda data: None
 
-    middleware = quiet(corsfast.wsgi.CORSMiddleware, app, **kwargs, _engine=engine)
+    middleware = make(engine, app)
     result = outcome(lambda: b"".join(middleware(dict(env), start_response)))
     return {"outcome": result, "started": started, "calls": calls}
 
@@ -110,13 +107,13 @@ def one_input(data: bytes) -> None:
     from fuzz.common import PY, C
 
     inp = Input(data)
-    kwargs = read_options(inp, DIALECT)
-    if policies(DIALECT, kwargs) is None:
+    make = middlewares(corsfast.wsgi.CORSMiddleware, read_options(inp, DIALECT))
+    if make is None:
         return
     env = environ(inp)
     script = app_script(inp)
-    compiled = run(C, kwargs, env, script)
-    compare(f"WSGI exchange for {short({k: env.get(k) for k in ENVIRON_KEYS})}", compiled, run(PY, kwargs, env, script))
+    compiled = run(make, C, env, script)
+    compare(f"WSGI exchange for {short({k: env.get(k) for k in ENVIRON_KEYS})}", compiled, run(make, PY, env, script))
     if not compiled["started"]:
         return
     _, headers, _ = compiled["started"][0]
