@@ -144,3 +144,15 @@ def test_preflight_response_takes_exactly_bytes_as_the_method(engine: ModuleType
     with pytest.raises(TypeError, match="Expected bytes, got RequestMethod"):
         policy.preflight_response(b"https://a.example", RequestMethod(b"GET"), None, None)
     assert policy.preflight_response(b"https://a.example", b"GET", None, None) is not None
+
+
+def test_scan_reads_all_of_an_iterable_before_its_items(engine: ModuleType) -> None:
+    """fuzz harness `scan`: over a generator of a list that one item empties, the twin stopped
+    where the list was emptied while the compiled engine (which reads any iterable into a list
+    first) went on; the twin now reads the iterable first too."""
+    headers = _emptied_list((b"origin", b"https://a.example"), (b"Origin", b"https://b.example"))
+    headers.append((b"origin", b"https://c.example"))
+    assert engine.kui_origin(item for item in headers) == b"https://a.example, https://b.example, https://c.example"
+    headers = _emptied_list((b"x-a", b"1"), (b"x-b", b"2"))
+    headers.append((b"origin", b"https://c.example"))
+    assert engine.scan_request_headers(iter(headers)) == (b"https://c.example", None, None, None)

@@ -40,6 +40,8 @@ def scan_request_headers(
     headers: Iterable[tuple[bytes, bytes]],
 ) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None]:
     """Return the first Origin, Access-Control-Request-Method, -Headers and -Private-Network values."""
+    if headers.__class__ is not list:
+        headers = list(headers)  # read all of any other iterable first, as the compiled engine does
     origin = method = names = private_network = None
     for key, value in headers:
         if key.__class__ is not bytes or value.__class__ is not bytes:
@@ -61,6 +63,8 @@ def scan_request_headers(
 
 def kui_origin(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
     """Return the Origin as Kui reads it: every `origin` field (any case), joined with ", "."""
+    if headers.__class__ is not list:
+        headers = list(headers)  # read all of any other iterable first, as the compiled engine does
     values = [value for key, value in headers if key.__class__ is bytes and key.lower() == ORIGIN]
     if not values:
         return None
