@@ -73,8 +73,9 @@ fi
 
 # -- the engine, built with sanitizers and coverage into .fuzz-venv -------------------------
 SANITIZE="-fsanitize=address,undefined,fuzzer-no-link"
-stamp=$( (echo "$SANITIZE"; clang --version | head -1; git ls-files -s src pyproject.toml setup.py;
-  git diff --no-ext-diff HEAD -- src pyproject.toml setup.py) | sha1sum | cut -c1-16)
+stamp=$( (echo "$SANITIZE"; clang --version | head -1;
+  find src pyproject.toml setup.py -type f \( -name '*.py' -o -name '*.pyx' -o -name '*.pxi' -o -name '*.toml' \) \
+    | LC_ALL=C sort | xargs sha1sum) | sha1sum | cut -c1-16)
 if [ "$(cat "$WORK/build.stamp" 2>/dev/null)" != "$stamp" ]; then
   log "building the engine with $SANITIZE"
   # A copy of the tree, so no object file is shared with the ordinary build in build/.
