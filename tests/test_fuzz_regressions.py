@@ -7,6 +7,7 @@ the behaviour both engines now share.
 from __future__ import annotations
 
 import re
+import tracemalloc
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -156,3 +157,18 @@ def test_scan_reads_all_of_an_iterable_before_its_items(engine: ModuleType) -> N
     headers = _emptied_list((b"x-a", b"1"), (b"x-b", b"2"))
     headers.append((b"origin", b"https://c.example"))
     assert engine.scan_request_headers(iter(headers)) == (b"https://c.example", None, None, None)
+
+
+def test_a_huge_repeat_count_costs_nothing_at_construction(engine: ModuleType) -> None:
+    """fuzz harness `options`: the pattern lint built the shortest match of each pattern to make
+    canary origins from it, so `x{4294967294}` asked for a 4 GiB string (libFuzzer: out of
+    memory) and `x{100000000}` took seconds and 200 MB. It now gives up past 512 characters."""
+    pattern = re.compile(r"https://[a-z]+x{4294967294}")
+    tracemalloc.start()
+    try:
+        policy = corsfast.CORSMiddleware(None, allow_origins=[pattern], _engine=engine).policy
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak
+    assert not policy.is_allowed_origin(b"https://ax")

@@ -243,6 +243,10 @@ def _canaries(pattern: re.Pattern[str], parsed: Any) -> list[str]:
     return canaries
 
 
+_SHORTEST_LIMIT = 512
+"""Longest match `_shortest` builds: canaries are origins, and browsers send short ones."""
+
+
 def _shortest(items: list[tuple[Any, Any]]) -> str | None:
     """Return a short string that `items` matches (fewest repeats, first branch), or None."""
     out = []
@@ -261,8 +265,8 @@ def _shortest(items: list[tuple[Any, Any]]) -> str | None:
             out.append("x")
         elif op in _REPEATS:
             body = _shortest(list(av[2])) if av[0] else ""
-            if body is None:
-                return None
+            if body is None or len(body) * av[0] > _SHORTEST_LIMIT:
+                return None  # `x{4294967294}` would build gigabytes: no canary from it
             out.append(body * av[0])
         elif op is _SUBPATTERN or op is _ATOMIC_GROUP or op is _BRANCH:
             (child, *_) = _children(op, av)
