@@ -47,9 +47,9 @@ def one_input(data: bytes) -> None:
         got = outcome(c.response_headers, origin, container(kind, makers))
         compare("response_headers", got, outcome(py.response_headers, origin, container(kind, makers)))
         app = container("list", makers)
+        pairs = plain(app)  # before anything reads the items (an odd one may empty the list)
         if got[0] == "ok":
             check_emitted(got[1], origin, "response_headers", app)
-            pairs = plain(app)
             if pairs is not None:
                 _check_kept(pairs, got[1])
 
@@ -67,7 +67,7 @@ def _check_kept(app: list[tuple[bytes, bytes]], result: list[tuple[bytes, bytes]
     from fuzz.common import Violation
 
     kept = [item for item in app if item[0] not in TOUCHED]
-    others = [item for item in result if item[0] not in TOUCHED]
+    others = [item for item in result if type(item) is not tuple or item[0] not in TOUCHED]
     if others[: len(kept)] != kept:
         raise Violation(f"app headers lost or reordered: {kept!r} -> {others!r}")
 
