@@ -591,7 +591,8 @@ class CORSPolicy:
     ) -> tuple[int, list[Header], bytes] | None:
         if self._kui:
             return (200, list(entry.block), b"") if entry.allowed else None
-        _require_bytes(request_method)
+        if type(request_method) is not bytes:  # exactly bytes, as the compiled engine's typed argument
+            raise TypeError(f"Expected bytes, got {type(request_method).__name__}")
         if self._native:
             return self._native_preflight(entry, request_method, request_headers, request_private_network)
         return self._starlette_preflight(entry, request_method, request_headers, request_private_network)
