@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from cases import RecordingApp, asgi_request
+from conftest import C_ENGINE, PY_ENGINE
 
 import corsfast
 import corsfast.starlette
@@ -172,3 +173,30 @@ def test_a_huge_repeat_count_costs_nothing_at_construction(engine: ModuleType) -
         tracemalloc.stop()
     assert peak < 4 << 20, peak
     assert not policy.is_allowed_origin(b"https://ax")
+
+
+def once(name: bytes, value: bytes) -> Iterator[bytes]:
+    """Return a header item that can be read only once (an iterator)."""
+    return iter((name, value))
+
+
+@pytest.mark.c_extension
+def test_starlette_merge_takes_the_same_path_on_both_engines() -> None:
+    """fuzz harness `asgi_starlette`: with Starlette options that set neither credentials nor
+    exposed headers, the compiled engine merged an app-set Access-Control-Allow-Credentials
+    (one of its default names) and the twin appended (not one of this policy's names). The
+    answers agree for pairs, but an item that can be read only once was read twice on one
+    engine: ValueError there, an answer on the other. The twin now takes the same path."""
+    outcomes = []
+    for implementation in (C_ENGINE, PY_ENGINE):
+        policy = corsfast.starlette.CORSMiddleware(
+            None, allow_origin_regex=r"https://[a-z]+\.example\.com", _engine=implementation.module
+        ).policy
+        headers = [(b"content-type", b"text/plain"), once(b"access-control-allow-credentials", b"true")]
+        try:
+            outcomes.append(("ok", len(policy.response_headers(b"https://a.example.com", headers))))
+        except ValueError:
+            outcomes.append(("raised", ValueError))
+        pairs = [(b"content-type", b"text/plain"), (b"access-control-allow-credentials", b"true")]
+        outcomes.append(("pairs", policy.response_headers(b"https://a.example.com", pairs)))
+    assert outcomes[:2] == outcomes[2:]

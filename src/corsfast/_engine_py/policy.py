@@ -320,6 +320,10 @@ class CORSPolicy:
         self._allowed_header_names = tables.header_names
         self._simple_ops: tuple[Op, ...] = tables.simple
         self._touched = frozenset((*(name for name, _ in tables.simple), ACAO, VARY))
+        if self._touched <= TOUCHED_RESPONSE_HEADERS:
+            # As the compiled engine: the default names then (a superset: the merge of a name
+            # no operation sets keeps it as it is), so both take the same path.
+            self._touched = TOUCHED_RESPONSE_HEADERS
         # A simple response reflects the origin when it is allowed, or for any origin with
         # allow-all and credentials (Starlette's two `allow_explicit_origin` branches).
         self._simple_reflect = not self._allow_all or options.allow_credentials
