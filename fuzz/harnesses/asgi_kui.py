@@ -15,8 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from cases import CASES
-from kui.asgi import HTTPException, HttpResponse, HttpRoute
-from kui.asgi import Kui as PlainKui
+from kui.asgi import HTTPException, HttpResponse, HttpRoute, Kui as PlainKui
 
 import corsfast.kui.asgi
 from fuzz.common import (
@@ -27,12 +26,12 @@ from fuzz.common import (
     Input,
     Writer,
     container,
+    options as read_options,
     options_key,
     outcome,
     quiet,
     write_options,
 )
-from fuzz.common import options as read_options
 from fuzz.exchange import AppError, check_exchange, exchange, request, write_request
 
 DIALECT = "kui"

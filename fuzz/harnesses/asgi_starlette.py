@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from cases import CASES
 
 import corsfast.starlette
-from fuzz.common import Input, Writer, write_options
-from fuzz.common import options as read_options
+from fuzz.common import Input, Writer, options as read_options, write_options
 from fuzz.exchange import check_exchange, exchange, middlewares, request, script, write_request, write_script
 
 DIALECT = "starlette"

@@ -24,13 +24,13 @@ from fuzz.common import (
     compare,
     container,
     header_list,
+    options as read_options,
     outcome,
     plain,
     policies,
     write_header_list,
     write_options,
 )
-from fuzz.common import options as read_options
 
 
 def one_input(data: bytes) -> None:

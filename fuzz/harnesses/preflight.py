@@ -24,13 +24,13 @@ from fuzz.common import (
     Writer,
     check_value,
     compare,
+    options as read_options,
     outcome,
     policies,
     reference_allowed,
     short,
     write_options,
 )
-from fuzz.common import options as read_options
 
 VALUE_KINDS = ("bytes", "bytes", "bytes", "bytes", "none", "str", "subclass", "bytearray")
 PRIVATE = (None, b"true", b"false", b"", b"TRUE", b"true\x00")

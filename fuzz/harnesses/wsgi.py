@@ -22,11 +22,11 @@ from fuzz.common import (
     Writer,
     check_emitted,
     compare,
+    options as read_options,
     outcome,
     short,
     write_options,
 )
-from fuzz.common import options as read_options
 from fuzz.exchange import middlewares
 
 DIALECT = "native"
