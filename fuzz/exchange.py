@@ -65,9 +65,13 @@ class Request:
         scope["type"] = kind
         return scope
 
-    def origin(self) -> Optional[bytes]:
+    def items(self) -> list[Any]:
+        """Return fresh header items as the engines read them (any container read into a list first)."""
         items = container(self.container, self.headers)
-        for item in items if type(items) is list else list(items):  # what the engines read
+        return items if type(items) is list else list(items)
+
+    def origin(self) -> Optional[bytes]:
+        for item in self.items():
             try:
                 key, value = item
             except (TypeError, ValueError):

@@ -86,7 +86,7 @@ def one_input(data: bytes) -> None:
             )
         elif op == "flood":
             stem = inp.blob()
-            count = inp.below(600)
+            count = inp.below(100)
             for i in range(count):
                 origin = b"%s%d" % (stem, i)
                 compare("flood lookup", c.lookup(origin).allowed, py.lookup(origin).allowed)
@@ -134,6 +134,6 @@ def seeds() -> Iterable[bytes]:
         w.below(24, 3)
         w.pick(OPS, "lookup").repeat(b"a", len(LONG_OK))
         w.pick(OPS, "lookup").blob(LONG_OK[:2000])
-        w.pick(OPS, "flood").blob(b"https://").below(600, 40)
+        w.pick(OPS, "flood").blob(b"https://").below(100, 40)
         w.pick(OPS, "lookup").blob(LONG_BAD[:30])
         yield w.data()
