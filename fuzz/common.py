@@ -394,6 +394,11 @@ MAX_ORIGIN_LENGTHS = (2048, 2049, 4096)
 DIALECTS = ("native", "starlette", "kui")
 
 
+PATTERN_TEXT = 2048
+"""Longest fuzzed text in a pattern: compiling and linting a 256 KiB pattern under
+instrumentation takes longer than the hang timeout, and says nothing about requests."""
+
+
 def origin_rule(inp: Input, dialect: str) -> Any:
     """Return one allow_origins item for `dialect`: pooled or fuzzed exact origins, wildcards, patterns."""
     kind = inp.below(6)
@@ -401,9 +406,10 @@ def origin_rule(inp: Input, dialect: str) -> Any:
         if dialect == "kui" and kind < 3:
             return inp.pick(PATTERNS)
         if kind == 4:  # a literal pattern made of fuzzed text (never backtracks)
-            return re.compile(("(?i)" if inp.flag() else "") + re.escape(inp.text()))
+            return re.compile(("(?i)" if inp.flag() else "") + re.escape(inp.text()[:PATTERN_TEXT]))
         if kind == 5:  # one label between fuzzed literals
-            return re.compile(re.escape(inp.text()) + "[a-z0-9-]+" + re.escape(inp.text()))
+            head, tail = inp.text()[:PATTERN_TEXT], inp.text()[:PATTERN_TEXT]
+            return re.compile(re.escape(head) + "[a-z0-9-]+" + re.escape(tail))
         return inp.pick(PATTERNS)
     if kind == 0:
         return inp.pick(ORIGIN_STRS)
@@ -412,7 +418,7 @@ def origin_rule(inp: Input, dialect: str) -> Any:
     if kind == 2 and dialect == "native":
         return inp.pick(WILDCARDS) if inp.flag() else "https://*." + inp.text()
     if kind == 4 and dialect == "native":
-        return re.compile(("(?i)" if inp.flag() else "") + re.escape(inp.text()))
+        return re.compile(("(?i)" if inp.flag() else "") + re.escape(inp.text()[:PATTERN_TEXT]))
     return inp.pick(ORIGIN_STRS)
 
 
@@ -446,7 +452,7 @@ def options(inp: Input, dialect: str) -> dict[str, Any]:
         elif regex == 2:
             kwargs["allow_origin_regex"] = inp.pick(PATTERNS)
         elif regex == 3:
-            kwargs["allow_origin_regex"] = re.escape(inp.text())
+            kwargs["allow_origin_regex"] = re.escape(inp.text()[:PATTERN_TEXT])
         kwargs["allow_private_network"] = inp.flag()
     else:
         kwargs["allow_origins"] = [r for r in rules if isinstance(r, re.Pattern)]
