@@ -1,4 +1,731 @@
 # Included by _engine_c.pyx (one extension module):
-# the flask-cors dialect (corsfast.flask); twin: _engine_py/flask.py.
+# the flask-cors dialect (corsfast.flask); twin: _engine_py/flask.py (read it for the spec).
 
-_FLASK_ALL = ()
+from cpython.contextvars cimport PyContextVar_Get
+from cpython.object cimport PyObject_IsTrue
+from cpython.unicode cimport PyUnicode_1BYTE_DATA, PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_READ
+
+import copy as _copy
+import re as _re
+
+from ._options import DEFAULT_CACHE_SIZE as _DEFAULT_CACHE_SIZE
+from ._options import DEFAULT_MAX_ORIGIN_LENGTH as _DEFAULT_MAX_ORIGIN_LENGTH
+
+cdef extern from "Python.h":
+    Py_ssize_t PyDict_GET_SIZE(object o)
+    bint PyUnicode_CheckExact(object o)
+    bint PyDict_Check(object o)
+    int PyUnicode_1BYTE_KIND
+
+_FLASK_ALL = (
+    "FlaskContext",
+    "FlaskEntry",
+    "FlaskPolicy",
+    "FlaskResources",
+    "FlaskView",
+    "flask_after_request",
+    "flask_view_call",
+)
+
+cdef str F_ACAO = "Access-Control-Allow-Origin"
+cdef str F_ACAM = "Access-Control-Allow-Methods"
+cdef str F_ACAH = "Access-Control-Allow-Headers"
+cdef str F_ACEH = "Access-Control-Expose-Headers"
+cdef str F_ACAC = "Access-Control-Allow-Credentials"
+cdef str F_ACMA = "Access-Control-Max-Age"
+cdef str F_ACAPN = "Access-Control-Allow-Private-Network"
+cdef str FLASK_CORS_EVALUATED = "_FLASK_CORS_EVALUATED"
+cdef str F_OPTIONS = "OPTIONS"
+cdef str F_TRUE = "true"
+cdef str F_STAR = "*"
+cdef str ENV_ORIGIN = "HTTP_ORIGIN"
+cdef str ENV_ACRM = "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
+cdef str ENV_ACRH = "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"
+cdef str ENV_ACRPN = "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"
+cdef const char* LOWER_ACAO = b"access-control-allow-origin"
+cdef tuple _VARY_ORIGIN = (("Vary", "Origin"),)
+cdef tuple _NOTHING = ()
+cdef Py_ssize_t MAX_CACHED_LENGTH = 8192
+cdef Py_ssize_t MAX_CACHED_ORIGIN = _DEFAULT_MAX_ORIGIN_LENGTH
+cdef object _ZERO = 0
+cdef dict _NO_CONFIG = {}
+cdef object _VOLATILE = object()
+cdef frozenset _MATCH_ALL_SOURCES = frozenset(("", "/*", ".*"))
+_DICT_GET = dict.get
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+cdef bint _str_has_control(str value) noexcept:
+    """Return True when `value` holds a character below 0x20 or 0x7F."""
+    cdef Py_ssize_t i, n = PyUnicode_GET_LENGTH(value)
+    cdef int kind = PyUnicode_KIND(value)
+    cdef void* data = PyUnicode_DATA(value)
+    cdef Py_UCS4 c
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
+        if c < 0x20 or c == 0x7F:
+            return True
+    return False
+
+
+cdef inline bint _is_lower_acao(str name) noexcept:
+    """Return True when `name.lower() == "access-control-allow-origin"` (an exact str)."""
+    cdef Py_ssize_t i
+    cdef const unsigned char* s
+    if PyUnicode_GET_LENGTH(name) != 27 or PyUnicode_KIND(name) != PyUnicode_1BYTE_KIND:
+        # A wider character never lowers to an ASCII letter of this name (only U+212A lowers to 'k').
+        return False
+    s = <const unsigned char*>PyUnicode_1BYTE_DATA(name)
+    for i in range(27):
+        if _ascii_lower(s[i]) != <unsigned char>LOWER_ACAO[i]:
+            return False
+    return True
+
+
+cdef inline object _cache_get(dict cache, object key):
+    """Return cache[key], or None."""
+    cdef PyObject* found = corsfast_dict_get_ref(cache, key)
+    if found is NULL:
+        return None
+    value = <object>found
+    Py_DECREF(value)  # the cast took its own reference
+    return value
+
+
+cdef inline int _cache_store(dict cache, Py_ssize_t maxsize, object key, object value) except -1:
+    if maxsize:
+        if PyDict_GET_SIZE(cache) >= maxsize:
+            cache.clear()  # keeps the bound exact; costs nothing per hit
+        PyDict_SetItem(cache, key, value)
+    return 0
+
+
+cdef str _header_value(object value):
+    return value if isinstance(value, str) else str(value)
+
+
+def _split_rules(rules):
+    literals = set()
+    others = []
+    patterns = []
+    for rule in rules:
+        if isinstance(rule, _re.Pattern):
+            patterns.append(rule)
+            continue
+        try:
+            literals.add(str(rule).casefold())
+        except Exception:
+            others.append(rule)
+    return frozenset(literals), tuple(others), tuple(patterns)
+
+
+# -- the policy ---------------------------------------------------------------------------
+
+@cython.final
+cdef class FlaskEntry:
+    """The headers one Origin value gets (flask-cors' `get_cors_headers` for that origin)."""
+
+    cdef readonly bint active
+    cdef readonly tuple head
+    cdef readonly tuple tail
+    cdef readonly tuple simple
+
+    def __init__(self, bint active, tuple head, tuple tail):
+        self.active = active
+        self.head = head
+        self.tail = tail
+        self.simple = head + tail
+
+
+cdef FlaskEntry _INACTIVE = FlaskEntry(False, (), ())
+
+
+@cython.final
+cdef class FlaskPolicy:
+    """Return the headers flask-cors 6.0.5 adds for one resolved option set."""
+
+    cdef readonly object options
+    cdef readonly bint automatic_options
+    cdef bint _allow_all
+    cdef bint _send_wildcard
+    cdef bint _credentials
+    cdef bint _always_send
+    cdef bint _vary_header
+    cdef bint _vary_static
+    cdef frozenset _literals
+    cdef tuple _others
+    cdef tuple _patterns
+    cdef frozenset _header_literals
+    cdef tuple _header_others
+    cdef tuple _header_patterns
+    cdef tuple _expose
+    cdef tuple _credentials_header
+    cdef object _methods
+    cdef tuple _preflight_tail
+    cdef tuple _private_network
+    cdef Py_ssize_t _maxsize
+    cdef dict _cache
+    cdef dict _method_cache
+    cdef dict _names_cache
+    cdef Py_ssize_t _hits
+    cdef Py_ssize_t _misses
+    cdef FlaskEntry _no_origin
+
+    def __init__(self, options, Py_ssize_t cache_size=_DEFAULT_CACHE_SIZE):
+        if cache_size < 0:
+            raise ValueError(f"cache_size must be >= 0, got {cache_size!r}")
+        self.options = options
+        self.automatic_options = bool(options.automatic_options)
+        origins = list(options.origins)
+        self._allow_all = bool(options.allow_all_origins)
+        self._send_wildcard = bool(options.send_wildcard)
+        self._credentials = bool(options.supports_credentials)
+        self._always_send = bool(options.always_send)
+        self._vary_header = bool(options.vary_header)
+        self._literals, self._others, self._patterns = _split_rules(origins)
+        self._header_literals, self._header_others, self._header_patterns = _split_rules(options.allow_headers)
+        self._vary_static = len(origins) > 1 or bool(self._patterns)
+        self._credentials_header = ((F_ACAC, F_TRUE),) if self._credentials else ()
+        self._expose = ()
+        if options.expose_headers:
+            self._expose = ((F_ACEH, _header_value(options.expose_headers)),)
+        self._methods = options.methods or None
+        preflight = []
+        if options.max_age:
+            preflight.append((F_ACMA, _header_value(options.max_age)))
+        if self._methods is not None:
+            preflight.append((F_ACAM, _header_value(self._methods)))
+        self._preflight_tail = tuple(preflight)
+        self._private_network = (F_ACAPN, "true" if options.allow_private_network else "false")
+        self._maxsize = cache_size
+        self._cache = {}
+        self._method_cache = {}
+        self._names_cache = {}
+        self._hits = 0
+        self._misses = 0
+        self._no_origin = self._make_entry(None)
+
+    # -- origins (cold: once per Origin value) ---------------------------------------------
+
+    cdef bint _origin_matches(self, str origin) except -1:
+        if _str_has_control(origin):
+            return False  # never reflect a value that breaks or changes header framing
+        if self._allow_all:
+            return True
+        if origin.casefold() in self._literals:
+            return True
+        for other in self._others:
+            if origin == other:
+                return True
+        for pattern in self._patterns:
+            if pattern.fullmatch(origin) is not None:
+                return True
+        return False
+
+    cdef FlaskEntry _make_entry(self, object origin):
+        cdef list to_set
+        if origin:
+            if self._allow_all and self._send_wildcard:
+                to_set = [F_STAR]
+            elif self._origin_matches(origin):
+                to_set = [origin]
+            else:
+                return _INACTIVE
+        elif self._always_send:
+            if self._allow_all:
+                if self._credentials:
+                    return _INACTIVE
+                to_set = [F_STAR]
+            else:
+                to_set = sorted([o for o in self.options.origins if isinstance(o, str)])
+                if not to_set:
+                    return _INACTIVE
+        else:
+            return _INACTIVE
+        first = to_set[0]
+        head = ((F_ACAO, first),) if first else ()
+        head = head + self._expose + self._credentials_header
+        vary = self._vary_header and first != F_STAR and (self._vary_static or len(to_set) > 1)
+        return FlaskEntry(True, head, _VARY_ORIGIN if vary else ())
+
+    cdef FlaskEntry _lookup(self, object origin):
+        cdef PyObject* found
+        cdef FlaskEntry entry
+        if origin is None:
+            return self._no_origin
+        if not PyUnicode_CheckExact(origin):
+            raise TypeError(f"Expected str, got {type(origin).__name__}")
+        if PyUnicode_GET_LENGTH(origin) == 0:
+            return self._no_origin
+        found = corsfast_dict_get_ref(self._cache, origin)
+        if found is not NULL:
+            self._hits += 1
+            entry = <FlaskEntry>found
+            Py_DECREF(entry)  # the cast took its own reference
+            return entry
+        self._misses += 1
+        entry = self._make_entry(origin)
+        if PyUnicode_GET_LENGTH(origin) <= MAX_CACHED_ORIGIN:
+            _cache_store(self._cache, self._maxsize, origin, entry)
+        return entry
+
+    def lookup(self, origin):
+        """Return the entry for a request's Origin value (None or "" when it has none)."""
+        return self._lookup(origin)
+
+    def is_allowed_origin(self, origin):
+        """Return True when a request with this Origin gets CORS headers."""
+        return self._lookup(origin).active
+
+    def cache_info(self):
+        """Return the origin cache's hits, misses, maximum and current size."""
+        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
+
+    def cache_clear(self):
+        """Empty the caches and reset the origin cache's statistics."""
+        self._cache.clear()
+        self._method_cache.clear()
+        self._names_cache.clear()
+        self._hits = 0
+        self._misses = 0
+
+    # -- preflights ----------------------------------------------------------------------
+
+    cdef bint _method_allowed(self, str request_method) except -1:
+        cdef PyObject* found = corsfast_dict_get_ref(self._method_cache, request_method)
+        if found is not NULL:
+            result = <object>found
+            Py_DECREF(result)
+            return result is True
+        upper = request_method.upper()
+        allowed = bool(upper) and self._methods is not None and upper in self._methods
+        if PyUnicode_GET_LENGTH(request_method) <= MAX_CACHED_LENGTH:
+            _cache_store(self._method_cache, self._maxsize, request_method, allowed)
+        return allowed
+
+    cdef bint _header_name_allowed(self, str name) except -1:
+        if _str_has_control(name):
+            return False
+        if name.casefold() in self._header_literals:
+            return True
+        for other in self._header_others:
+            if name == other:
+                return True
+        for pattern in self._header_patterns:
+            # flask-cors runs header patterns with `match` (a prefix): kept.
+            if pattern.match(name) is not None:
+                return True
+        return False
+
+    cdef object _allow_headers(self, str request_headers):
+        cdef PyObject* found
+        if PyUnicode_GET_LENGTH(request_headers) == 0:
+            return None
+        found = corsfast_dict_get_ref(self._names_cache, request_headers)
+        if found is not NULL:
+            result = <object>found
+            Py_DECREF(result)
+            return result
+        names = [name.strip() for name in request_headers.split(",")]
+        result = ", ".join(sorted([name for name in names if self._header_name_allowed(name)]))
+        if PyUnicode_GET_LENGTH(request_headers) <= MAX_CACHED_LENGTH:
+            _cache_store(self._names_cache, self._maxsize, request_headers, result)
+        return result
+
+    def allow_headers(self, request_headers):
+        """Return Access-Control-Allow-Headers for an Access-Control-Request-Headers value, or None."""
+        if not request_headers:
+            return None
+        if not PyUnicode_CheckExact(request_headers):
+            raise TypeError(f"Expected str, got {type(request_headers).__name__}")
+        return self._allow_headers(request_headers)
+
+    # -- requests ------------------------------------------------------------------------
+
+    cdef tuple _cors_headers(self, object method, object origin, object request_method,
+                             object request_headers, object private_network):
+        cdef bint pna, preflight
+        cdef list headers
+        cdef FlaskEntry entry
+        if private_network is not None and not PyUnicode_CheckExact(private_network):
+            raise TypeError(f"Expected str, got {type(private_network).__name__}")
+        entry = self._lookup(origin)
+        if not entry.active:
+            return _NOTHING
+        pna = private_network is not None and private_network == F_TRUE
+        preflight = method == F_OPTIONS
+        if not pna and not preflight:
+            return entry.simple
+        headers = list(entry.head)
+        if pna:
+            headers.append(self._private_network)
+        if preflight and request_method is not None:
+            if not PyUnicode_CheckExact(request_method):
+                raise TypeError(f"Expected str, got {type(request_method).__name__}")
+            if PyUnicode_GET_LENGTH(request_method) and self._method_allowed(request_method):
+                if request_headers is not None:
+                    if not PyUnicode_CheckExact(request_headers):
+                        raise TypeError(f"Expected str, got {type(request_headers).__name__}")
+                    allowed = self._allow_headers(request_headers)
+                    if allowed:
+                        headers.append((F_ACAH, allowed))
+                headers.extend(self._preflight_tail)
+        headers.extend(entry.tail)
+        return tuple(headers)
+
+    def cors_headers(self, method, origin, request_method, request_headers, private_network):
+        """Return the `(name, value)` headers flask-cors adds to the response, in its order."""
+        return self._cors_headers(method, origin, request_method, request_headers, private_network)
+
+
+# -- Flask glue -----------------------------------------------------------------------------
+
+@cython.final
+cdef class FlaskContext:
+    """How the hooks reach Flask's current app and request, and Werkzeug's header classes."""
+
+    cdef readonly object app_var
+    cdef readonly object request_var
+    cdef readonly object get_app
+    cdef readonly object get_request
+    cdef readonly object headers_type
+    cdef readonly object multidict_type
+    cdef readonly object environ_headers_type
+
+    def __init__(self, app_var, request_var, get_app, get_request, headers_type, multidict_type,
+                 environ_headers_type):
+        self.app_var = app_var
+        self.request_var = request_var
+        self.get_app = get_app
+        self.get_request = get_request
+        self.headers_type = headers_type
+        self.multidict_type = multidict_type
+        self.environ_headers_type = environ_headers_type
+
+    cdef object _var_value(self, object var):
+        cdef PyObject* value = NULL
+        PyContextVar_Get(var, NULL, &value)
+        if value is NULL:
+            raise LookupError(var)
+        result = <object>value
+        Py_DECREF(result)  # PyContextVar_Get returned an owned reference
+        return result
+
+    cdef object _current_app(self):
+        if self.app_var is not None:
+            return self._var_value(self.app_var).app
+        return self.get_app()
+
+    cdef object _current_request(self):
+        if self.request_var is not None:
+            return self._var_value(self.request_var).request
+        return self.get_request()
+
+    def current_app(self):
+        return self._current_app()
+
+    def current_request(self):
+        return self._current_request()
+
+
+cdef inline object _environ_value(dict environ, str key):
+    cdef PyObject* found = corsfast_dict_get_ref(environ, key)
+    if found is NULL:
+        return None
+    value = <object>found
+    Py_DECREF(value)
+    return value
+
+
+cdef tuple _request_cors_headers(FlaskPolicy policy, object request, FlaskContext context):
+    """Return `policy`'s headers for a Flask request, reading its header values as flask-cors does."""
+    cdef object method = request.method
+    cdef object headers = request.headers
+    cdef object environ
+    cdef object request_method = None, request_headers = None
+    if type(headers) is context.environ_headers_type:
+        environ = headers.environ
+        if PyDict_CheckExact(environ):
+            # Werkzeug's EnvironHeaders.get(name) is environ["HTTP_" + NAME]: read it directly.
+            if method == F_OPTIONS:
+                request_method = _environ_value(environ, ENV_ACRM)
+                request_headers = _environ_value(environ, ENV_ACRH)
+            return policy._cors_headers(
+                method,
+                _environ_value(environ, ENV_ORIGIN),
+                request_method,
+                request_headers,
+                _environ_value(environ, ENV_ACRPN),
+            )
+    return policy.cors_headers(
+        method,
+        headers.get("Origin"),
+        headers.get("Access-Control-Request-Method"),
+        headers.get("Access-Control-Request-Headers"),
+        headers.get("Access-Control-Request-Private-Network"),
+    )
+
+
+cdef int _set_cors_headers(object response, FlaskPolicy policy, object request, FlaskContext context) except -1:
+    """flask-cors' `set_cors_headers`: add `policy`'s headers unless the decorator already ran."""
+    cdef object headers, items
+    cdef tuple block
+    if hasattr(response, FLASK_CORS_EVALUATED):
+        return 0
+    headers = response.headers
+    if type(headers) is context.headers_type:
+        items = headers._list
+        if PyList_CheckExact(items):
+            # What Headers.add appends, all at once (the values are checked strings).
+            block = _request_cors_headers(policy, request, context)
+            if PyTuple_GET_SIZE(block):
+                (<list>items).extend(block)
+            return 0
+    if not isinstance(headers, (context.headers_type, context.multidict_type)):
+        headers = context.multidict_type(headers)
+        response.headers = headers
+    for name, value in _request_cors_headers(policy, request, context):
+        headers.add(name, value)
+    return 0
+
+
+cdef int _has_allow_origin(object headers, FlaskContext context) except -1:
+    """Return `bool(headers.get("Access-Control-Allow-Origin"))`, as the extension tests it."""
+    cdef object items, item, name, value
+    cdef Py_ssize_t i
+    if type(headers) is context.headers_type:
+        items = headers._list
+        if PyList_CheckExact(items):
+            i = 0
+            while i < PyList_GET_SIZE(items):
+                item = <object>PyList_GET_ITEM(items, i)
+                i += 1
+                if PyTuple_CheckExact(item) and PyTuple_GET_SIZE(item) == 2:
+                    name = <object>PyTuple_GET_ITEM(item, 0)
+                    value = <object>PyTuple_GET_ITEM(item, 1)
+                else:
+                    name, value = item
+                if PyUnicode_CheckExact(name):
+                    if _is_lower_acao(name):
+                        return PyObject_IsTrue(value)
+                elif name.lower() == "access-control-allow-origin":
+                    return PyObject_IsTrue(value)
+            return False
+    return PyObject_IsTrue(headers.get(F_ACAO))
+
+
+@cython.final
+cdef class FlaskResources:
+    """The extension's resources, in flask-cors' order: `(pattern, policy)` pairs."""
+
+    cdef readonly tuple resources
+    cdef readonly FlaskContext context
+    cdef tuple _matchers
+    cdef FlaskPolicy _match_all
+    cdef dict _cache
+    cdef Py_ssize_t _maxsize
+
+    def __init__(self, resources, FlaskContext context not None, Py_ssize_t cache_size=_DEFAULT_CACHE_SIZE):
+        if cache_size < 0:
+            raise ValueError(f"cache_size must be >= 0, got {cache_size!r}")
+        self.resources = tuple(resources)
+        self.context = context
+        self._cache = {}
+        self._maxsize = cache_size
+        matchers = []
+        for pattern, policy in self.resources:
+            if not isinstance(policy, FlaskPolicy):
+                raise TypeError(f"resources take FlaskPolicy objects, got {type(policy).__name__}")
+            if isinstance(pattern, _re.Pattern):
+                matchers.append((True, pattern, policy))
+            else:
+                try:
+                    literal = str(pattern)
+                except Exception:
+                    literal = pattern
+                matchers.append((False, literal, policy))
+        self._matchers = tuple(matchers)
+        self._match_all = None
+        if matchers:
+            is_pattern, matcher, policy = matchers[0]
+            if is_pattern and isinstance(matcher.pattern, str) and matcher.pattern in _MATCH_ALL_SOURCES:
+                self._match_all = policy
+
+    cdef FlaskPolicy _policy_for(self, object path):
+        cdef PyObject* found
+        cdef bint cacheable
+        if self._match_all is not None:
+            return self._match_all
+        cacheable = PyUnicode_CheckExact(path) and PyUnicode_GET_LENGTH(path) <= MAX_CACHED_ORIGIN
+        if cacheable:
+            found = corsfast_dict_get_ref(self._cache, path)
+            if found is not NULL:
+                result = <object>found
+                Py_DECREF(result)
+                return result if result is not False else None
+        result = False
+        for is_pattern, matcher, policy in self._matchers:
+            if (matcher.match(path) is not None) if is_pattern else (path == matcher):
+                result = policy
+                break
+        if cacheable:
+            _cache_store(self._cache, self._maxsize, path, result)
+        return result if result is not False else None
+
+    def policy_for(self, path):
+        """Return the policy of the first resource matching `path`, or None."""
+        return self._policy_for(path)
+
+
+def flask_after_request(FlaskResources resources not None, response):
+    """Return `response` with the extension's CORS headers: flask-cors' `cors_after_request`."""
+    cdef FlaskContext context = resources.context
+    cdef object headers = response.headers
+    cdef FlaskPolicy policy
+    if headers is not None and _has_allow_origin(headers, context):
+        return response  # the view (or the decorator) set it already
+    request = context._current_request()
+    policy = resources._policy_for(request.path)
+    if policy is not None:
+        _set_cors_headers(response, policy, request, context)
+    return response
+
+
+# -- the decorator --------------------------------------------------------------------------
+
+def _snapshot(value):
+    """Return a deep copy that compares equal to `value`, or the volatile marker."""
+    try:
+        copied = _copy.deepcopy(value)
+        if copied is value or bool(copied == value):
+            return copied
+    except Exception:
+        pass
+    return _VOLATILE
+
+
+cdef bint _unchanged(object value, object original, object copied) except -1:
+    if value is not original or copied is _VOLATILE:
+        return False
+    if copied is value:
+        return True  # an immutable value: deepcopy returned it
+    try:
+        return bool(copied == value)
+    except Exception:
+        return False
+
+
+@cython.final
+cdef class _ViewState:
+    cdef object app
+    cdef object config
+    cdef bint config_is_dict
+    cdef tuple config_values
+    cdef tuple option_values
+    cdef FlaskPolicy policy
+
+
+@cython.final
+cdef class FlaskView:
+    """A view wrapped by `@cross_origin`, with its options compiled per app and app config."""
+
+    cdef readonly object view
+    cdef readonly dict options
+    cdef readonly tuple config_keys
+    cdef readonly object compile
+    cdef readonly FlaskContext context
+    cdef dict _box
+
+    def __init__(self, view, dict options not None, config_keys, compile, FlaskContext context not None):
+        self.view = view
+        self.options = options
+        self.config_keys = tuple(config_keys)
+        self.compile = compile
+        self.context = context
+        self._box = {}
+
+    cdef FlaskPolicy _policy_for(self, object app):
+        cdef PyObject* found = corsfast_dict_get_ref(self._box, _ZERO)
+        cdef _ViewState state
+        if found is not NULL:
+            state = <_ViewState>found
+            Py_DECREF(state)
+            if state.app is app:
+                config = getattr(app, "config", _NO_CONFIG)
+                if config is state.config and self._same(state, config):
+                    return state.policy
+        return self._recompile(app)
+
+    cdef bint _same(self, _ViewState state, object config) except -1:
+        cdef Py_ssize_t i
+        cdef tuple pair
+        cdef PyObject* found
+        cdef object value
+        for i in range(PyTuple_GET_SIZE(self.config_keys)):
+            key = <object>PyTuple_GET_ITEM(self.config_keys, i)
+            if state.config_is_dict:
+                found = corsfast_dict_get_ref(config, key)
+                if found is NULL:
+                    value = None
+                else:
+                    value = <object>found
+                    Py_DECREF(value)
+            else:
+                value = config.get(key)
+            pair = <tuple>PyTuple_GET_ITEM(state.config_values, i)
+            original = <object>PyTuple_GET_ITEM(pair, 0)
+            if value is None and original is None:
+                continue
+            if not _unchanged(value, original, <object>PyTuple_GET_ITEM(pair, 1)):
+                return False
+        for pair in state.option_values:
+            original = <object>PyTuple_GET_ITEM(pair, 0)
+            if not _unchanged(original, original, <object>PyTuple_GET_ITEM(pair, 1)):
+                return False
+        return True
+
+    cdef FlaskPolicy _recompile(self, object app):
+        cdef _ViewState state = _ViewState.__new__(_ViewState)
+        config = getattr(app, "config", _NO_CONFIG)
+        config_values = []
+        for key in self.config_keys:
+            value = config.get(key)
+            config_values.append((None, None) if value is None else (value, _snapshot(value)))
+        option_values = []
+        for value in self.options.values():
+            copied = _snapshot(value)
+            if copied is not value:  # immutable values cannot change
+                option_values.append((value, copied))
+        policy = self.compile(app)
+        if not isinstance(policy, FlaskPolicy):
+            raise TypeError(f"compile must return a FlaskPolicy, got {type(policy).__name__}")
+        state.app = app
+        state.config = config
+        # dict.get is a plain lookup: read such configs without a method call.
+        state.config_is_dict = PyDict_Check(config) and type(config).get is _DICT_GET
+        state.config_values = tuple(config_values)
+        state.option_values = tuple(option_values)
+        state.policy = policy
+        self._box[_ZERO] = state
+        return policy
+
+    def policy_for(self, app):
+        """Return the policy for `app`'s current config, compiling it when something changed."""
+        return self._policy_for(app)
+
+
+def flask_view_call(FlaskView view not None, tuple args not None, dict kwargs not None):
+    """Return the response of a `@cross_origin` view: flask-cors' `wrapped_function`."""
+    cdef FlaskContext context = view.context
+    cdef FlaskPolicy policy
+    app = context._current_app()
+    policy = view._policy_for(app)
+    request = context._current_request()
+    if policy.automatic_options and request.method == F_OPTIONS:
+        response = app.make_default_options_response()
+    else:
+        response = app.make_response(view.view(*args, **kwargs))
+    _set_cors_headers(response, policy, request, context)
+    setattr(response, FLASK_CORS_EVALUATED, True)
+    return response

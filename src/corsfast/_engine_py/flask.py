@@ -1,3 +1,669 @@
-"""The flask-cors dialect (`corsfast.flask`): the twin of `_engine_c_flask.pxi`."""
+"""The flask-cors dialect (`corsfast.flask`): the twin of `_engine_c_flask.pxi`.
 
-__all__ = ()
+flask-cors 6.0.5 adds its headers to Werkzeug responses from two hooks: an `after_request`
+function (the `CORS` extension, one per `init_app`) and a view wrapper (`@cross_origin`).
+Both resolve their options into a `FlaskPolicy` once, instead of flask-cors' per-request
+work (the decorator rebuilds its options on every request); a request then costs a few
+dictionary lookups and one `list.extend` on the response's header list.
+
+- `FlaskPolicy`: one resolved option set (a resource's, or a decorated view's). Given the
+  request's method and its four CORS header values it returns the `(name, value)` tuples
+  flask-cors would add, in its order. Origin verdicts, Access-Control-Request-Method checks
+  and Access-Control-Request-Headers answers are cached per value (bounded, cleared when
+  full).
+- `FlaskResources` + `flask_after_request`: the extension's ordered resources, with the
+  request path's resource cached.
+- `FlaskView` + `flask_view_call`: the decorator's view and options; the options are
+  compiled again only when the `CORS_*` app config or a mutable option value changes, which
+  is when flask-cors' per-request rebuild would give a different answer.
+- `FlaskContext`: how to reach Flask's current app and request and Werkzeug's header
+  classes, given by the shim (the engine imports neither Flask nor Werkzeug).
+
+The answers differ from flask-cors only where the README's "Differences from flask-cors"
+says: origin patterns are full-matched; the path is matched as Flask decoded it (once); an
+Origin or requested header name holding control characters never matches.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Optional
+
+from .._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH
+from .policy import CacheInfo
+
+__all__ = (
+    "FlaskContext",
+    "FlaskEntry",
+    "FlaskPolicy",
+    "FlaskResources",
+    "FlaskView",
+    "flask_after_request",
+    "flask_view_call",
+)
+
+StrHeader = tuple[str, str]
+
+ACL_ORIGIN = "Access-Control-Allow-Origin"
+ACL_METHODS = "Access-Control-Allow-Methods"
+ACL_ALLOW_HEADERS = "Access-Control-Allow-Headers"
+ACL_EXPOSE_HEADERS = "Access-Control-Expose-Headers"
+ACL_CREDENTIALS = "Access-Control-Allow-Credentials"
+ACL_MAX_AGE = "Access-Control-Max-Age"
+ACL_RESPONSE_PRIVATE_NETWORK = "Access-Control-Allow-Private-Network"
+FLASK_CORS_EVALUATED = "_FLASK_CORS_EVALUATED"
+"""The response attribute flask-cors' decorator sets; both libraries skip a response that has it."""
+
+_VARY_ORIGIN: tuple[StrHeader, ...] = (("Vary", "Origin"),)
+_NOTHING: tuple[StrHeader, ...] = ()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_CACHED_LENGTH = 8192
+"""Longer Access-Control-Request-Headers values (and longer paths than DEFAULT_MAX_ORIGIN_LENGTH)
+are answered without being cached, so a cache's memory stays bounded by entries times length."""
+
+
+def _check_cache_size(cache_size: object) -> None:
+    """Raise as the compiled engine's `Py_ssize_t cache_size` argument does."""
+    if isinstance(cache_size, bool) or not isinstance(cache_size, int):
+        raise TypeError(f"cache_size must be an int, got {type(cache_size).__name__}")
+    if cache_size < 0:
+        raise ValueError(f"cache_size must be >= 0, got {cache_size!r}")
+
+
+def _require_str(value: object) -> None:
+    if value.__class__ is not str:
+        raise TypeError(f"Expected str, got {type(value).__name__}")
+
+
+def _has_control(value: str) -> bool:
+    return _CONTROL.search(value) is not None
+
+
+def _header_value(value: object) -> str:
+    """Return `value` as Werkzeug's `Headers.add` stores it (`str()` unless it is a str)."""
+    return value if isinstance(value, str) else str(value)
+
+
+class _BoundedCache:
+    """A dict bounded by `maxsize` entries: a full cache is cleared before the next store."""
+
+    __slots__ = ("_data", "_lock", "maxsize")
+
+    def __init__(self, maxsize: int) -> None:
+        self._data: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+        self.maxsize = maxsize
+
+    def get(self, key: Any) -> Any:
+        return self._data.get(key)
+
+    def store(self, key: Any, value: Any) -> None:
+        if self.maxsize:
+            with self._lock:
+                if len(self._data) >= self.maxsize:
+                    self._data.clear()
+                self._data[key] = value
+
+    def clear(self) -> None:
+        self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class FlaskEntry:
+    """The headers one Origin value gets (flask-cors' `get_cors_headers` for that origin)."""
+
+    __slots__ = ("active", "head", "simple", "tail")
+
+    active: bool
+    """False when flask-cors adds no header at all (origin refused, or no Origin and not `always_send`)."""
+    head: tuple[StrHeader, ...]
+    """Access-Control-Allow-Origin, -Expose-Headers, -Allow-Credentials (those that apply)."""
+    tail: tuple[StrHeader, ...]
+    """`Vary: Origin` when flask-cors adds it, else empty."""
+    simple: tuple[StrHeader, ...]
+    """`head + tail`: the whole answer to a request that is neither OPTIONS nor private-network."""
+
+    def __init__(self, active: bool, head: tuple[StrHeader, ...], tail: tuple[StrHeader, ...]) -> None:
+        self.active = active
+        self.head = head
+        self.tail = tail
+        self.simple = head + tail
+
+
+_INACTIVE = FlaskEntry(False, (), ())
+
+
+def _split_rules(rules: Iterable[Any]) -> tuple[frozenset[str], tuple[Any, ...], tuple[re.Pattern[str], ...]]:
+    """Return flask-cors' resolved patterns as (casefolded literals, other objects, compiled patterns).
+
+    flask-cors compares a literal `p` with `str(value).casefold() == str(p).casefold()`, and
+    falls back to `value == p` when `str()` raises.
+    """
+    literals = set()
+    others = []
+    patterns = []
+    for rule in rules:
+        if isinstance(rule, re.Pattern):
+            patterns.append(rule)
+            continue
+        try:
+            literals.add(str(rule).casefold())
+        except Exception:
+            others.append(rule)
+    return frozenset(literals), tuple(others), tuple(patterns)
+
+
+class FlaskPolicy:
+    """Return the headers flask-cors 6.0.5 adds for one resolved option set.
+
+    `options` has the attributes of `corsfast.flask.core.FlaskOptions` (flask-cors'
+    `_ComputedCorsOptions`): origin and header rules already resolved into literals and
+    compiled patterns, `methods` and `expose_headers` joined into strings.
+    """
+
+    def __init__(self, options: Any, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+        _check_cache_size(cache_size)
+        self.options = options
+        self.automatic_options = bool(options.automatic_options)
+        origins = list(options.origins)
+        self._allow_all = bool(options.allow_all_origins)
+        self._send_wildcard = bool(options.send_wildcard)
+        self._credentials = bool(options.supports_credentials)
+        self._always_send = bool(options.always_send)
+        self._vary_header = bool(options.vary_header)
+        self._literals, self._others, self._patterns = _split_rules(origins)
+        self._header_literals, self._header_others, self._header_patterns = _split_rules(options.allow_headers)
+        # Vary: Origin needs an answer that is not `*` and an origin set that can vary.
+        self._vary_static = len(origins) > 1 or bool(self._patterns)
+        tail: list[StrHeader] = []
+        if self._credentials:
+            tail.append((ACL_CREDENTIALS, "true"))
+        self._expose: tuple[StrHeader, ...] = ()
+        if options.expose_headers:
+            self._expose = ((ACL_EXPOSE_HEADERS, _header_value(options.expose_headers)),)
+        self._credentials_header: tuple[StrHeader, ...] = tuple(tail)
+        self._methods: Optional[str] = options.methods or None
+        preflight: list[StrHeader] = []
+        if options.max_age:
+            preflight.append((ACL_MAX_AGE, _header_value(options.max_age)))
+        if self._methods is not None:
+            preflight.append((ACL_METHODS, _header_value(self._methods)))
+        self._preflight_tail = tuple(preflight)
+        self._private_network = (ACL_RESPONSE_PRIVATE_NETWORK, "true" if options.allow_private_network else "false")
+        self._maxsize = cache_size
+        self._cache = _BoundedCache(cache_size)
+        self._method_cache = _BoundedCache(cache_size)
+        self._names_cache = _BoundedCache(cache_size)
+        self._hits = 0
+        self._misses = 0
+        self._no_origin = self._make_entry(None)
+
+    # -- origins -----------------------------------------------------------------------
+
+    def _origin_matches(self, origin: str) -> bool:
+        # Never reflect a value that breaks or changes header framing.
+        if _has_control(origin):
+            return False
+        if self._allow_all:
+            return True  # the compiled `.*` full-matches any string without a newline
+        if origin.casefold() in self._literals:
+            return True
+        for other in self._others:
+            if origin == other:
+                return True
+        for pattern in self._patterns:
+            if pattern.fullmatch(origin) is not None:
+                return True
+        return False
+
+    def _make_entry(self, origin: Optional[str]) -> FlaskEntry:
+        """Return flask-cors' `get_cors_origins` + `get_cors_headers` answer for `origin`, as an entry."""
+        to_set: list[str]
+        if origin:
+            if self._allow_all and self._send_wildcard:
+                to_set = ["*"]
+            elif self._origin_matches(origin):
+                to_set = [origin]
+            else:
+                return _INACTIVE
+        elif self._always_send:
+            if self._allow_all:
+                if self._credentials:
+                    return _INACTIVE
+                to_set = ["*"]
+            else:
+                to_set = sorted(o for o in self.options.origins if isinstance(o, str))
+                if not to_set:
+                    return _INACTIVE
+        else:
+            return _INACTIVE
+        # flask-cors keeps the first value of a header and drops empty ones.
+        first = to_set[0]
+        head = ((ACL_ORIGIN, first),) if first else ()
+        head += self._expose + self._credentials_header
+        vary = self._vary_header and first != "*" and (self._vary_static or len(to_set) > 1)
+        return FlaskEntry(True, head, _VARY_ORIGIN if vary else ())
+
+    def lookup(self, origin: Optional[str]) -> FlaskEntry:
+        """Return the entry for a request's Origin value (None or "" when it has none)."""
+        if origin is None:
+            return self._no_origin
+        _require_str(origin)
+        if not origin:
+            return self._no_origin
+        entry = self._cache.get(origin)
+        if entry is not None:
+            self._hits += 1
+            return entry  # type: ignore[no-any-return]
+        self._misses += 1
+        entry = self._make_entry(origin)
+        if len(origin) <= DEFAULT_MAX_ORIGIN_LENGTH:
+            self._cache.store(origin, entry)
+        return entry
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        """Return True when a request with this Origin gets CORS headers."""
+        return self.lookup(origin).active
+
+    def cache_info(self) -> CacheInfo:
+        """Return the origin cache's hits, misses, maximum and current size."""
+        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
+
+    def cache_clear(self) -> None:
+        """Empty the caches and reset the origin cache's statistics."""
+        self._cache.clear()
+        self._method_cache.clear()
+        self._names_cache.clear()
+        self._hits = 0
+        self._misses = 0
+
+    # -- preflights --------------------------------------------------------------------
+
+    def _method_allowed(self, request_method: str) -> bool:
+        """Return flask-cors' test: the upper-cased method is a *substring* of the methods string."""
+        found = self._method_cache.get(request_method)
+        if found is None:
+            upper = request_method.upper()
+            found = bool(upper) and self._methods is not None and upper in self._methods
+            if len(request_method) <= MAX_CACHED_LENGTH:
+                self._method_cache.store(request_method, found)
+        return found  # type: ignore[no-any-return]
+
+    def _header_name_allowed(self, name: str) -> bool:
+        if _has_control(name):
+            return False
+        if name.casefold() in self._header_literals:
+            return True
+        for other in self._header_others:
+            if name == other:
+                return True
+        for pattern in self._header_patterns:
+            # flask-cors runs header patterns with `match` (a prefix): kept, it only widens
+            # which requested names are echoed.
+            if pattern.match(name) is not None:
+                return True
+        return False
+
+    def allow_headers(self, request_headers: str) -> Optional[str]:
+        """Return Access-Control-Allow-Headers for an Access-Control-Request-Headers value, or None.
+
+        flask-cors' `get_allow_headers`: the requested names that match, stripped, sorted and
+        joined with ", "; None for an empty value. Answers are cached per value.
+        """
+        if not request_headers:
+            return None
+        _require_str(request_headers)
+        found = self._names_cache.get(request_headers)
+        if found is None:
+            names = [name.strip() for name in request_headers.split(",")]
+            found = ", ".join(sorted(name for name in names if self._header_name_allowed(name)))
+            if len(request_headers) <= MAX_CACHED_LENGTH:
+                self._names_cache.store(request_headers, found)
+        return found  # type: ignore[no-any-return]
+
+    # -- requests ----------------------------------------------------------------------
+
+    def cors_headers(
+        self,
+        method: str,
+        origin: Optional[str],
+        request_method: Optional[str],
+        request_headers: Optional[str],
+        private_network: Optional[str],
+    ) -> tuple[StrHeader, ...]:
+        """Return the `(name, value)` headers flask-cors adds to the response, in its order.
+
+        `method` is the request's method; the others are the request's Origin,
+        Access-Control-Request-Method, -Request-Headers and -Request-Private-Network values
+        (None when absent).
+        """
+        if private_network is not None:
+            _require_str(private_network)
+        entry = self.lookup(origin)
+        if not entry.active:
+            return _NOTHING
+        pna = private_network == "true"
+        preflight = method == "OPTIONS"
+        if not pna and not preflight:
+            return entry.simple
+        headers = list(entry.head)
+        if pna:
+            headers.append(self._private_network)
+        if preflight and request_method is not None:
+            _require_str(request_method)
+            if request_method and self._method_allowed(request_method):
+                if request_headers is not None:
+                    _require_str(request_headers)
+                    allowed = self.allow_headers(request_headers)
+                    if allowed:
+                        headers.append((ACL_ALLOW_HEADERS, allowed))
+                headers.extend(self._preflight_tail)
+        headers.extend(entry.tail)
+        return tuple(headers)
+
+
+# -- Flask glue ------------------------------------------------------------------------------
+
+
+class FlaskContext:
+    """How the hooks reach Flask's current app and request, and Werkzeug's header classes.
+
+    `app_var` and `request_var` are Flask's context variables (`flask.globals._cv_app`,
+    `_cv_request`, holding contexts with `.app` and `.request`), or None when this Flask
+    has none; then `get_app` and `get_request` (no arguments) are called instead.
+    """
+
+    def __init__(
+        self,
+        app_var: Any,
+        request_var: Any,
+        get_app: Callable[[], Any],
+        get_request: Callable[[], Any],
+        headers_type: type,
+        multidict_type: type,
+        environ_headers_type: type,
+    ) -> None:
+        self.app_var = app_var
+        self.request_var = request_var
+        self.get_app = get_app
+        self.get_request = get_request
+        self.headers_type = headers_type
+        self.multidict_type = multidict_type
+        self.environ_headers_type = environ_headers_type
+
+    def current_app(self) -> Any:
+        if self.app_var is not None:
+            return self.app_var.get().app
+        return self.get_app()
+
+    def current_request(self) -> Any:
+        if self.request_var is not None:
+            return self.request_var.get().request
+        return self.get_request()
+
+
+def _request_cors_headers(policy: FlaskPolicy, request: Any, context: FlaskContext) -> tuple[StrHeader, ...]:
+    """Return `policy`'s headers for a Flask request, reading its header values as flask-cors does."""
+    method = request.method
+    headers = request.headers
+    if headers.__class__ is context.environ_headers_type and headers.environ.__class__ is dict:
+        # Werkzeug's EnvironHeaders.get(name) is environ["HTTP_" + NAME]: read it directly.
+        environ = headers.environ
+        origin = environ.get("HTTP_ORIGIN")
+        private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
+        if method == "OPTIONS":
+            request_method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
+            request_headers = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+        else:
+            request_method = request_headers = None
+    else:
+        origin = headers.get("Origin")
+        private_network = headers.get("Access-Control-Request-Private-Network")
+        request_method = headers.get("Access-Control-Request-Method")
+        request_headers = headers.get("Access-Control-Request-Headers")
+    return policy.cors_headers(method, origin, request_method, request_headers, private_network)
+
+
+def _set_cors_headers(response: Any, policy: FlaskPolicy, request: Any, context: FlaskContext) -> None:
+    """flask-cors' `set_cors_headers`: add `policy`'s headers unless the decorator already ran."""
+    if hasattr(response, FLASK_CORS_EVALUATED):
+        return
+    headers = response.headers
+    if headers.__class__ is context.headers_type:
+        items = headers._list
+        if items.__class__ is list:
+            # What Headers.add appends, all at once (values are checked strings).
+            items.extend(_request_cors_headers(policy, request, context))
+            return
+    if not isinstance(headers, (context.headers_type, context.multidict_type)):
+        response.headers = headers = context.multidict_type(headers)
+    for name, value in _request_cors_headers(policy, request, context):
+        headers.add(name, value)
+
+
+def _has_allow_origin(headers: Any, context: FlaskContext) -> bool:
+    """Return `bool(headers.get("Access-Control-Allow-Origin"))`, as the extension tests it."""
+    if headers.__class__ is context.headers_type:
+        items = headers._list
+        if items.__class__ is list:
+            for name, value in items:
+                if name.__class__ is str and len(name) == 27 and name.isascii():
+                    if name.lower() == "access-control-allow-origin":
+                        return bool(value)
+                elif name.__class__ is not str and name.lower() == "access-control-allow-origin":
+                    return bool(value)
+            return False
+    return bool(headers.get(ACL_ORIGIN))
+
+
+_MATCH_ALL_SOURCES = frozenset(("", "/*", ".*"))
+"""Resource patterns whose `match` succeeds on every path (an empty match at its start)."""
+
+
+class FlaskResources:
+    """The extension's resources, in flask-cors' order: `(pattern, policy)` pairs.
+
+    A pattern is a compiled `re.Pattern` (run with `match` on the path, a prefix, as
+    flask-cors does) or a literal compared with `==` after `str()`. The resource of each
+    path is cached (bounded).
+    """
+
+    def __init__(
+        self, resources: Iterable[tuple[Any, FlaskPolicy]], context: FlaskContext, cache_size: int = DEFAULT_CACHE_SIZE
+    ) -> None:
+        _check_cache_size(cache_size)
+        if not isinstance(context, FlaskContext):
+            raise TypeError(f"context must be a FlaskContext, got {type(context).__name__}")
+        self.resources = tuple(resources)
+        self.context = context
+        self._cache = _BoundedCache(cache_size)
+        self._matchers: list[tuple[bool, Any, FlaskPolicy]] = []
+        for pattern, policy in self.resources:
+            if not isinstance(policy, FlaskPolicy):
+                raise TypeError(f"resources take FlaskPolicy objects, got {type(policy).__name__}")
+            if isinstance(pattern, re.Pattern):
+                self._matchers.append((True, pattern, policy))
+            else:
+                try:
+                    literal = str(pattern)
+                except Exception:
+                    literal = pattern
+                self._matchers.append((False, literal, policy))
+        self._match_all: Optional[FlaskPolicy] = None
+        if self._matchers:
+            is_pattern, matcher, policy = self._matchers[0]
+            if is_pattern and isinstance(matcher.pattern, str) and matcher.pattern in _MATCH_ALL_SOURCES:
+                self._match_all = policy
+
+    def policy_for(self, path: str) -> Optional[FlaskPolicy]:
+        """Return the policy of the first resource matching `path`, or None."""
+        if self._match_all is not None:
+            return self._match_all
+        cacheable = path.__class__ is str and len(path) <= DEFAULT_MAX_ORIGIN_LENGTH
+        if cacheable:
+            found = self._cache.get(path)
+            if found is not None:
+                return found or None  # type: ignore[no-any-return]
+        result: Any = False
+        for is_pattern, matcher, policy in self._matchers:
+            if (matcher.match(path) is not None) if is_pattern else (path == matcher):
+                result = policy
+                break
+        if cacheable:
+            self._cache.store(path, result)
+        return result or None  # type: ignore[no-any-return]
+
+
+def flask_after_request(resources: FlaskResources, response: Any) -> Any:
+    """Return `response` with the extension's CORS headers: flask-cors' `cors_after_request`."""
+    if not isinstance(resources, FlaskResources):
+        raise TypeError(f"Expected FlaskResources, got {type(resources).__name__}")
+    context = resources.context
+    headers = response.headers
+    if headers is not None and _has_allow_origin(headers, context):
+        return response  # the view (or the decorator) set it already
+    request = context.current_request()
+    policy = resources.policy_for(request.path)
+    if policy is not None:
+        _set_cors_headers(response, policy, request, context)
+    return response
+
+
+# -- the decorator -----------------------------------------------------------------------------
+
+_NO_CONFIG: dict[str, Any] = {}
+"""What flask-cors reads for an app without a `config` (`getattr(app, "config", {})`)."""
+_VOLATILE = object()
+"""A snapshot of a value that cannot be copied or compared: the options are rebuilt per request."""
+
+
+def _snapshot(value: Any) -> Any:
+    """Return a deep copy that compares equal to `value`, or `_VOLATILE`."""
+    try:
+        copied = copy.deepcopy(value)
+        if copied is value or bool(copied == value):
+            return copied
+    except Exception:
+        pass
+    return _VOLATILE
+
+
+def _unchanged(value: Any, original: Any, copied: Any) -> bool:
+    """Return True when `value` is the object snapshotted, with the same contents."""
+    if value is not original or copied is _VOLATILE:
+        return False
+    if copied is value:
+        return True  # an immutable value: deepcopy returned it
+    try:
+        return bool(copied == value)
+    except Exception:
+        return False
+
+
+class _ViewState:
+    __slots__ = ("app", "config", "config_values", "option_values", "policy")
+
+    def __init__(
+        self,
+        app: Any,
+        config: Any,
+        config_values: tuple[tuple[Any, Any], ...],
+        option_values: tuple[tuple[Any, Any], ...],
+        policy: FlaskPolicy,
+    ) -> None:
+        self.app = app
+        self.config = config
+        self.config_values = config_values
+        self.option_values = option_values
+        self.policy = policy
+
+
+class FlaskView:
+    """A view wrapped by `@cross_origin`, with its options compiled per app and app config.
+
+    flask-cors merges the defaults, the app's `CORS_*` config and the decorator's keyword
+    options on every request. Here `compile(app)` builds the policy once; it runs again only
+    when the app, its config object, a config value (by identity, or by contents for a
+    mutable one) or the contents of a mutable keyword option changed since.
+    """
+
+    def __init__(
+        self,
+        view: Callable[..., Any],
+        options: dict[str, Any],
+        config_keys: Iterable[str],
+        compile: Callable[[Any], FlaskPolicy],
+        context: FlaskContext,
+    ) -> None:
+        if not isinstance(options, dict):
+            raise TypeError(f"options must be a dict, got {type(options).__name__}")
+        if not isinstance(context, FlaskContext):
+            raise TypeError(f"context must be a FlaskContext, got {type(context).__name__}")
+        self.view = view
+        self.options = options
+        self.config_keys = tuple(config_keys)
+        self.compile = compile
+        self.context = context
+        self._box: dict[int, _ViewState] = {}
+
+    def policy_for(self, app: Any) -> FlaskPolicy:
+        """Return the policy for `app`'s current config, compiling it when something changed."""
+        state = self._box.get(0)
+        if state is not None and state.app is app:
+            config = getattr(app, "config", _NO_CONFIG)
+            if config is state.config and self._same(state, config):
+                return state.policy
+        return self._recompile(app)
+
+    def _same(self, state: _ViewState, config: Any) -> bool:
+        for key, (original, copied) in zip(self.config_keys, state.config_values):
+            value = config.get(key)
+            if value is None and original is None:
+                continue
+            if not _unchanged(value, original, copied):
+                return False
+        for original, copied in state.option_values:
+            if not _unchanged(original, original, copied):
+                return False
+        return True
+
+    def _recompile(self, app: Any) -> FlaskPolicy:
+        config = getattr(app, "config", _NO_CONFIG)
+        config_values = []
+        for key in self.config_keys:
+            value = config.get(key)
+            config_values.append((None, None) if value is None else (value, _snapshot(value)))
+        option_values = []
+        for value in self.options.values():
+            copied = _snapshot(value)
+            if copied is not value:  # immutable values cannot change
+                option_values.append((value, copied))
+        policy = self.compile(app)
+        if not isinstance(policy, FlaskPolicy):
+            raise TypeError(f"compile must return a FlaskPolicy, got {type(policy).__name__}")
+        self._box[0] = _ViewState(app, config, tuple(config_values), tuple(option_values), policy)
+        return policy
+
+
+def flask_view_call(view: FlaskView, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Return the response of a `@cross_origin` view: flask-cors' `wrapped_function`."""
+    if not isinstance(view, FlaskView):
+        raise TypeError(f"Expected FlaskView, got {type(view).__name__}")
+    if not isinstance(args, tuple) or not isinstance(kwargs, dict):
+        raise TypeError("flask_view_call takes the view's args tuple and kwargs dict")
+    context = view.context
+    app = context.current_app()
+    policy = view.policy_for(app)
+    request = context.current_request()
+    if policy.automatic_options and request.method == "OPTIONS":
+        response = app.make_default_options_response()
+    else:
+        response = app.make_response(view.view(*args, **kwargs))
+    _set_cors_headers(response, policy, request, context)
+    setattr(response, FLASK_CORS_EVALUATED, True)
+    return response

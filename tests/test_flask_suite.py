@@ -1,0 +1,249 @@
+"""flask-cors' own test suite, run against `corsfast.flask` on both engines.
+
+At test time the sdist of the *installed* flask-cors is fetched with
+`pip download --no-deps --no-binary :all:` into the pytest cache (never into the repo), its
+`tests/` directory and `pyproject.toml` (which carries its pytest configuration) are
+extracted to a temporary directory, and in every test file the two imports
+`from flask_cors import *` and `from flask_cors.core import *` are pointed at
+`corsfast.flask` and `corsfast.flask.core`. pytest runs the suite in a subprocess in which
+importing `flask_cors` at all fails, so every test exercises corsfast. The flask-cors
+*package* is not extracted.
+
+The expected differences are the tests that pin prefix-matched origin patterns; they run
+as strict xfails, so each must still fail, for that reason, on corsfast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import xml.etree.ElementTree as ET
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+FLASK_CORS_VERSION = version("flask-cors")
+
+REWRITES = {
+    "from flask_cors import *\n": "from corsfast.flask import *\n",
+    "from flask_cors.core import *\n": "from corsfast.flask.core import *\n",
+    "from flask_cors import CORS\n": "from corsfast.flask import CORS\n",
+}
+
+EXPECTED_DIFFERENCES: dict[str, str] = {
+    "tests.decorator.test_origins.OriginsTestCase.test_regex_list": (
+        "origins=[r'.*.example.com', ...] must allow 'http://a.example.com.com': flask-cors runs origin "
+        "patterns with re.match (a prefix); corsfast full-matches them (README, Differences from flask-cors)"
+    ),
+    "tests.extension.test_app_extension.AppExtensionRegexp.test_regex_list": (
+        "the same test for a CORS() resource: 'http://a.example.com.com' is allowed only by a prefix match "
+        "of '.*.example.com'"
+    ),
+}
+"""flask-cors tests (`module.Class.test`) that fail only because of a documented difference
+from flask-cors, with that difference as the reason. Only tests that pin prefix-matched
+origin patterns may be listed."""
+
+UPSTREAM_SKIPS = {
+    "tests.decorator.test_exception_interception.NoExceptionInterceptionTestCase.test_acl_uncaught_exception_500",
+}
+"""Tests flask-cors' suite skips itself on this Flask (its own `skipIf(flask >= 1.1)`)."""
+
+PLUGIN = '''
+"""Loaded with -p into the flask-cors test run: checks the engine and the redirected imports."""
+import json
+import os
+import sys
+
+import pytest
+
+
+class _NoFlaskCors:
+    """Fail any import of the real flask_cors: every test must run against corsfast."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "flask_cors" or name.startswith("flask_cors."):
+            raise ImportError(f"{name} is blocked in the corsfast run of flask-cors' suite")
+        return None
+
+
+sys.meta_path.insert(0, _NoFlaskCors())
+
+
+def pytest_configure(config):
+    from corsfast import _engine
+
+    expected = os.environ["CORSFAST_EXPECT_ENGINE"]
+    actual = "py" if _engine.engine.__name__ == "corsfast._engine_py" else "c"
+    if actual != expected:
+        raise pytest.UsageError(f"expected the {expected} engine, got {_engine.engine.__name__}")
+
+
+def pytest_collection_modifyitems(config, items):
+    import corsfast.flask
+
+    differences = json.loads(os.environ["CORSFAST_EXPECTED_DIFFERENCES"])
+    for item in items:
+        module = item.module
+        for name in ("CORS", "cross_origin"):
+            if hasattr(module, name) and getattr(module, name) is not getattr(corsfast.flask, name):
+                raise pytest.UsageError(f"{item.nodeid} does not use corsfast's {name}")
+        key = f"{module.__name__}.{item.cls.__name__ if item.cls else ''}.{item.name}"
+        reason = differences.get(key)
+        if reason is not None:
+            item.add_marker(pytest.mark.xfail(strict=True, raises=AssertionError, reason="corsfast: " + reason))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if "flask_cors" in sys.modules:  # pragma: no cover - the finder above makes this impossible
+        raise RuntimeError("flask_cors was imported")
+'''
+
+
+@pytest.fixture(scope="session")
+def flask_cors_sdist(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the path of the installed flask-cors version's sdist, downloaded once and cached."""
+    cache = getattr(request.config, "cache", None)
+    directory = cache.mkdir("flask-cors-sdist") if cache is not None else tmp_path_factory.mktemp("flask-cors-sdist")
+    name = f"flask_cors-{FLASK_CORS_VERSION}.tar.gz"
+    path = directory / name
+    if not path.is_file():
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--disable-pip-version-check",
+                "-d",
+                str(directory),
+                f"flask-cors=={FLASK_CORS_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, f"pip download failed:\n{result.stdout}\n{result.stderr}"
+    assert path.is_file(), f"pip download did not produce {name}: {sorted(os.listdir(directory))}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def flask_cors_suite(flask_cors_sdist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a directory holding flask-cors' tests, importing corsfast.flask instead."""
+    root = tmp_path_factory.mktemp("flask-cors-suite")
+    prefix = f"flask_cors-{FLASK_CORS_VERSION}/"
+    rewritten = 0
+    with tarfile.open(flask_cors_sdist) as archive:
+        for member in archive.getmembers():
+            if not member.isfile() or not member.name.startswith(prefix):
+                continue
+            name = member.name[len(prefix) :]
+            if name != "pyproject.toml" and not name.startswith("tests/"):
+                continue
+            data = archive.extractfile(member).read()  # type: ignore[union-attr]
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if name.endswith(".py"):
+                source = data.decode("utf-8")
+                for original, replacement in REWRITES.items():
+                    rewritten += source.count(original)
+                    source = source.replace(original, replacement)
+                # Only the rewritten lines imported flask_cors: anything else would mean the suite changed shape.
+                assert not re.search(r"^\s*(from|import)\s+flask_cors\b", source, re.MULTILINE), name
+                data = source.encode("utf-8")
+            target.write_bytes(data)
+    assert rewritten >= 30, f"only {rewritten} imports rewritten: flask-cors' suite changed shape"
+    (root / "corsfast_suite_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    return root
+
+
+def _run_suite(root: Path, engine: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """Run flask-cors' tests in a subprocess; return the process and each test's outcome by `module.Class.test`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CORSFAST_"))}
+    if engine == "py":
+        env["CORSFAST_NO_EXTENSIONS"] = "1"
+    env.update(
+        CORSFAST_EXPECT_ENGINE=engine,
+        CORSFAST_EXPECTED_DIFFERENCES=json.dumps(EXPECTED_DIFFERENCES),
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        PYTHONPATH=str(root),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    junit = root / f"junit-{engine}.xml"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests",
+            "-q",
+            "-rs",
+            "-c",
+            "pyproject.toml",
+            "--rootdir",
+            str(root),
+            "-p",
+            "corsfast_suite_plugin",
+            "-p",
+            "no:cacheprovider",
+            # corsfast warns (CORSConfigWarning) where the suite configures dangerous origins,
+            # such as '.*.example.com'; a warning changes no answer, and flask-cors' suite
+            # does not turn warnings into errors.
+            "-W",
+            "ignore::corsfast.CORSConfigWarning",
+            f"--junitxml={junit}",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    outcomes: dict[str, str] = {}
+    if junit.is_file():
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            outcome = "passed"
+            for child in case:
+                if child.tag in ("failure", "error"):
+                    outcome = child.tag
+                    break
+                if child.tag == "skipped":
+                    outcome = "xfailed" if child.get("type") == "pytest.xfail" else "skipped"
+                    break
+            outcomes[f"{case.get('classname')}.{case.get('name')}"] = outcome
+    return result, outcomes
+
+
+@pytest.mark.parametrize(
+    "engine_name", [pytest.param("c", marks=pytest.mark.c_extension, id="c"), pytest.param("py", id="py")]
+)
+def test_flask_cors_suite(flask_cors_suite: Path, engine_name: str) -> None:
+    result, outcomes = _run_suite(flask_cors_suite, engine_name)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    # Every test method of the suite ran (some classes inherit theirs, and run them again).
+    defined = set()
+    for path in (flask_cors_suite / "tests").rglob("test_*.py"):
+        defined.update(re.findall(r"^    def (test_\w+)", path.read_text(encoding="utf-8"), re.MULTILINE))
+    assert {name.rsplit(".", 1)[1] for name in outcomes} == defined, output
+    assert len(outcomes) >= 95, (len(outcomes), output)
+    xfailed = {name for name, outcome in outcomes.items() if outcome == "xfailed"}
+    skipped = {name for name, outcome in outcomes.items() if outcome == "skipped"}
+    assert xfailed == set(EXPECTED_DIFFERENCES), output
+    assert skipped <= UPSTREAM_SKIPS, output
+    failed = {name: outcome for name, outcome in outcomes.items() if outcome in ("failure", "error")}
+    assert not failed, output
+    passed = sum(outcome == "passed" for outcome in outcomes.values())
+    print(
+        f"flask-cors {FLASK_CORS_VERSION} suite on the {engine_name} engine: {passed} passed, "
+        f"{len(xfailed)} expected differences, {len(skipped)} skipped by the suite itself"
+    )
