@@ -164,6 +164,7 @@ cdef class FlaskPolicy:
     cdef object _methods
     cdef tuple _preflight_tail
     cdef tuple _private_network
+    cdef object _raw_max_age
     cdef Py_ssize_t _maxsize
     cdef dict _cache
     cdef dict _method_cache
@@ -191,6 +192,7 @@ cdef class FlaskPolicy:
         if options.expose_headers:
             self._expose = ((F_ACEH, _header_value(options.expose_headers)),)
         self._methods = options.methods or None
+        self._raw_max_age = options.max_age
         preflight = []
         if options.max_age:
             preflight.append((F_ACMA, _header_value(options.max_age)))
@@ -486,7 +488,8 @@ cdef int _set_cors_headers(object response, FlaskPolicy policy, object request, 
         headers = context.multidict_type(headers)
         response.headers = headers
     for name, value in _request_cors_headers(policy, request, context):
-        headers.add(name, value)
+        # Headers.add stores str(max_age); a MultiDict keeps the object itself, as flask-cors added it.
+        headers.add(name, policy._raw_max_age if name is F_ACMA else value)
     return 0
 
 

@@ -188,6 +188,7 @@ class FlaskPolicy:
             self._expose = ((ACL_EXPOSE_HEADERS, _header_value(options.expose_headers)),)
         self._credentials_header: tuple[StrHeader, ...] = tuple(tail)
         self._methods: Optional[str] = options.methods or None
+        self._raw_max_age = options.max_age
         preflight: list[StrHeader] = []
         if options.max_age:
             preflight.append((ACL_MAX_AGE, _header_value(options.max_age)))
@@ -443,7 +444,8 @@ def _set_cors_headers(response: Any, policy: FlaskPolicy, request: Any, context:
     if not isinstance(headers, (context.headers_type, context.multidict_type)):
         response.headers = headers = context.multidict_type(headers)
     for name, value in _request_cors_headers(policy, request, context):
-        headers.add(name, value)
+        # Headers.add stores str(max_age); a MultiDict keeps the object itself, as flask-cors added it.
+        headers.add(name, policy._raw_max_age if name is ACL_MAX_AGE else value)
 
 
 def _has_allow_origin(headers: Any, context: FlaskContext) -> bool:

@@ -19,6 +19,7 @@ ready header tuples to the Werkzeug response.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import update_wrapper
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
@@ -159,14 +160,17 @@ def cross_origin(*args: Any, **kwargs: Unpack[CrossOriginOptionsInput]) -> Calla
     """
     options = cast("dict[str, Any]", kwargs)
     engine = _pop_engine(options)
-    _check_given_options(options)
     lint_option_names(options)
-    try:
-        defaults_and_given = serialize_options(merge_options(_NO_CONFIG, options))
-    except ValueError:
-        pass  # `*` + credentials + send_wildcard: whether it holds depends on the app config
-    else:
-        lint_options(defaults_and_given, given=options)
+    # A one-shot iterator (a generator) is read by flask-cors on the first request, and found
+    # empty afterwards: it is not read here, so that stays as flask-cors does it.
+    if not any(isinstance(value, Iterator) for value in options.values()):
+        _check_given_options(options)
+        try:
+            defaults_and_given = serialize_options(merge_options(_NO_CONFIG, options))
+        except ValueError:
+            pass  # `*` + credentials + send_wildcard: whether it holds depends on the app config
+        else:
+            lint_options(defaults_and_given, given=options)
     context = _context(engine)
 
     def compile_policy(app: Any) -> Any:
@@ -199,4 +203,3 @@ class _NoConfigApp:
 
 
 _NO_CONFIG: Any = _NoConfigApp()
-

@@ -191,7 +191,7 @@ def flexible_str(obj: Any) -> Optional[str]:
     return str(obj)
 
 
-def try_match_pattern(value: Any, pattern: ResourcePattern, caseSensitive: bool = True) -> bool:  # noqa: N803
+def try_match_pattern(value: Any, pattern: ResourcePattern, caseSensitive: bool = True) -> bool:
     """Return flask-cors' match of `value` against a resolved pattern.
 
     A compiled pattern runs with `match` (a prefix), as flask-cors runs resource and header
@@ -208,7 +208,7 @@ def try_match_pattern(value: Any, pattern: ResourcePattern, caseSensitive: bool 
     return v == p if caseSensitive else v.casefold() == p.casefold()
 
 
-def try_match_any_pattern(inst: str, patterns: Iterable[ResourcePattern], caseSensitive: bool = True) -> bool:  # noqa: N803
+def try_match_any_pattern(inst: str, patterns: Iterable[ResourcePattern], caseSensitive: bool = True) -> bool:
     """Return True when `try_match_pattern` matches any of `patterns`."""
     return any(try_match_pattern(inst, pattern, caseSensitive) for pattern in patterns)
 
@@ -258,14 +258,14 @@ def parse_resources(resources: Any) -> list[tuple[Any, dict[str, Any]]]:
     return [(_resolve_pattern(pattern, ignore_case=False), opts) for pattern, opts in pairs]
 
 
-def get_app_kwarg_dict(appInstance: Flask | Blueprint | None = None) -> dict[str, Any]:  # noqa: N803
+def get_app_kwarg_dict(appInstance: Flask | Blueprint | None = None) -> dict[str, Any]:
     """Return the app's `CORS_*` config as option names (a blueprint has none); None values are skipped."""
     app = appInstance or current_app
     app_config = getattr(app, "config", {})
     return {k.lower().replace("cors_", ""): value for k in CONFIG_OPTIONS if (value := app_config.get(k)) is not None}
 
 
-def merge_options(appInstance: Flask | Blueprint | None, *dicts: Mapping[str, Any]) -> dict[str, Any]:  # noqa: N803
+def merge_options(appInstance: Flask | Blueprint | None, *dicts: Mapping[str, Any]) -> dict[str, Any]:
     """Return the defaults updated by the app's config, then by each of `dicts` (the last wins)."""
     options: dict[str, Any] = dict(DEFAULT_OPTIONS)
     options.update(get_app_kwarg_dict(appInstance))
@@ -277,9 +277,7 @@ def merge_options(appInstance: Flask | Blueprint | None, *dicts: Mapping[str, An
 def _newline_free(name: str, value: Optional[str]) -> None:
     """Raise ValueError for a header value Werkzeug's `Headers.add` refuses (it holds CR or LF)."""
     if value is not None and ("\r" in value or "\n" in value):
-        raise ValueError(
-            f"{name}: {value!r} holds a CR or LF; Werkzeug refuses such header values on every response"
-        )
+        raise ValueError(f"{name}: {value!r} holds a CR or LF; Werkzeug refuses such header values on every response")
 
 
 def _header_text(value: Any) -> Optional[str]:
@@ -343,7 +341,7 @@ def _check_header_values(options: FlaskOptions) -> None:
             _newline_free("origins", origin)
 
 
-def get_cors_options(appInstance: Flask | Blueprint | None, *dicts: Mapping[str, Any]) -> FlaskOptions:  # noqa: N803
+def get_cors_options(appInstance: Flask | Blueprint | None, *dicts: Mapping[str, Any]) -> FlaskOptions:
     """Return the resolved options for an app (see `merge_options`)."""
     return serialize_options(merge_options(appInstance, *dicts))
 
@@ -354,7 +352,9 @@ def get_allow_headers(
     """Return Access-Control-Allow-Headers for a requested list: the allowed names, sorted; None if empty."""
     if not acl_request_headers:
         return None
-    return cast("Optional[str]", (_engine or _default_engine).FlaskPolicy(options, 0).allow_headers(acl_request_headers))
+    return cast(
+        "Optional[str]", (_engine or _default_engine).FlaskPolicy(options, 0).allow_headers(acl_request_headers)
+    )
 
 
 # -- corsfast's lint ------------------------------------------------------------------------------
@@ -488,7 +488,9 @@ def check_given_options(options: Mapping[str, Any]) -> None:
     for name in ("origins", "allow_headers"):
         if name in options:
             for pattern in sanitize_regex_param(options[name]):
-                _resolve_pattern(pattern, ignore_case=True)
+                resolved = _resolve_pattern(pattern, ignore_case=True)
+                if name == "origins" and isinstance(resolved, str):
+                    _newline_free("origins", resolved)
     if "expose_headers" in options:
         _newline_free("expose_headers", _header_text(flexible_str(options["expose_headers"])))
     if "methods" in options:
