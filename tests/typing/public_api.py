@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any, Callable
 from urllib.parse import SplitResult
 
 from fastapi import FastAPI
+from flask import Blueprint, Flask
 from kui.asgi import HttpRoute, Kui as PlainKui
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,6 +23,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from typing_extensions import assert_type
 
 import corsfast
+import corsfast.flask
+import corsfast.flask.core
 import corsfast.kui.asgi
 import corsfast.kui.wsgi
 from corsfast import NO_EXTENSIONS, CORSConfigWarning, CORSMiddleware, __version__
@@ -169,6 +173,30 @@ def allow_api(sender: Any, request: Any, **kwargs: Any) -> bool:
 
 
 check_request_enabled.connect(allow_api)
+
+# -- corsfast.flask: flask-cors' CORS and cross_origin (a Flask app or a Blueprint) ------------
+flask_app = Flask(__name__)
+flask_cors_extension = corsfast.flask.CORS(
+    flask_app,
+    resources={r"/api/*": {"origins": ["https://app.example.com", re.compile(r"https://.*\.example\.org")]}},
+    supports_credentials=True,
+    max_age=timedelta(minutes=10),
+    expose_headers=["X-Total"],
+)
+corsfast.flask.CORS().init_app(Blueprint("api", __name__), origins="https://app.example.com", max_age="600")
+corsfast.flask.CORS(intercept_exceptions=False, allow_private_network=True).init_app(flask_app)
+
+
+@flask_app.route("/public")
+@corsfast.flask.cross_origin(origins="*", methods=["GET"], allow_headers="*", vary_header=True)
+def flask_view() -> str:
+    return "hello"
+
+
+assert_type(flask_view, Callable[[], str])
+flask_allowed: str | None = corsfast.flask.core.get_allow_headers(
+    corsfast.flask.core.serialize_options(corsfast.flask.core.DEFAULT_OPTIONS), "X-A"
+)
 
 # -- the command line -------------------------------------------------------------------------
 assert_type(main(["demo", "--help"]), int)

@@ -245,7 +245,7 @@ class FlaskPolicy:
             return _INACTIVE
         # flask-cors keeps the first value of a header and drops empty ones.
         first = to_set[0]
-        head = ((ACL_ORIGIN, first),) if first else ()
+        head: tuple[StrHeader, ...] = ((ACL_ORIGIN, first),) if first else ()
         head += self._expose + self._credentials_header
         vary = self._vary_header and first != "*" and (self._vary_static or len(to_set) > 1)
         return FlaskEntry(True, head, _VARY_ORIGIN if vary else ())
@@ -385,9 +385,9 @@ class FlaskContext:
         request_var: Any,
         get_app: Callable[[], Any],
         get_request: Callable[[], Any],
-        headers_type: type,
-        multidict_type: type,
-        environ_headers_type: type,
+        headers_type: Any,
+        multidict_type: Any,
+        environ_headers_type: Any,
     ) -> None:
         self.app_var = app_var
         self.request_var = request_var
@@ -510,7 +510,7 @@ class FlaskResources:
         if cacheable:
             found = self._cache.get(path)
             if found is not None:
-                return found or None  # type: ignore[no-any-return]
+                return found or None
         result: Any = False
         for is_pattern, matcher, policy in self._matchers:
             if (matcher.match(path) is not None) if is_pattern else (path == matcher):
@@ -518,7 +518,7 @@ class FlaskResources:
                 break
         if cacheable:
             self._cache.store(path, result)
-        return result or None  # type: ignore[no-any-return]
+        return result or None
 
 
 def flask_after_request(resources: FlaskResources, response: Any) -> Any:

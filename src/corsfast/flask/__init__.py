@@ -66,8 +66,8 @@ def _context(engine: ModuleType) -> Any:
         context = engine.FlaskContext(
             app_var,
             request_var,
-            flask.current_app._get_current_object,
-            flask.request._get_current_object,
+            flask.current_app._get_current_object,  # type: ignore[attr-defined]
+            flask.request._get_current_object,  # type: ignore[attr-defined]
             Headers,
             MultiDict,
             EnvironHeaders,

@@ -174,7 +174,7 @@ def ensure_iterable(inst: Any) -> Iterable[Any]:
     """Return `[inst]` for a string or a non-iterable, else `inst`."""
     if isinstance(inst, str) or not isinstance(inst, Iterable):
         return [inst]
-    return cast("Iterable[Any]", inst)
+    return inst
 
 
 def sanitize_regex_param(param: Any) -> list[ResourcePattern]:
