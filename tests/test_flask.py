@@ -698,3 +698,31 @@ def test_star_import_gives_cors_and_cross_origin() -> None:
     namespace: dict[str, Any] = {}
     exec("from corsfast.flask import *", namespace)
     assert namespace["CORS"] is corsfast.flask.CORS and namespace["cross_origin"] is corsfast.flask.cross_origin
+
+
+@pytest.mark.parametrize("mix", ["flask_cors decorator, corsfast extension", "corsfast decorator, flask_cors extension"])
+def test_mixing_the_two_libraries_while_migrating(engine: ModuleType, mix: str) -> None:
+    """Both mark decorated responses with `_FLASK_CORS_EVALUATED`: the extensions skip them alike."""
+    decorator_module, extension_module = (
+        (flask_cors, corsfast.flask) if mix.startswith("flask_cors") else (corsfast.flask, flask_cors)
+    )
+    answers = []
+    for decorators, extension in ((flask_cors, flask_cors), (decorator_module, extension_module)):
+        app = Flask(__name__)
+        extension_extra = {"_engine": engine} if extension is corsfast.flask else {}
+        decorator_extra = {"_engine": engine} if decorators is corsfast.flask else {}
+        extension.CORS(app, origins="https://a.example.com", expose_headers="X-E", **extension_extra)
+
+        @app.route("/decorated")
+        @decorators.cross_origin(origins="https://b.example.com", **decorator_extra)
+        def decorated() -> str:
+            return "x"
+
+        answers.append(
+            [
+                headers_of(app, "/decorated", method=method, Origin=origin)
+                for method in ("GET", "OPTIONS")
+                for origin in ("https://a.example.com", "https://b.example.com")
+            ]
+        )
+    assert answers[1] == answers[0]

@@ -87,31 +87,26 @@ def _header_value(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-class _BoundedCache:
-    """A dict bounded by `maxsize` entries: a full cache is cleared before the next store."""
+class _BoundedCache(dict):  # type: ignore[type-arg]
+    """A dict bounded by `maxsize` entries: a full cache is cleared before the next store.
 
-    __slots__ = ("_data", "_lock", "maxsize")
+    Lookups are plain `dict.get`; a store takes a lock, so that no thread switch between the
+    size check and the store lets the cache grow past its bound.
+    """
+
+    __slots__ = ("_lock", "maxsize")
 
     def __init__(self, maxsize: int) -> None:
-        self._data: dict[Any, Any] = {}
+        super().__init__()
         self._lock = threading.Lock()
         self.maxsize = maxsize
-
-    def get(self, key: Any) -> Any:
-        return self._data.get(key)
 
     def store(self, key: Any, value: Any) -> None:
         if self.maxsize:
             with self._lock:
-                if len(self._data) >= self.maxsize:
-                    self._data.clear()
-                self._data[key] = value
-
-    def clear(self) -> None:
-        self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
+                if len(self) >= self.maxsize:
+                    self.clear()
+                self[key] = value
 
 
 class FlaskEntry:
@@ -293,7 +288,7 @@ class FlaskPolicy:
             found = bool(upper) and self._methods is not None and upper in self._methods
             if len(request_method) <= MAX_CACHED_LENGTH:
                 self._method_cache.store(request_method, found)
-        return found  # type: ignore[no-any-return]
+        return found
 
     def _header_name_allowed(self, name: str) -> bool:
         if _has_control(name):
@@ -325,7 +320,7 @@ class FlaskPolicy:
             found = ", ".join(sorted(name for name in names if self._header_name_allowed(name)))
             if len(request_headers) <= MAX_CACHED_LENGTH:
                 self._names_cache.store(request_headers, found)
-        return found  # type: ignore[no-any-return]
+        return found
 
     # -- requests ----------------------------------------------------------------------
 
