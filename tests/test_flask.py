@@ -700,7 +700,7 @@ def test_star_import_gives_cors_and_cross_origin() -> None:
     assert namespace["CORS"] is corsfast.flask.CORS and namespace["cross_origin"] is corsfast.flask.cross_origin
 
 
-@pytest.mark.parametrize("mix", ["flask_cors decorator, corsfast extension", "corsfast decorator, flask_cors extension"])
+@pytest.mark.parametrize("mix", ["flask_cors decorator, corsfast CORS", "corsfast decorator, flask_cors CORS"])
 def test_mixing_the_two_libraries_while_migrating(engine: ModuleType, mix: str) -> None:
     """Both mark decorated responses with `_FLASK_CORS_EVALUATED`: the extensions skip them alike."""
     decorator_module, extension_module = (
