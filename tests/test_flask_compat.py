@@ -302,6 +302,7 @@ ORIGIN_RULES = st.sampled_from(
 )
 origins_option = st.one_of(
     ORIGIN_RULES,
+    st.sampled_from([None, 5, ["https://app.example.com", None]]),  # flask-cors compares str(rule)
     st.lists(ORIGIN_RULES, max_size=4),
     st.lists(ORIGIN_RULES, max_size=3).map(tuple),
     st.sets(st.sampled_from(["https://app.example.com", "http://foo.com", "https://b.example.com"]), max_size=3),
@@ -423,6 +424,8 @@ REQUEST_ORIGINS = st.sampled_from(
         "www.example.com",
         "https://b.example.com",
         "*",
+        "None",
+        "5",
     ]
 )
 REQUEST_METHODS = st.sampled_from([None, "GET", "post", "ET", "", "PATCH", "OPTIONS", "X", "delete"])
