@@ -20,8 +20,7 @@ import flask_cors
 import flask_cors.core
 import pytest
 from flask import Blueprint, Flask, Response
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from werkzeug.datastructures import Headers, MultiDict
 
 import corsfast.flask

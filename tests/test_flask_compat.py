@@ -24,8 +24,7 @@ from typing import Any, Callable, Optional
 import flask_cors
 import pytest
 from flask import Blueprint, Flask, Response, abort
-from hypothesis import HealthCheck, event, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 from hypothesis.control import currently_in_test_context
 
 import corsfast.flask

@@ -30,6 +30,7 @@ from werkzeug.datastructures import EnvironHeaders, Headers, MultiDict
 from .._engine import engine as _default_engine
 from .core import (
     CONFIG_OPTIONS,
+    check_given_options as _check_given_options,
     get_cors_options,
     lint_option_names,
     lint_options,
@@ -38,7 +39,6 @@ from .core import (
     parse_resources,
     serialize_options,
 )
-from .core import check_given_options as _check_given_options
 
 if TYPE_CHECKING:
     from types import ModuleType

@@ -26,6 +26,7 @@ from flask import Blueprint, Flask, current_app
 
 from .. import _options
 from .._engine import engine as _default_engine
+from .._options import lint as _lint
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -418,10 +419,10 @@ def lint_options(
         )
     if known("max_age"):
         seconds = _max_age_seconds(options.max_age)
-        if seconds is not None and seconds > _options.MAX_AGE_CAP:
+        if seconds is not None and seconds > _lint.MAX_AGE_CAP:
             warn(
                 f"max_age={options.max_age!r} is more than browsers keep a preflight answer "
-                f"(Firefox caps it at {_options.MAX_AGE_CAP}, Chromium at 7200 seconds); the extra is ignored"
+                f"(Firefox caps it at {_lint.MAX_AGE_CAP}, Chromium at 7200 seconds); the extra is ignored"
             )
     expose = options.expose_headers
     if options.supports_credentials and expose and known("expose_headers", "supports_credentials"):
@@ -466,10 +467,10 @@ def lint_resources(resources: Iterable[tuple[Any, Any]], warned: Optional[set[st
         if not isinstance(pattern, re.Pattern):
             continue
         try:
-            parsed = _options._sre_parse.parse(pattern.pattern, pattern.flags)
+            parsed = _lint._sre_parse.parse(pattern.pattern, pattern.flags)
         except Exception:  # pragma: no cover - it compiled, so it parses
             continue
-        if _options._nested_repeat(parsed.data):
+        if _lint._nested_repeat(parsed.data):
             message = (
                 f"resources: pattern {pattern.pattern!r} nests a repeat inside a repeat without a separator, "
                 "so a crafted path can make it backtrack for seconds (ReDoS)"
