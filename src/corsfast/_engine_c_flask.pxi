@@ -83,14 +83,12 @@ cdef inline bint _is_lower_acao(str name) noexcept:
     return True
 
 
-cdef inline object _cache_get(dict cache, object key):
-    """Return cache[key], or None."""
-    cdef PyObject* found = corsfast_dict_get_ref(cache, key)
-    if found is NULL:
-        return None
-    value = <object>found
-    Py_DECREF(value)  # the cast took its own reference
-    return value
+cdef inline bint _is_options(object method) except -1:
+    """Return `method == "OPTIONS"` (a C comparison for the exact str Werkzeug gives)."""
+    if PyUnicode_CheckExact(method):
+        return (PyUnicode_GET_LENGTH(method) == 7 and PyUnicode_KIND(method) == PyUnicode_1BYTE_KIND
+                and memcmp(PyUnicode_1BYTE_DATA(method), b"OPTIONS", 7) == 0)
+    return method == F_OPTIONS
 
 
 cdef inline int _cache_store(dict cache, Py_ssize_t maxsize, object key, object value) except -1:
@@ -356,7 +354,7 @@ cdef class FlaskPolicy:
         if not entry.active:
             return _NOTHING
         pna = private_network is not None and private_network == F_TRUE
-        preflight = method == F_OPTIONS
+        preflight = _is_options(method)
         if not pna and not preflight:
             return entry.simple
         headers = list(entry.head)
@@ -450,7 +448,7 @@ cdef tuple _request_cors_headers(FlaskPolicy policy, object request, FlaskContex
         environ = headers.environ
         if PyDict_CheckExact(environ):
             # Werkzeug's EnvironHeaders.get(name) is environ["HTTP_" + NAME]: read it directly.
-            if method == F_OPTIONS:
+            if _is_options(method):
                 request_method = _environ_value(environ, ENV_ACRM)
                 request_headers = _environ_value(environ, ENV_ACRH)
             return policy._cors_headers(
@@ -725,7 +723,7 @@ def flask_view_call(FlaskView view not None, tuple args not None, dict kwargs no
     app = context._current_app()
     policy = view._policy_for(app)
     request = context._current_request()
-    if policy.automatic_options and request.method == F_OPTIONS:
+    if policy.automatic_options and _is_options(request.method):
         response = app.make_default_options_response()
     else:
         response = app.make_response(view.view(*args, **kwargs))
