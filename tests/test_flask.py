@@ -725,3 +725,34 @@ def test_mixing_the_two_libraries_while_migrating(engine: ModuleType, mix: str) 
             ]
         )
     assert answers[1] == answers[0]
+
+
+def test_decorator_reads_a_config_class_with_its_own_get(engine: ModuleType) -> None:
+    """flask-cors reads the app config with `.get`: an overridden `get` is honoured on each request."""
+    from flask.config import Config
+
+    class Switching(Config):
+        origin = "https://a.example.com"
+
+        def get(self, key: str, default: Any = None) -> Any:
+            return self.origin if key == "CORS_ORIGINS" else super().get(key, default)
+
+    class SwitchingApp(Flask):
+        config_class = Switching
+
+    answers = []
+    for cors, extra in ((flask_cors, {}), (corsfast.flask, {"_engine": engine})):
+        app = SwitchingApp(__name__)
+
+        @app.route("/")
+        @cors.cross_origin(**extra)
+        def index() -> str:
+            return "x"
+
+        seen = [headers_of(app, "/", Origin="https://b.example.com")]
+        Switching.origin = "https://b.example.com"
+        seen.append(headers_of(app, "/", Origin="https://b.example.com"))
+        Switching.origin = "https://a.example.com"
+        answers.append(seen)
+    assert answers[1] == answers[0]
+    assert ACAO not in dict(answers[0][0]) and dict(answers[0][1])[ACAO] == "https://b.example.com"

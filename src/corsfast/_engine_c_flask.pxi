@@ -606,15 +606,19 @@ def _snapshot(value):
     return _VOLATILE
 
 
-cdef bint _unchanged(object value, object original, object copied) except -1:
-    if value is not original or copied is _VOLATILE:
-        return False
-    if copied is value:
-        return True  # an immutable value: deepcopy returned it
-    try:
-        return bool(copied == value)
-    except Exception:
-        return False
+cdef bint _same_contents(tuple pairs) except -1:
+    """Return True when every `(value, snapshot)` pair still compares equal."""
+    cdef tuple pair
+    for pair in pairs:
+        copied = <object>PyTuple_GET_ITEM(pair, 1)
+        if copied is _VOLATILE:
+            return False
+        try:
+            if not (copied == <object>PyTuple_GET_ITEM(pair, 0)):
+                return False
+        except Exception:
+            return False
+    return True
 
 
 @cython.final
@@ -623,6 +627,7 @@ cdef class _ViewState:
     cdef object config
     cdef bint config_is_dict
     cdef tuple config_values
+    cdef tuple mutable_values
     cdef tuple option_values
     cdef FlaskPolicy policy
 
@@ -654,50 +659,44 @@ cdef class FlaskView:
             Py_DECREF(state)
             if state.app is app:
                 config = getattr(app, "config", _NO_CONFIG)
-                if config is state.config and self._same(state, config):
+                if (config is state.config and self._same_config(state, config)
+                        and _same_contents(state.mutable_values) and _same_contents(state.option_values)):
                     return state.policy
         return self._recompile(app)
 
-    cdef bint _same(self, _ViewState state, object config) except -1:
+    cdef bint _same_config(self, _ViewState state, object config) except -1:
+        """Return True when each `config.get(key)` is the object it was when compiled."""
         cdef Py_ssize_t i
-        cdef tuple pair
         cdef PyObject* found
-        cdef object value
+        cdef PyObject* value
         for i in range(PyTuple_GET_SIZE(self.config_keys)):
             key = <object>PyTuple_GET_ITEM(self.config_keys, i)
             if state.config_is_dict:
                 found = corsfast_dict_get_ref(config, key)
-                if found is NULL:
-                    value = None
-                else:
-                    value = <object>found
-                    Py_DECREF(value)
+                value = found if found is not NULL else <PyObject*>None
+                if found is not NULL:
+                    Py_DECREF(<object>found)  # only its identity is compared
             else:
-                value = config.get(key)
-            pair = <tuple>PyTuple_GET_ITEM(state.config_values, i)
-            original = <object>PyTuple_GET_ITEM(pair, 0)
-            if value is None and original is None:
-                continue
-            if not _unchanged(value, original, <object>PyTuple_GET_ITEM(pair, 1)):
-                return False
-        for pair in state.option_values:
-            original = <object>PyTuple_GET_ITEM(pair, 0)
-            if not _unchanged(original, original, <object>PyTuple_GET_ITEM(pair, 1)):
+                current = config.get(key)
+                value = <PyObject*>current
+            if value is not PyTuple_GET_ITEM(state.config_values, i):
                 return False
         return True
 
     cdef FlaskPolicy _recompile(self, object app):
         cdef _ViewState state = _ViewState.__new__(_ViewState)
         config = getattr(app, "config", _NO_CONFIG)
-        config_values = []
-        for key in self.config_keys:
-            value = config.get(key)
-            config_values.append((None, None) if value is None else (value, _snapshot(value)))
-        option_values = []
+        values = tuple([config.get(key) for key in self.config_keys])
+        mutable = []
+        for value in values:
+            copied = _snapshot(value)
+            if copied is not value:  # immutable values cannot change in place
+                mutable.append((value, copied))
+        options = []
         for value in self.options.values():
             copied = _snapshot(value)
-            if copied is not value:  # immutable values cannot change
-                option_values.append((value, copied))
+            if copied is not value:
+                options.append((value, copied))
         policy = self.compile(app)
         if not isinstance(policy, FlaskPolicy):
             raise TypeError(f"compile must return a FlaskPolicy, got {type(policy).__name__}")
@@ -705,8 +704,9 @@ cdef class FlaskView:
         state.config = config
         # dict.get is a plain lookup: read such configs without a method call.
         state.config_is_dict = PyDict_Check(config) and type(config).get is _DICT_GET
-        state.config_values = tuple(config_values)
-        state.option_values = tuple(option_values)
+        state.config_values = values
+        state.mutable_values = tuple(mutable)
+        state.option_values = tuple(options)
         state.policy = policy
         self._box[_ZERO] = state
         return policy

@@ -27,6 +27,7 @@ Origin or requested header name holding control characters never matches.
 from __future__ import annotations
 
 import copy
+import operator
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -550,34 +551,31 @@ def _snapshot(value: Any) -> Any:
     return _VOLATILE
 
 
-def _unchanged(value: Any, original: Any, copied: Any) -> bool:
-    """Return True when `value` is the object snapshotted, with the same contents."""
-    if value is not original or copied is _VOLATILE:
-        return False
-    if copied is value:
-        return True  # an immutable value: deepcopy returned it
-    try:
-        return bool(copied == value)
-    except Exception:
-        return False
+def _same_contents(pairs: tuple[tuple[Any, Any], ...]) -> bool:
+    """Return True when every `(value, snapshot)` pair still compares equal."""
+    for value, copied in pairs:
+        if copied is _VOLATILE:
+            return False
+        try:
+            if not (copied == value):
+                return False
+        except Exception:
+            return False
+    return True
 
 
 class _ViewState:
-    __slots__ = ("app", "config", "config_values", "option_values", "policy")
+    __slots__ = ("app", "config", "config_values", "mutable_values", "option_values", "policy")
 
-    def __init__(
-        self,
-        app: Any,
-        config: Any,
-        config_values: tuple[tuple[Any, Any], ...],
-        option_values: tuple[tuple[Any, Any], ...],
-        policy: FlaskPolicy,
-    ) -> None:
-        self.app = app
-        self.config = config
-        self.config_values = config_values
-        self.option_values = option_values
-        self.policy = policy
+    app: Any
+    config: Any
+    config_values: tuple[Any, ...]
+    """The `config.get(key)` of each key when compiled (identity is compared)."""
+    mutable_values: tuple[tuple[Any, Any], ...]
+    """`(value, deep copy)` for the config values whose contents can change in place."""
+    option_values: tuple[tuple[Any, Any], ...]
+    """The same for the decorator's keyword options."""
+    policy: FlaskPolicy
 
 
 class FlaskView:
@@ -613,37 +611,39 @@ class FlaskView:
         state = self._box.get(0)
         if state is not None and state.app is app:
             config = getattr(app, "config", _NO_CONFIG)
-            if config is state.config and self._same(state, config):
+            if (
+                config is state.config
+                and all(map(operator.is_, map(config.get, self.config_keys), state.config_values))
+                and _same_contents(state.mutable_values)
+                and _same_contents(state.option_values)
+            ):
                 return state.policy
         return self._recompile(app)
 
-    def _same(self, state: _ViewState, config: Any) -> bool:
-        for key, (original, copied) in zip(self.config_keys, state.config_values):
-            value = config.get(key)
-            if value is None and original is None:
-                continue
-            if not _unchanged(value, original, copied):
-                return False
-        for original, copied in state.option_values:
-            if not _unchanged(original, original, copied):
-                return False
-        return True
-
     def _recompile(self, app: Any) -> FlaskPolicy:
         config = getattr(app, "config", _NO_CONFIG)
-        config_values = []
-        for key in self.config_keys:
-            value = config.get(key)
-            config_values.append((None, None) if value is None else (value, _snapshot(value)))
-        option_values = []
+        values = tuple(config.get(key) for key in self.config_keys)
+        mutable = []
+        for value in values:
+            copied = _snapshot(value)
+            if copied is not value:  # immutable values cannot change in place
+                mutable.append((value, copied))
+        options = []
         for value in self.options.values():
             copied = _snapshot(value)
-            if copied is not value:  # immutable values cannot change
-                option_values.append((value, copied))
+            if copied is not value:
+                options.append((value, copied))
         policy = self.compile(app)
         if not isinstance(policy, FlaskPolicy):
             raise TypeError(f"compile must return a FlaskPolicy, got {type(policy).__name__}")
-        self._box[0] = _ViewState(app, config, tuple(config_values), tuple(option_values), policy)
+        state = _ViewState()
+        state.app = app
+        state.config = config
+        state.config_values = values
+        state.mutable_values = tuple(mutable)
+        state.option_values = tuple(options)
+        state.policy = policy
+        self._box[0] = state
         return policy
 
 
