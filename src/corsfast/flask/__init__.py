@@ -2,8 +2,9 @@
 
 Change `from flask_cors import CORS, cross_origin` to
 `from corsfast.flask import CORS, cross_origin`; the options, their defaults, accepted
-types and precedence, the hooks Flask runs and the headers they write are flask-cors'
-(see the README's "Differences from flask-cors" for the three security fixes).
+types and precedence, the hooks Flask runs and the headers they write are flask-cors',
+but for the security fixes listed in the README's "Differences from flask-cors" (origin
+patterns are full-matched, the path is decoded once, control characters never match).
 
     app = Flask(__name__)
     CORS(app, resources={r"/api/*": {"origins": ["https://app.example.com"]}})
