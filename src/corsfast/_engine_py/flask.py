@@ -257,6 +257,10 @@ class FlaskPolicy:
         if entry is not None:
             self._hits += 1
             return entry  # type: ignore[no-any-return]
+        return self._miss(origin)
+
+    def _miss(self, origin: str) -> FlaskEntry:
+        """Return the entry for an Origin not in the cache, and cache it (bounded, short values only)."""
         self._misses += 1
         entry = self._make_entry(origin)
         if len(origin) <= DEFAULT_MAX_ORIGIN_LENGTH:
@@ -339,9 +343,22 @@ class FlaskPolicy:
         Access-Control-Request-Method, -Request-Headers and -Request-Private-Network values
         (None when absent).
         """
-        if private_network is not None:
+        if private_network is not None and private_network.__class__ is not str:
             _require_str(private_network)
-        entry = self.lookup(origin)
+        # `lookup`, inlined: this runs on every request.
+        if origin is None:
+            entry = self._no_origin
+        elif origin.__class__ is not str:
+            raise TypeError(f"Expected str, got {type(origin).__name__}")
+        elif not origin:
+            entry = self._no_origin
+        else:
+            found = self._cache.get(origin)
+            if found is None:
+                entry = self._miss(origin)
+            else:
+                self._hits += 1
+                entry = found
         if not entry.active:
             return _NOTHING
         pna = private_network == "true"
@@ -444,21 +461,6 @@ def _set_cors_headers(response: Any, policy: FlaskPolicy, request: Any, context:
         headers.add(name, policy._raw_max_age if name is ACL_MAX_AGE else value)
 
 
-def _has_allow_origin(headers: Any, context: FlaskContext) -> bool:
-    """Return `bool(headers.get("Access-Control-Allow-Origin"))`, as the extension tests it."""
-    if headers.__class__ is context.headers_type:
-        items = headers._list
-        if items.__class__ is list:
-            for name, value in items:
-                if name.__class__ is str and len(name) == 27 and name.isascii():
-                    if name.lower() == "access-control-allow-origin":
-                        return bool(value)
-                elif name.__class__ is not str and name.lower() == "access-control-allow-origin":
-                    return bool(value)
-            return False
-    return bool(headers.get(ACL_ORIGIN))
-
-
 _MATCH_ALL_SOURCES = frozenset(("", "/*", ".*"))
 """Resource patterns whose `match` succeeds on every path (an empty match at its start)."""
 
@@ -519,14 +521,26 @@ class FlaskResources:
 
 def flask_after_request(resources: FlaskResources, response: Any) -> Any:
     """Return `response` with the extension's CORS headers: flask-cors' `cors_after_request`."""
-    if not isinstance(resources, FlaskResources):
+    if resources.__class__ is not FlaskResources and not isinstance(resources, FlaskResources):
         raise TypeError(f"Expected FlaskResources, got {type(resources).__name__}")
     context = resources.context
     headers = response.headers
-    if headers is not None and _has_allow_origin(headers, context):
-        return response  # the view (or the decorator) set it already
-    request = context.current_request()
-    policy = resources.policy_for(request.path)
+    if headers is not None:
+        # `headers.get("Access-Control-Allow-Origin")`: Werkzeug compares `key.lower()` with
+        # each name; only a str of 27 characters can lower to it (no character lowers to a
+        # longer all-ASCII string), so the others are not lowered.
+        items = headers._list if headers.__class__ is context.headers_type else None
+        if items.__class__ is list:
+            for name, value in items:
+                if (name.__class__ is not str or len(name) == 27) and name.lower() == "access-control-allow-origin":
+                    if value:
+                        return response  # the view (or the decorator) set it already
+                    break
+        elif headers.get(ACL_ORIGIN):
+            return response
+    var = context.request_var
+    request = var.get().request if var is not None else context.get_request()
+    policy = resources._match_all or resources.policy_for(request.path)
     if policy is not None:
         _set_cors_headers(response, policy, request, context)
     return response
