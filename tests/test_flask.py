@@ -533,8 +533,17 @@ def test_engines_agree(options: Any, requests: list[tuple[Any, ...]]) -> None:
 )
 def test_engines_refuse_the_same_argument_types(engine: ModuleType, arguments: tuple[Any, ...]) -> None:
     options = corsfast.flask.core.get_cors_options(Flask(__name__), {})
+    policy = engine.FlaskPolicy(options)
     with pytest.raises(TypeError, match="Expected str"):
-        engine.FlaskPolicy(options).cors_headers(*arguments)
+        policy.cors_headers(*arguments)
+    if isinstance(arguments[1], str):  # the same checks once the origin is looked up
+        with pytest.raises(TypeError, match="Expected str"):
+            policy.entry_headers(policy.lookup(arguments[1]), arguments[0], *arguments[2:])
+    with pytest.raises(TypeError):
+        policy.entry_headers(None, "GET", None, None, None)
+    # A refused origin needs nothing more from the request: its other values are not read.
+    refusing = engine.FlaskPolicy(corsfast.flask.core.get_cors_options(Flask(__name__), {"origins": "https://a.b"}))
+    assert refusing.cors_headers("OPTIONS", "https://x.y", b"GET", 5, b"true") == ()
 
 
 def test_caches_stay_bounded(engine: ModuleType) -> None:

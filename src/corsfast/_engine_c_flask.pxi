@@ -343,16 +343,14 @@ cdef class FlaskPolicy:
 
     # -- requests ------------------------------------------------------------------------
 
-    cdef tuple _cors_headers(self, object method, object origin, object request_method,
-                             object request_headers, object private_network):
+    cdef tuple _entry_headers(self, FlaskEntry entry, object method, object request_method,
+                              object request_headers, object private_network):
         cdef bint pna, preflight
         cdef list headers
-        cdef FlaskEntry entry
-        if private_network is not None and not PyUnicode_CheckExact(private_network):
-            raise TypeError(f"Expected str, got {type(private_network).__name__}")
-        entry = self._lookup(origin)
         if not entry.active:
             return _NOTHING
+        if private_network is not None and not PyUnicode_CheckExact(private_network):
+            raise TypeError(f"Expected str, got {type(private_network).__name__}")
         pna = private_network is not None and private_network == F_TRUE
         preflight = _is_options(method)
         if not pna and not preflight:
@@ -376,7 +374,11 @@ cdef class FlaskPolicy:
 
     def cors_headers(self, method, origin, request_method, request_headers, private_network):
         """Return the `(name, value)` headers flask-cors adds to the response, in its order."""
-        return self._cors_headers(method, origin, request_method, request_headers, private_network)
+        return self._entry_headers(self._lookup(origin), method, request_method, request_headers, private_network)
+
+    def entry_headers(self, FlaskEntry entry not None, method, request_method, request_headers, private_network):
+        """Return `cors_headers` for an origin already looked up (`lookup`)."""
+        return self._entry_headers(entry, method, request_method, request_headers, private_network)
 
 
 # -- Flask glue -----------------------------------------------------------------------------
@@ -440,26 +442,27 @@ cdef inline object _environ_value(dict environ, str key):
 
 cdef tuple _request_cors_headers(FlaskPolicy policy, object request, FlaskContext context):
     """Return `policy`'s headers for a Flask request, reading its header values as flask-cors does."""
-    cdef object method = request.method
     cdef object headers = request.headers
-    cdef object environ
+    cdef object environ, method
     cdef object request_method = None, request_headers = None
+    cdef FlaskEntry entry
     if type(headers) is context.environ_headers_type:
         environ = headers.environ
         if PyDict_CheckExact(environ):
-            # Werkzeug's EnvironHeaders.get(name) is environ["HTTP_" + NAME]: read it directly.
+            # Werkzeug's EnvironHeaders.get(name) is environ["HTTP_" + NAME]: read it directly,
+            # and only what the answer needs (a refused origin needs nothing more).
+            entry = policy._lookup(_environ_value(environ, ENV_ORIGIN))
+            if not entry.active:
+                return _NOTHING
+            method = request.method
             if _is_options(method):
                 request_method = _environ_value(environ, ENV_ACRM)
                 request_headers = _environ_value(environ, ENV_ACRH)
-            return policy._cors_headers(
-                method,
-                _environ_value(environ, ENV_ORIGIN),
-                request_method,
-                request_headers,
-                _environ_value(environ, ENV_ACRPN),
+            return policy._entry_headers(
+                entry, method, request_method, request_headers, _environ_value(environ, ENV_ACRPN)
             )
     return policy.cors_headers(
-        method,
+        request.method,
         headers.get("Origin"),
         headers.get("Access-Control-Request-Method"),
         headers.get("Access-Control-Request-Headers"),

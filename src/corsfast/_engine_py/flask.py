@@ -343,24 +343,24 @@ class FlaskPolicy:
         Access-Control-Request-Method, -Request-Headers and -Request-Private-Network values
         (None when absent).
         """
-        if private_network is not None and private_network.__class__ is not str:
-            _require_str(private_network)
-        # `lookup`, inlined: this runs on every request.
-        if origin is None:
-            entry = self._no_origin
-        elif origin.__class__ is not str:
-            raise TypeError(f"Expected str, got {type(origin).__name__}")
-        elif not origin:
-            entry = self._no_origin
-        else:
-            found = self._cache.get(origin)
-            if found is None:
-                entry = self._miss(origin)
-            else:
-                self._hits += 1
-                entry = found
+        return self.entry_headers(self.lookup(origin), method, request_method, request_headers, private_network)
+
+    def entry_headers(
+        self,
+        entry: FlaskEntry,
+        method: str,
+        request_method: Optional[str],
+        request_headers: Optional[str],
+        private_network: Optional[str],
+    ) -> tuple[StrHeader, ...]:
+        """Return `cors_headers` for an origin already looked up (`lookup`): the request's
+        other values are only read, and checked to be str, when the origin gets headers."""
+        if entry.__class__ is not FlaskEntry:
+            raise TypeError(f"Expected FlaskEntry, got {type(entry).__name__}")
         if not entry.active:
             return _NOTHING
+        if private_network is not None:
+            _require_str(private_network)
         pna = private_network == "true"
         preflight = method == "OPTIONS"
         if not pna and not preflight:
@@ -423,24 +423,29 @@ class FlaskContext:
 
 def _request_cors_headers(policy: FlaskPolicy, request: Any, context: FlaskContext) -> tuple[StrHeader, ...]:
     """Return `policy`'s headers for a Flask request, reading its header values as flask-cors does."""
-    method = request.method
     headers = request.headers
     if headers.__class__ is context.environ_headers_type and headers.environ.__class__ is dict:
-        # Werkzeug's EnvironHeaders.get(name) is environ["HTTP_" + NAME]: read it directly.
+        # Werkzeug's EnvironHeaders.get(name) is environ["HTTP_" + NAME]: read it directly,
+        # and only what the answer needs (a refused origin needs nothing more).
         environ = headers.environ
-        origin = environ.get("HTTP_ORIGIN")
-        private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
+        entry = policy.lookup(environ.get("HTTP_ORIGIN"))
+        if not entry.active:
+            return _NOTHING
+        method = request.method
         if method == "OPTIONS":
             request_method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
             request_headers = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
         else:
             request_method = request_headers = None
-    else:
-        origin = headers.get("Origin")
-        private_network = headers.get("Access-Control-Request-Private-Network")
-        request_method = headers.get("Access-Control-Request-Method")
-        request_headers = headers.get("Access-Control-Request-Headers")
-    return policy.cors_headers(method, origin, request_method, request_headers, private_network)
+        private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
+        return policy.entry_headers(entry, method, request_method, request_headers, private_network)
+    return policy.cors_headers(
+        request.method,
+        headers.get("Origin"),
+        headers.get("Access-Control-Request-Method"),
+        headers.get("Access-Control-Request-Headers"),
+        headers.get("Access-Control-Request-Private-Network"),
+    )
 
 
 def _set_cors_headers(response: Any, policy: FlaskPolicy, request: Any, context: FlaskContext) -> None:
@@ -525,6 +530,7 @@ def flask_after_request(resources: FlaskResources, response: Any) -> Any:
         raise TypeError(f"Expected FlaskResources, got {type(resources).__name__}")
     context = resources.context
     headers = response.headers
+    items = None
     if headers is not None:
         # `headers.get("Access-Control-Allow-Origin")`: Werkzeug compares `key.lower()` with
         # each name; only a str of 27 characters can lower to it (no character lowers to a
@@ -541,8 +547,14 @@ def flask_after_request(resources: FlaskResources, response: Any) -> Any:
     var = context.request_var
     request = var.get().request if var is not None else context.get_request()
     policy = resources._match_all or resources.policy_for(request.path)
-    if policy is not None:
-        _set_cors_headers(response, policy, request, context)
+    if policy is None:
+        return response
+    if items.__class__ is list:
+        # `_set_cors_headers` for Werkzeug's own Headers, inlined: this runs on every request.
+        if not hasattr(response, FLASK_CORS_EVALUATED):
+            items.extend(_request_cors_headers(policy, request, context))
+        return response
+    _set_cors_headers(response, policy, request, context)
     return response
 
 
