@@ -386,9 +386,15 @@ def serve(app: Any) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
-        server.task_dispatcher.shutdown()
+        # Close every socket from the loop's own thread: closing them from here races the
+        # loop's select() on them ("Bad file descriptor" in the server thread under load).
+        def close_all() -> None:
+            for dispatcher in list(server._map.values()):
+                dispatcher.close()
+
+        server.trigger.pull_trigger(close_all)
         thread.join(10)
+        server.task_dispatcher.shutdown()
         assert not thread.is_alive()
 
 
