@@ -923,3 +923,29 @@ def test_truthy_flags_accepted_like_starlette(engine: ModuleType, kwargs: dict[s
     )
     starlette, ours = both(config, request, engine)
     assert ours == starlette
+
+
+def test_request_header_verdicts_are_remembered_exactly_and_bounded(engine: ModuleType) -> None:
+    """A repeated Access-Control-Request-Headers value gets the answer it got the first time
+    (the engine remembers verdicts per value), and a flood of values stays bounded."""
+    config = {"allow_origins": ["https://example.org"], "allow_headers": ["X-Token"], "allow_methods": ["GET"]}
+    ours = build(corsfast.starlette.CORSMiddleware, make_app(AppSpec()), config, _engine=engine)
+    theirs = build(StarletteCORSMiddleware, make_app(AppSpec()), config)
+
+    def preflight(names: bytes) -> Req:
+        return Req(
+            "OPTIONS",
+            (
+                (b"origin", b"https://example.org"),
+                (b"access-control-request-method", b"GET"),
+                (b"access-control-request-headers", names),
+            ),
+        )
+
+    for names in (b"x-token", b"x-token,x-other", b"X-TOKEN , content-type", b"x-other", b"x-token"):
+        for _ in range(3):
+            assert run(ours, preflight(names)) == run(theirs, preflight(names)), names
+    for index in range(2100):
+        run(ours, preflight(b"x-token,x-%d" % index))
+    assert len(ours.policy._names_verdicts) <= 1024
+    assert run(ours, preflight(b"x-token")) == run(theirs, preflight(b"x-token"))

@@ -63,9 +63,17 @@ cdef extern from *:
     """
     /* Return 1 while `container` (a list, or a dict of n/2 items) still holds exactly the
        objects `items` lists (a dict's keys and values in order), 0 once it changed in place.
-       Pointer comparisons only: the Starlette drop-in's watched attributes, per request. */
-    static int corsfast_same_items(PyObject* container, int is_dict, PyObject* const* items, Py_ssize_t n) {
+       Pointer comparisons only: the Starlette drop-in's watched attributes, per request.
+       Before 3.12 a dict carries a version tag that every change bumps (PEP 509): while it
+       equals `*version` (the tag last seen unchanged) the items are not compared at all. */
+    static int corsfast_same_items(PyObject* container, int is_dict, PyObject* const* items, Py_ssize_t n,
+                                   unsigned long long* version) {
         int same = 1;
+    #if PY_VERSION_HEX < 0x030C0000
+        if (is_dict && ((PyDictObject*)container)->ma_version_tag == *version) {
+            return 1;
+        }
+    #endif
     #ifdef Py_GIL_DISABLED
         Py_BEGIN_CRITICAL_SECTION(container);
     #endif
@@ -80,6 +88,11 @@ cdef extern from *:
                     k += 2;
                 }
             }
+    #if PY_VERSION_HEX < 0x030C0000
+            if (same) {
+                *version = ((PyDictObject*)container)->ma_version_tag;
+            }
+    #endif
         } else if (PyList_GET_SIZE(container) != n) {
             same = 0;
         } else {
@@ -96,7 +109,8 @@ cdef extern from *:
         return &PyTuple_GET_ITEM(tuple, 0);
     }
     """
-    int corsfast_same_items(PyObject* container, int is_dict, PyObject* const* items, Py_ssize_t n) noexcept
+    int corsfast_same_items(PyObject* container, int is_dict, PyObject* const* items, Py_ssize_t n,
+                            unsigned long long* version) noexcept
     PyObject* const* corsfast_tuple_items(PyObject* tuple) noexcept
 
 cdef extern from *:
@@ -167,6 +181,8 @@ cdef bytes STARLETTE_PREFLIGHT_VARY = (
 )
 cdef tuple STARLETTE_FAILURES = (b"origin", b"method", b"headers", b"private-network")
 cdef Py_ssize_t MAX_MIRRORED_LENGTH = 8192
+cdef Py_ssize_t MAX_REMEMBERED_HEADER_NAMES = 512
+cdef Py_ssize_t MAX_REMEMBERED_HEADER_LISTS = 1024
 cdef bytes _STRIP = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0"
 cdef int _WATCH_LIST = WATCH_LIST
 cdef int _WATCH_DICT = WATCH_DICT

@@ -179,6 +179,7 @@ cdef class CORSPolicy:
     cdef bint _preflight_content_length
     cdef bint _preflight_content_type
     cdef dict _granted
+    cdef readonly dict _names_verdicts  # Access-Control-Request-Headers value -> every name allowed
     # the Starlette drop-in's attributes and overrides (false and empty for the others)
     cdef frozenset _touched
     cdef bint _touched_default
@@ -194,6 +195,7 @@ cdef class CORSPolicy:
     cdef PyObject* _watch_container[_MAX_WATCHED]
     cdef PyObject* const* _watch_items[_MAX_WATCHED]
     cdef Py_ssize_t _watch_size[_MAX_WATCHED]
+    cdef unsigned long long _watch_version[_MAX_WATCHED]  # a dict's version tag last seen unchanged
     cdef PyObject* _watch_copy[_MAX_WATCHED]
     # the native dialect's allow_origin_func (None for the others); see __init__
     cdef object _func
@@ -246,6 +248,7 @@ cdef class CORSPolicy:
         self._watch_count = 0
         self._watch_uses_all = 0
         self._granted = {}
+        self._names_verdicts = {}
         if self._native:
             self._compile_native(options)
         elif self._kui:
@@ -315,6 +318,7 @@ cdef class CORSPolicy:
             self._watch_items[i] = corsfast_tuple_items(<PyObject*>items)
             self._watch_size[i] = len(items)
             self._watch_copy[i] = <PyObject*>copy
+            self._watch_version[i] = 0  # compared on the first request, then known by its tag
             self._watch_uses_all |= uses
         self._watch_count = len(self._watched)
         self._methods = tables.methods
@@ -558,7 +562,7 @@ cdef class CORSPolicy:
             kind = self._watch_kind[i]
             if kind == _WATCH_LIST or kind == _WATCH_DICT:
                 if not corsfast_same_items(self._watch_container[i], kind == _WATCH_DICT,
-                                           self._watch_items[i], self._watch_size[i]):
+                                           self._watch_items[i], self._watch_size[i], &self._watch_version[i]):
                     return False
             elif <object>self._watch_container[i] != <object>self._watch_copy[i]:
                 return False
@@ -711,7 +715,7 @@ cdef class CORSPolicy:
                     _set_slot(headers, self._headers_slot, (ACAH, names))
                 else:
                     failures |= 4
-            elif not self._header_names_allowed(names):
+            elif not self._header_names_verdict(names):
                 failures |= 4
         if request_private_network is not None:
             if self._allow_private_network:
@@ -724,6 +728,23 @@ cdef class CORSPolicy:
         if self._preflight_content_type:
             headers.append((CONTENT_TYPE, b"text/plain; charset=utf-8"))
         return (400 if failures else 200), headers, body
+
+    cdef bint _header_names_verdict(self, bytes value) except -1:
+        """Return `_header_names_allowed(value)`, remembered per value (browsers repeat theirs)."""
+        cdef PyObject* found
+        cdef bint verdict
+        if PyBytes_GET_SIZE(value) > MAX_REMEMBERED_HEADER_NAMES:
+            return self._header_names_allowed(value)
+        found = corsfast_dict_get_ref(self._names_verdicts, value)
+        if found is not NULL:
+            cached = <object>found
+            Py_DECREF(cached)  # the cast took its own reference
+            return cached is True
+        verdict = self._header_names_allowed(value)
+        if len(self._names_verdicts) >= MAX_REMEMBERED_HEADER_LISTS:
+            self._names_verdicts.clear()
+        PyDict_SetItem(self._names_verdicts, value, True if verdict else False)
+        return verdict
 
     cdef bint _header_names_allowed(self, bytes value) except -1:
         """Return True when every comma-separated name is allowed; stops at the first refusal.

@@ -53,6 +53,10 @@ STARLETTE_FAILURES = (b"origin", b"method", b"headers", b"private-network")
 
 MAX_MIRRORED_LENGTH = 8192
 """Longest Access-Control-Request-Headers value the native dialect mirrors back."""
+MAX_REMEMBERED_HEADER_NAMES = 512
+"""Longest Access-Control-Request-Headers value whose verdict the Starlette dialect remembers."""
+MAX_REMEMBERED_HEADER_LISTS = 1024
+"""Remembered Access-Control-Request-Headers verdicts per policy (cleared when full)."""
 
 _STRIP = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0"
 """What `str.strip()` removes from a latin-1 decoded header (Starlette strips str)."""
@@ -229,6 +233,8 @@ class CORSPolicy:
         self._maxsize = options.cache_size
         self._cache: dict[bytes, OriginEntry] = {}
         self._granted: dict[bytes, OriginEntry] = {}
+        self._names_verdicts: dict[bytes, bool] = {}
+        """Access-Control-Request-Headers value -> every name allowed (the Starlette dialect)."""
         # The dynamic origin check (native dialect): asked for the eligible origins the rules
         # refuse, which the cache holds as `_undecided`; with a ttl its verdicts are cached
         # too, as entries that expire (`_timed`: only such a policy reads the clock).
@@ -654,7 +660,7 @@ class CORSPolicy:
                     _set_slot(headers, self._headers_slot, (ACAH, request_headers))
                 else:
                     failures |= 4
-            elif not self._header_names_allowed(request_headers):
+            elif not self._header_names_verdict(request_headers):
                 failures |= 4
         if request_private_network is not None:
             if self._allow_private_network:
@@ -667,6 +673,19 @@ class CORSPolicy:
         if self._preflight_content_type:
             headers.append((CONTENT_TYPE, b"text/plain; charset=utf-8"))
         return (400 if failures else 200), headers, body
+
+    def _header_names_verdict(self, value: bytes) -> bool:
+        """Return `_header_names_allowed(value)`, remembered per value (browsers repeat theirs)."""
+        if len(value) > MAX_REMEMBERED_HEADER_NAMES:
+            return self._header_names_allowed(value)
+        verdict = self._names_verdicts.get(value)
+        if verdict is None:
+            verdict = self._header_names_allowed(value)
+            with self._store_lock:
+                if len(self._names_verdicts) >= MAX_REMEMBERED_HEADER_LISTS:
+                    self._names_verdicts.clear()
+                self._names_verdicts[value] = verdict
+        return verdict
 
     def _header_names_allowed(self, value: bytes) -> bool:
         """Return True when every comma-separated name is allowed; stops at the first refusal."""
