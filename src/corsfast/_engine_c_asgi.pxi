@@ -198,16 +198,22 @@ cdef object _send_vectorcall(object wrapper, PyObject* const* args, size_t nargs
     return (<_CORSSend>wrapper)._forward(<object>args[0])
 
 
-cdef inline _CORSSend _wrap_send(object send, CORSPolicy policy, OriginEntry entry,
-                                 object middleware=None, bytes origin=None):
+cdef inline _CORSSend _wrap_send(object send, CORSPolicy policy, OriginEntry entry):
+    # `middleware` and `origin` stay None (as `__new__` leaves them): the entry is decided.
     cdef _CORSSend wrapper = _CORSSend.__new__(_CORSSend)
     wrapper.vectorcall = <vectorcallfunc>_send_vectorcall
     wrapper.send = send
     wrapper.policy = policy
     wrapper.entry = entry
+    wrapper.started = False
+    return wrapper
+
+
+cdef inline _CORSSend _wrap_send_deferred(object send, CORSPolicy policy, object middleware, bytes origin):
+    # No entry yet: the middleware's own is_allowed_origin decides when the response starts.
+    cdef _CORSSend wrapper = _wrap_send(send, policy, None)
     wrapper.middleware = middleware
     wrapper.origin = origin
-    wrapper.started = False
     return wrapper
 
 
@@ -271,7 +277,7 @@ def starlette_preflight(middleware, CORSPolicy policy not None, bytes origin not
 def wrap_send(middleware, CORSPolicy policy not None, send, bytes origin):
     """Return `send` wrapped to give a Starlette simple response its CORS headers for `origin`."""
     if origin is not None and policy._hooked and not policy._allow_all:
-        return _wrap_send(send, policy, None, middleware, origin)
+        return _wrap_send_deferred(send, policy, middleware, origin)
     return _wrap_send(send, policy, _starlette_entry(middleware, policy, origin))
 
 
@@ -331,7 +337,7 @@ def asgi_call(self, scope, receive, send):
         elif policy._protocol_simple:
             return middleware._starlette_call(scope, receive, send, False)
         if policy._hooked and not policy._allow_all:
-            return middleware.app(scope, receive, _wrap_send(send, policy, None, middleware, origin))
+            return middleware.app(scope, receive, _wrap_send_deferred(send, policy, middleware, origin))
         entry = policy._lookup(origin)
         if entry is policy._undecided:
             if policy._func_async:

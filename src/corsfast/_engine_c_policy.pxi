@@ -621,6 +621,8 @@ cdef class CORSPolicy:
         cdef list result
         cdef tuple block = entry.block
         cdef object item, key
+        cdef PyObject* found
+        cdef PyObject* name
         if not PyList_CheckExact(headers):
             headers = list(headers)
         # Copy first, never extend the app's list: a response object may send it again, and
@@ -637,14 +639,22 @@ cdef class CORSPolicy:
             Py_INCREF(item)
             PyList_SET_ITEM(result, n + i, item)
         for i in range(n):
-            item = <object>PyList_GET_ITEM(result, i)
-            if PyTuple_CheckExact(item) and PyTuple_GET_SIZE(item) == 2:
-                key = <object>PyTuple_GET_ITEM(item, 0)
+            found = PyList_GET_ITEM(result, i)
+            if PyTuple_CheckExact(<object>found) and PyTuple_GET_SIZE(<object>found) == 2:
+                name = PyTuple_GET_ITEM(<object>found, 0)
+                if self._touched_default and PyBytes_CheckExact(<object>name):
+                    # The usual case, without a reference taken: bytes names, the four defaults.
+                    if not _bytes_touched(<object>name):
+                        continue
+                elif not self._touches(<object>name):
+                    continue
             else:
+                item = <object>found
                 key, _ = item  # a pair, or ValueError/TypeError as in the twin
-            if self._touches(key):
-                del result[n:]
-                return _apply_ops(result, entry.ops, self._native or self._kui)  # only Starlette repeats Origin
+                if not self._touches(key):
+                    continue
+            del result[n:]
+            return _apply_ops(result, entry.ops, self._native or self._kui)  # only Starlette repeats Origin
         return result
 
     def preflight_response(self, bytes origin not None, request_method,
@@ -783,10 +793,15 @@ cdef class CORSPolicy:
 
 cdef inline bint _is_touched(object key) noexcept:
     """Return True for the response header names the engine sets (ACAO, ACAC, ACEH, Vary)."""
-    cdef Py_ssize_t n
-    cdef const char* s
     if not PyBytes_CheckExact(key):
         return key == ACAO or key == ACAC or key == ACEH or key == VARY
+    return _bytes_touched(key)
+
+
+cdef inline bint _bytes_touched(object key) noexcept:
+    """`_is_touched` for a name that is exactly bytes."""
+    cdef Py_ssize_t n
+    cdef const char* s
     n = PyBytes_GET_SIZE(key)
     s = PyBytes_AS_STRING(key)
     if n == 4:
