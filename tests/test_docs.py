@@ -121,9 +121,47 @@ def test_every_block_is_run_or_only_shown(block: Block) -> None:
     assert block.lang in RUN | SHOWN, f"{block.id}: write ```python, ```pycon, ```diff, ```console or ```bash"
 
 
+def needs_own_process(block: Block) -> bool:
+    """Return whether a block configures Django: its settings are global to a process, so it runs alone."""
+    return "DJANGO_SETTINGS_MODULE" in block.source or "settings.configure(" in block.source
+
+
+def write_page_files(page: str, directory: Path) -> None:
+    """Write the page's `python` blocks titled `title="NAME.py"` into `directory`, as files."""
+    for file in BLOCKS:
+        if file.page == page and file.lang == "python" and file.title:
+            (directory / file.title).write_text(file.source, encoding="utf-8")
+
+
+def run_script(script: Path, *arguments: str) -> str:
+    """Run a Python file in a fresh interpreter (warnings are errors); return what it printed."""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", str(script), *arguments],
+        cwd=script.parent,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"{script.name} failed:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
 @pytest.mark.parametrize("block", of("python"))
-def test_python_block_runs(block: Block) -> None:
-    exec(compile(block.source, f"docs/{block.page}:{block.line}", "exec"), namespace())
+def test_python_block_runs(block: Block, tmp_path: Path) -> None:
+    """A block runs in a fresh namespace; one that configures Django, in a fresh interpreter.
+
+    The latter runs as a script in a directory holding the page's titled blocks as files
+    (`settings.py`, `urls.py`, ...), as it would run in the reader's project.
+    """
+    if not needs_own_process(block):
+        exec(compile(block.source, f"docs/{block.page}:{block.line}", "exec"), namespace())
+        return
+    write_page_files(block.page, tmp_path)
+    script = tmp_path / (block.title or f"snippet_{block.line}.py")
+    script.write_text(block.source, encoding="utf-8")
+    run_script(script)
 
 
 PYCON_PAGES = sorted({b.page for b in BLOCKS if b.lang == "pycon"})
@@ -167,6 +205,70 @@ def test_both_sides_of_a_migration_diff_run(block: Block) -> None:
             exec(compile(source, f"docs/{block.page}:{block.line} ({side} side)", "exec"), namespace())
         except Exception as error:  # pragma: no cover - the failure message
             raise AssertionError(f"{block.id}: the {side} side fails: {error!r}") from error
+
+
+DJANGO_PROBE = """
+import json
+import os
+import sys
+
+import django
+
+os.environ["DJANGO_SETTINGS_MODULE"] = "settings"
+django.setup()
+
+from django.conf import settings
+from django.core.checks import ERROR, run_checks
+from django.test import Client
+
+errors = [message.id for message in run_checks() if message.level >= ERROR]
+answers = []
+for method, origin, extra in (
+    ("get", "https://app.example.com", {}),
+    ("get", "https://evil.example", {}),
+    ("get", None, {}),
+    ("options", "https://app.example.com", {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "x-token"}),
+    ("options", "https://evil.example", {"Access-Control-Request-Method": "PUT"}),
+):
+    headers = dict(extra, **({"Origin": origin} if origin else {}))
+    response = getattr(Client(), method)(sys.argv[1], headers=headers)
+    answers.append([response.status_code, list(response.items()), response.content.decode()])
+print(json.dumps({
+    "middleware": settings.MIDDLEWARE[0],
+    "corsheaders imported": "corsheaders" in sys.modules,
+    "errors": errors,
+    "answers": answers,
+}))
+"""
+
+
+def test_the_django_migration_keeps_every_answer(tmp_path: Path) -> None:
+    """Both sides of the Django page's diff, as a settings file, give the same answers.
+
+    Each side runs in its own interpreter with the page's `urls.py`: django-cors-headers on
+    the `-` side, corsfast alone on the `+` side (corsheaders never imported), with no
+    system-check error, and the same status, header list and body for every request.
+    """
+    page = "frameworks/django.md"
+    (diff,) = [b for b in BLOCKS if b.page == page and b.lang == "diff"]
+    path = "/" + re.search(r'path\("([^"]+)"', next(b.source for b in BLOCKS if b.title == "urls.py")).group(1)
+    sides = {}
+    for side, source in zip("-+", diff_sides(diff.source)):
+        directory = tmp_path / ("old" if side == "-" else "new")
+        directory.mkdir()
+        write_page_files(page, directory)
+        boilerplate = 'SECRET_KEY = "docs"\nROOT_URLCONF = "urls"\nALLOWED_HOSTS = ["*"]\n'
+        (directory / "settings.py").write_text(source + boilerplate, encoding="utf-8")
+        (directory / "probe.py").write_text(DJANGO_PROBE, encoding="utf-8")
+        sides[side] = json.loads(run_script(directory / "probe.py", path))
+    old, new = sides["-"], sides["+"]
+    assert old["middleware"] == "corsheaders.middleware.CorsMiddleware" and old["corsheaders imported"]
+    assert new["middleware"] == "corsfast.django.middleware.CorsMiddleware" and not new["corsheaders imported"]
+    assert old["errors"] == new["errors"] == []
+    allowed = dict(new["answers"][0][1])
+    assert allowed["access-control-allow-origin"] == "https://app.example.com", new["answers"][0]
+    assert "x-token" in dict(new["answers"][3][1])["access-control-allow-headers"], new["answers"][3]
+    assert old["answers"] == new["answers"]
 
 
 def _compiled_engine() -> bool:
