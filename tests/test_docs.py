@@ -4,7 +4,9 @@ Every code block of every page in docs/ is collected by its language (the conven
 the site's Contributing page):
 
 - `python`: runs in a fresh namespace, without a warning (pytest turns them into errors);
-  `app` is predefined as a placeholder ASGI app for snippets that wrap one.
+  `app` is predefined as a placeholder ASGI app for snippets that wrap one. A block that
+  configures Django runs as a script in a fresh interpreter (Django's settings are global to
+  a process), beside the page's `python` blocks titled `title="NAME.py"` written as files.
 - `pycon`: a doctest; a page's `pycon` blocks are one interpreter session, run in order;
   `...` in the expected output stands for any text.
 - `diff`: a migration; both sides, the `-` one and the `+` one, run as Python.

@@ -143,7 +143,8 @@ def bench_table(report: dict[str, Any], arguments: dict[str, str]) -> str:
     baseline = arguments.get("baseline")
     if baseline not in (None, "row"):
         _contenders(table, [baseline])
-    labels = {c["id"]: c["label"] for c in table["contenders"]}
+    # Escaped: a label such as "Starlette, __init__ with ..." would otherwise turn bold.
+    labels = {c["id"]: _escape(c["label"]) for c in table["contenders"]}
     bold = (
         set(_ids(arguments["bold"])) if "bold" in arguments else {c["id"] for c in rows if c["family"] == "corsfast-c"}
     )
@@ -190,6 +191,11 @@ def bench_table(report: dict[str, Any], arguments: dict[str, str]) -> str:
         f"from [`bench.json`]({arguments['_root']}bench.json)."
     )
     return "\n".join(lines) + "\n\n" + caption + ("\n\n" + " ".join(notes) if notes else "") + "\n"
+
+
+def _escape(text: str) -> str:
+    """Return `text` with the characters Markdown reads as emphasis escaped."""
+    return re.sub(r"([_*])", r"\\\1", text)
 
 
 def _baseline_label(table: dict[str, Any], labels: dict[str, str], baseline: str) -> str:
