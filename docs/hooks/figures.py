@@ -194,8 +194,8 @@ def bench_table(report: dict[str, Any], arguments: dict[str, str]) -> str:
 
 
 def _escape(text: str) -> str:
-    """Return `text` with the characters Markdown reads as emphasis escaped."""
-    return re.sub(r"([_*])", r"\\\1", text)
+    """Return `text` with what Markdown reads as emphasis (`__`, `*`) escaped; a lone `_` stays."""
+    return text.replace("__", "\\_\\_").replace("*", "\\*")
 
 
 def _baseline_label(table: dict[str, Any], labels: dict[str, str], baseline: str) -> str:
