@@ -49,6 +49,7 @@ from fuzz.common import (
     PY,
     Built,
     C,
+    Difference,
     Input,
     Violation,
     Writer,
@@ -484,7 +485,7 @@ def one_input(data: bytes) -> None:
         check_answer(answers[0], meta.get("HTTP_ORIGIN"), policies is not None, configured_values(values))
     if policies is not None:
         for each in policies:
-            hits, misses, maxsize, size = tuple(each.cache_info())
+            _, _, maxsize, size = tuple(each.cache_info())
             if size > maxsize:
                 raise Violation(f"the origin cache holds {size} entries, bound {maxsize}")
         compare("cache_info", tuple(policies[0].cache_info()), tuple(policies[1].cache_info()))
@@ -564,18 +565,31 @@ def configured_values(values: dict[str, Any]) -> dict[str, str]:
 # -- seeds -----------------------------------------------------------------------------------
 
 SEED_SETTINGS = (
-    {"allowed_origins": ["https://example.com"], "allow_headers": ["accept", "content-type"],
-     "allow_methods": ["GET", "POST"]},
+    {
+        "allowed_origins": ["https://example.com"],
+        "allow_headers": ["accept", "content-type"],
+        "allow_methods": ["GET", "POST"],
+    },
     {"allow_all_origins": True, "allow_credentials": True, "expose_headers": ["X-E"]},
-    {"allowed_origin_regexes": [r"^https://\w+\.example\.com$"], "urls_regex": r"^/api/.*$",
-     "allow_private_network": True},
+    {
+        "allowed_origin_regexes": [r"^https://\w+\.example\.com$"],
+        "urls_regex": r"^/api/.*$",
+        "allow_private_network": True,
+    },
     {"allowed_origins": ["null", "http://localhost:3000"], "preflight_max_age": 0, "urls_regex": r"^/api/$"},
 )
 SEED_REQUESTS = (
     ("GET", "/", {"HTTP_ORIGIN": "https://example.com"}),
     ("OPTIONS", "/api/x", {"HTTP_ORIGIN": "https://example.com", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT"}),
-    ("OPTIONS", "/api/", {"HTTP_ORIGIN": "null", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "GET",
-                          "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK": "true"}),
+    (
+        "OPTIONS",
+        "/api/",
+        {
+            "HTTP_ORIGIN": "null",
+            "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "GET",
+            "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK": "true",
+        },
+    ),
     ("GET", "/api/x", {"HTTP_ORIGIN": "https://api.example.com"}),
     ("POST", "/", {}),
 )

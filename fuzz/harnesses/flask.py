@@ -67,8 +67,14 @@ METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "get", "*
 HEADERS = ("*", "Content-Type", "X-A", "x-b", "Authorization", r"X-.*", r"content-\w+", r"x-[a-z]+$")
 EXPOSE = ("X-E", "X-Request-Id", "*", "x-e")
 MAX_AGES = (None, 0, 600, 86401, "600", "", timedelta(seconds=30), timedelta(days=2), "fuzzed")
-BOOLS = ("supports_credentials", "send_wildcard", "vary_header", "always_send", "automatic_options",
-         "allow_private_network")
+BOOLS = (
+    "supports_credentials",
+    "send_wildcard",
+    "vary_header",
+    "always_send",
+    "automatic_options",
+    "allow_private_network",
+)
 RESOURCES = (r"/*", r"/api/*", r"/api/.*", "/exact", "*", r"/v[0-9]+/.*", "", "/caf\xe9/*", r"/*/x")
 SHAPES = ("absent", "one", "list", "list", "tuple", "fuzzed")
 
@@ -81,15 +87,28 @@ ENVIRON_KEYS = (
     "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK",
 )
 POOLED = {
-    "HTTP_ORIGIN": ("https://example.com", "https://a.example.com", "null", "http://localhost:3000",
-                    "https://EXAMPLE.com", "https://evil.com", ""),
+    "HTTP_ORIGIN": (
+        "https://example.com",
+        "https://a.example.com",
+        "null",
+        "http://localhost:3000",
+        "https://EXAMPLE.com",
+        "https://evil.com",
+        "",
+    ),
     "HTTP_ACCESS_CONTROL_REQUEST_METHOD": ("PUT", "GET", "DELETE", "", "put", "P"),
     "HTTP_ACCESS_CONTROL_REQUEST_HEADERS": ("x-a", "Content-Type, X-B", "", "x-a,,  x-b ", "X-Anything"),
     "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK": ("true", "false", "TRUE", ""),
 }
 VALUE_KINDS = ("str", "str", "absent", "absent", "pooled", "pooled", "none", "bytes")
-APP_NAMES = ("Access-Control-Allow-Origin", "Vary", "Content-Type", "X-App", "access-control-allow-origin",
-             "Access-Control-Allow-Credentials")
+APP_NAMES = (
+    "Access-Control-Allow-Origin",
+    "Vary",
+    "Content-Type",
+    "X-App",
+    "access-control-allow-origin",
+    "Access-Control-Allow-Credentials",
+)
 APP_VALUES = ("", "*", "https://app.example", "Origin", "Accept", "text/plain")
 CONTAINERS = ("headers", "headers", "headers", "multidict")
 ANSWERS = ("after_request", "after_request", "view")
@@ -366,7 +385,9 @@ def check_policy(inp: Input, options: dict[str, Any], environ: dict[str, Any]) -
         odd(inp, environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")),
     )
     for _ in range(2):  # the second time from the caches
-        compare(f"cors_headers{short(args)}", outcome(built[0].cors_headers, *args), outcome(built[1].cors_headers, *args))
+        compare(
+            f"cors_headers{short(args)}", outcome(built[0].cors_headers, *args), outcome(built[1].cors_headers, *args)
+        )
         requested = args[3]
         compare(
             f"allow_headers({short(requested)})",
@@ -450,16 +471,34 @@ SEED_OPTIONS = (
     {"origins": ["https://example.com"], "supports_credentials": True},
     {"origins": r"https://.*\.example\.com", "allow_headers": ["Content-Type", "X-A"], "max_age": 600},
     {"origins": "*", "send_wildcard": True, "expose_headers": ["X-E"], "methods": ["GET", "POST"]},
-    {"origins": ["http://localhost:3000", "null"], "always_send": False, "vary_header": False,
-     "allow_private_network": True},
+    {
+        "origins": ["http://localhost:3000", "null"],
+        "always_send": False,
+        "vary_header": False,
+        "allow_private_network": True,
+    },
     {"automatic_options": False, "max_age": timedelta(seconds=30)},
 )
 SEED_REQUESTS = (
     ("GET", "/", {"HTTP_ORIGIN": "https://example.com"}),
-    ("OPTIONS", "/api/x", {"HTTP_ORIGIN": "https://a.example.com", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT",
-                           "HTTP_ACCESS_CONTROL_REQUEST_HEADERS": "Content-Type, X-B"}),
-    ("OPTIONS", "/", {"HTTP_ORIGIN": "null", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "GET",
-                      "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK": "true"}),
+    (
+        "OPTIONS",
+        "/api/x",
+        {
+            "HTTP_ORIGIN": "https://a.example.com",
+            "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT",
+            "HTTP_ACCESS_CONTROL_REQUEST_HEADERS": "Content-Type, X-B",
+        },
+    ),
+    (
+        "OPTIONS",
+        "/",
+        {
+            "HTTP_ORIGIN": "null",
+            "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "GET",
+            "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK": "true",
+        },
+    ),
     ("GET", "/x", {}),
 )
 
@@ -483,4 +522,3 @@ def seeds() -> Iterable[bytes]:
                 for _ in range(4):
                     w.pick(ODD_ARGS, "str")
                 yield w.data()
-
