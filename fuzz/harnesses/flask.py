@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 
 import flask
 from cases import wsgi_environ
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import Headers, MultiDict
 
 import corsfast.flask
 from fuzz.common import (
@@ -33,6 +33,8 @@ from fuzz.common import (
     FORBIDDEN,
     Built,
     Input,
+    Mutator,
+    StrSubclass,
     Violation,
     Writer,
     compare,
@@ -110,7 +112,21 @@ APP_NAMES = (
     "Access-Control-Allow-Credentials",
 )
 APP_VALUES = ("", "*", "https://app.example", "Origin", "Accept", "text/plain")
-CONTAINERS = ("headers", "headers", "headers", "multidict")
+CONTAINERS = ("headers", "headers", "headers", "multidict", "odd_items", "emptier", "tuple_list", "none")
+ODD_CONTAINERS = frozenset(("odd_items", "emptier", "tuple_list", "none"))
+ACAO_NAME = "access-control-allow-origin"
+ODD_ITEMS: tuple[Callable[[], Any], ...] = (
+    lambda: (ACAO_NAME.encode(), b"x"),
+    lambda: (ACAO_NAME.upper(), "v"),
+    lambda: (StrSubclass(ACAO_NAME), "y"),
+    lambda: (StrSubclass(ACAO_NAME), ""),
+    lambda: ["Access-Control-Allow-Origin", "list-item"],
+    lambda: ("Access-Control-Allow-Origin", 0),
+    lambda: ("X", "y", "z"),
+    lambda: (7, "x"),
+    lambda: (ACAO_NAME, StrSubclass("")),
+)
+"""Items Werkzeug's `Headers.add` never makes, written into `Headers._list` by odd code."""
 ANSWERS = ("after_request", "after_request", "view")
 STATUSES = (200, 204, 404, 500)
 
@@ -259,6 +275,9 @@ def app_response(inp: Input) -> Callable[[], Any]:
         name = inp.pick(APP_NAMES) if inp.below(4) else inp.text()
         headers.append((name, inp.pick(APP_VALUES) if inp.flag() else inp.text()))
     kind = inp.pick(CONTAINERS)
+    odd = inp.pick(ODD_ITEMS) if kind == "odd_items" else None
+    where = inp.below(8)
+    emptier = (inp.pick(APP_NAMES), inp.pick(APP_VALUES)) if kind == "emptier" else None
 
     def make() -> Any:
         response = flask.Response("ok", status=status)
@@ -269,8 +288,20 @@ def app_response(inp: Input) -> Callable[[], Any]:
                 pass  # refused by Werkzeug before the hook sees it
         if kind == "multidict":
             response.headers = MultiDict(list(response.headers.items()))
+        elif kind == "odd_items" and odd is not None:
+            response.headers._list.insert(where, odd())
+        elif emptier is not None:
+            # An item that empties the list holding it when it is read.
+            item = Mutator(emptier[0], emptier[1])
+            item.holder = response.headers._list
+            response.headers._list.insert(where, item)
+        elif kind == "tuple_list":
+            response.headers._list = tuple(response.headers._list)
+        elif kind == "none":
+            response.headers = None
         return response
 
+    make.odd = kind in ODD_CONTAINERS  # type: ignore[attr-defined]
     return make
 
 
@@ -278,9 +309,11 @@ def run(app: flask.Flask, view: Callable[..., Any], environ: dict[str, Any], ans
     with app.request_context(dict(environ)):
         if answer == "view":
             response = make()
-            View.answer = (response.get_data(), response.status_code, list(response.headers.items()))
+            headers = items(response.headers) or []
+            plain = [h for h in headers if type(h[0]) is str and type(h[1]) is str and h[0] != "<odd>"]
+            View.answer = (response.get_data(), response.status_code, plain)
             result = outcome(view)
-            app_headers: Any = items(response.headers)
+            app_headers: Any = plain
         else:
             response = make()
             app_headers = items(response.headers)
@@ -299,10 +332,16 @@ def run(app: flask.Flask, view: Callable[..., Any], environ: dict[str, Any], ans
 
 
 def items(headers: Any) -> Optional[list[Any]]:
+    """Return the header items, reading none of the odd ones (an emptier empties its list when read)."""
     if headers is None:
         return None
     if isinstance(headers, MultiDict):
         return list(headers.items(multi=True))
+    if isinstance(headers, Headers):
+        return [
+            (item[0], item[1]) if type(item) is tuple and len(item) == 2 else ("<odd>", type(item).__name__)
+            for item in headers._list
+        ]
     return list(headers.items())
 
 
@@ -312,7 +351,7 @@ def check_answer(observed: dict[str, Any], environ: dict[str, Any], answer: str,
     if observed["outcome"] == "raised":
         return
     headers = list(observed["headers"] or [])
-    app = list(observed["app"])
+    app = list(observed["app"] or [])
     added = headers[len(app) :] if headers[: len(app)] == app else [h for h in headers if h not in app]
     origin = environ.get("HTTP_ORIGIN")
     # What the hook's `headers.get("Access-Control-Allow-Origin")` finds (a MultiDict's keys are case-sensitive).
@@ -457,7 +496,8 @@ def one_input(data: bytes) -> None:
         make = app_response(inp)
         answers = [run(app, view, environ, answer, make) for app, view in built]
         compare(f"Flask {answer} {method!r} {path!r} {short({k: environ.get(k) for k in ENVIRON_KEYS})}", *answers)
-        if answers[0]["outcome"] == "raised" and answers[0]["raised"] not in (TypeError, ValueError):
+        expected = (TypeError, ValueError, AttributeError) if make.odd else (TypeError, ValueError)
+        if answers[0]["outcome"] == "raised" and answers[0]["raised"] not in expected:
             raise Violation(f"the Flask hook raised {answers[0]['raised'].__name__}")
         check_answer(answers[0], environ, answer, configured)
         if inp.below(4) == 0:

@@ -282,7 +282,7 @@ def write_edit(w: Writer, edit: str) -> None:
 def seeds() -> Iterable[bytes]:
     for index, config in enumerate(CONFIGS):
         for verdict in VERDICTS:
-            for case in CASES[index::7]:
+            for case in CASES[index::20]:
                 w = Writer()
                 w.pick(KINDS, "verdict").pick(VERDICTS, verdict).text(".example.com")
                 write_options(w, "starlette", dict(config))
