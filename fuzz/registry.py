@@ -15,4 +15,8 @@ HARNESSES: dict[str, str] = {
     "asgi_kui": "fuzz.harnesses.asgi_kui",
     "wsgi": "fuzz.harnesses.wsgi",
     "options": "fuzz.harnesses.options",
+    "django": "fuzz.harnesses.django",
+    "flask": "fuzz.harnesses.flask",
+    "starlette_subclass": "fuzz.harnesses.starlette_subclass",
+    "dynamic": "fuzz.harnesses.dynamic",
 }
