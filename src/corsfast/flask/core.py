@@ -6,6 +6,7 @@ defaults), the regex-detection rule, resource ordering, and `serialize_options`,
 resolves raw options into a `FlaskOptions` (flask-cors' `_ComputedCorsOptions`) that the
 engine compiles. `serialize_options` also refuses, with ValueError, the values that
 Werkzeug would refuse on every response carrying them (a CR or LF in a header value), and
+those holding any other control character but tab (a NUL, which Werkzeug sends), and
 patterns that cannot run on a `str`.
 
 `lint_options` is corsfast's: it warns (`corsfast.CORSConfigWarning`) about dangerous but
@@ -275,10 +276,18 @@ def merge_options(appInstance: Flask | Blueprint | None, *dicts: Mapping[str, An
     return options
 
 
+# Control characters but tab (which a field value may hold): CR and LF, which Werkzeug refuses
+# on every response, and NUL and the rest, which it sends and servers or clients choke on.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _newline_free(name: str, value: Optional[str]) -> None:
-    """Raise ValueError for a header value Werkzeug's `Headers.add` refuses (it holds CR or LF)."""
-    if value is not None and ("\r" in value or "\n" in value):
-        raise ValueError(f"{name}: {value!r} holds a CR or LF; Werkzeug refuses such header values on every response")
+    """Raise ValueError for a header value holding a control character other than tab (CR, LF, NUL, ...)."""
+    if value is not None and _CONTROL.search(value):
+        raise ValueError(
+            f"{name}: {value!r} holds a control character (CR, LF, NUL, ...); it would be written into "
+            "every response that carries it (Werkzeug refuses CR and LF there)"
+        )
 
 
 def _header_text(value: Any) -> Optional[str]:
@@ -484,7 +493,7 @@ def check_given_options(options: Mapping[str, Any]) -> None:
     """Raise now for keyword options that are invalid whatever the app config holds.
 
     Used by `@cross_origin`, whose final options are only known per app: regular expressions
-    that do not compile, bytes patterns, and header values with CR or LF.
+    that do not compile, bytes patterns, and header values with control characters.
     """
     for name in ("origins", "allow_headers"):
         if name in options:
