@@ -38,7 +38,7 @@ REWRITES = {
 EXPECTED_DIFFERENCES: dict[str, str] = {
     "tests.decorator.test_origins.OriginsTestCase.test_regex_list": (
         "origins=[r'.*.example.com', ...] must allow 'http://a.example.com.com': flask-cors runs origin "
-        "patterns with re.match (a prefix); corsfast full-matches them (README, Differences from flask-cors)"
+        "patterns with re.match (a prefix); corsfast full-matches them (README, Differences: flask-cors)"
     ),
     "tests.extension.test_app_extension.AppExtensionRegexp.test_regex_list": (
         "the same test for a CORS() resource: 'http://a.example.com.com' is allowed only by a prefix match "
