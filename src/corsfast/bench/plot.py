@@ -128,16 +128,20 @@ def _draw(plt: Any, ax: Any, report: dict[str, Any], section: dict[str, Any], al
     ax.set_xticks(range(len(scenario_ids)))
     ax.set_xticklabels(ticks, rotation=15, ha="right", fontsize=8)
     ax.set_ylabel(section["plot_ylabel"])
-    machine = report["machine"]
+    run = section.get("run") or report  # a suite measured in a run of its own carries that run's details
+    machine = run["machine"]
     highlighted = (
         f"; label on {labels[highlight]} = its overhead / {section['baseline_label']}'s" if highlight in labels else ""
     )
     ax.set_title(
         f"{'CORS middleware overhead' if alone else section['title']} per request: medians of "
-        f"{report['settings']['rounds']} interleaved rounds, one process\n{machine['cpu']}, {machine['cores']} "
-        f"cores, {machine['python']}, corsfast {report['versions'].get('corsfast')}{highlighted}",
+        f"{run['settings']['rounds']} interleaved rounds, one process\n{machine['cpu']}, {machine['cores']} "
+        f"cores, {machine['python']}, corsfast {run['versions'].get('corsfast')}{highlighted}",
         fontsize=9,
     )
     ax.grid(axis="y", which="both", alpha=0.3)
     ax.set_axisbelow(True)
-    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+    # As many columns as the longest label leaves room for: a subclass table's labels are long.
+    longest = max((len(label) for label in ax.get_legend_handles_labels()[1]), default=0)
+    ncol = 4 if longest <= 45 else 3 if longest <= 60 else 2
+    ax.legend(fontsize=7, ncol=ncol, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
