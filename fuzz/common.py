@@ -562,8 +562,11 @@ class Built:
         cls._store.pop(key, None)
 
     @classmethod
-    def get(cls, key: str, build: Callable[[ModuleType], Any]) -> Optional[tuple[Any, Any]]:
-        """Return (compiled, pure) objects from `build(engine)`, or None when both refuse alike."""
+    def get(
+        cls, key: str, build: Callable[[ModuleType], Any], refusals: tuple[type[BaseException], ...] = ()
+    ) -> Optional[tuple[Any, Any]]:
+        """Return (compiled, pure) objects from `build(engine)`, or None when both refuse alike
+        (TypeError, ValueError, re.error, or one of `refusals`)."""
         found = cls._store.get(key)
         if found is None:
             found = (outcome(build, C), outcome(build, PY))
@@ -573,7 +576,7 @@ class Built:
         compiled, pure = found
         compare("construction", compiled[0] == "ok" or compiled[1], pure[0] == "ok" or pure[1])
         if compiled[0] == "raised":
-            if compiled[1] not in (TypeError, ValueError, re.error):
+            if compiled[1] not in (TypeError, ValueError, re.error, *refusals):
                 raise Violation(f"construction raised {compiled[1].__name__} for {key}")
             return None
         return compiled[1], pure[1]

@@ -323,7 +323,6 @@ def test_settings_of_other_shapes_are_served_by_the_methods(engine: ModuleType) 
         {"CORS_PREFLIGHT_MAX_AGE": "600", "CORS_ALLOW_ALL_ORIGINS": True},
         {"CORS_ALLOWED_ORIGIN_REGEXES": ["("]},
         {"CORS_URLS_REGEX": "("},
-        {"CORS_ALLOW_HEADERS": ["a\nb"], "CORS_ALLOW_ALL_ORIGINS": True},
     ]
     for cors in cases:
         with override_settings(**cors):
@@ -340,6 +339,49 @@ def test_settings_of_other_shapes_are_served_by_the_methods(engine: ModuleType) 
                 except Exception as exc:
                     outcomes.append([type(exc), str(exc)])
             assert outcomes[0] == outcomes[1], cors
+
+
+CONTROL_SETTINGS = [
+    {"CORS_EXPOSE_HEADERS": ["X-A\x00B"]},
+    {"CORS_ALLOW_HEADERS": ["x-a\x0bb"]},
+    {"CORS_ALLOW_METHODS": ["GET\x7f"]},
+    {"CORS_ALLOW_HEADERS": ["a\nb"]},
+    {"CORS_EXPOSE_HEADERS": ["X-A\r\nSet-Cookie: s=1"]},
+]
+
+
+@pytest.mark.parametrize(
+    "cors", CONTROL_SETTINGS, ids=["expose-nul", "allow-vt", "method-del", "allow-lf", "expose-crlf"]
+)
+def test_header_values_with_control_characters_are_improperly_configured(
+    engine: ModuleType, cors: dict[str, Any]
+) -> None:
+    """django-cors-headers writes a NUL, VT or DEL from these settings into responses (and fails on
+    every response for CR or LF); corsfast refuses them where the middleware is made."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    preflight = RF.options("/", HTTP_ORIGIN="https://a.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    with override_settings(CORS_ALLOW_ALL_ORIGINS=True, **cors):
+        value = next(iter(cors.values()))[0]
+        try:
+            answered = corsheaders.middleware.CorsMiddleware(lambda request: HttpResponse("ok"))(preflight)
+        except Exception as exc:  # CR or LF: Django refuses the header on the response
+            assert "\r" in value or "\n" in value, exc
+        else:
+            assert any(value in v for _, v in answered.items()), list(answered.items())
+        with pytest.raises(ImproperlyConfigured, match="control character"):
+            middleware(engine)
+    # Put right, the next request compiles again and is answered.
+    response = middleware(engine)(RF.get("/", HTTP_ORIGIN="https://a.example"))
+    assert response.status_code == 200
+
+
+def test_a_tab_in_a_header_value_is_sent_as_django_cors_headers_sends_it(engine: ModuleType) -> None:
+    with override_settings(CORS_ALLOW_ALL_ORIGINS=True, CORS_EXPOSE_HEADERS=["X-A,\tX-B"]):
+        request = RF.get("/", HTTP_ORIGIN="https://a.example")
+        ours = middleware(engine)(request)
+        theirs = corsheaders.middleware.CorsMiddleware(lambda request: HttpResponse("ok"))(request)
+        assert ours["access-control-expose-headers"] == theirs["access-control-expose-headers"] == "X-A,\tX-B"
 
 
 def test_preflight_response_is_a_fresh_django_response(engine: ModuleType) -> None:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import django
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 if not settings.configured:
     settings.configure(
@@ -481,8 +482,9 @@ def one_input(data: bytes) -> None:
     built = Built.get(
         options_key("django", values, cache_size, max_length),
         lambda engine: build(engine, values, cache_size, max_length),
+        (ImproperlyConfigured,),
     )
-    if built is None:  # refused alike (compile_spec itself returns None rather than raise)
+    if built is None:  # refused alike: a header value with a control character (compile_spec raises)
         return
     compiled, pure = built
     if (compiled[2] is None) is not (pure[2] is None):

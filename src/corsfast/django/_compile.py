@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.http import HttpResponse
 from django.http.response import BadHeaderError, HttpResponseBase, ResponseHeaders
@@ -72,6 +73,8 @@ Item = tuple[str, str]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
+# In a header value: control characters but tab (which a field value may hold).
+_VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _HEADERS = ResponseHeaders({})
 _VARY_SPLIT = re.compile(r"\s*,\s*").split  # django.utils.cache.cc_delim_re
 _HEADER_METHODS = ("__setitem__", "__getitem__", "__contains__", "has_header")
@@ -274,7 +277,12 @@ def known_response_type(kind: type) -> bool:
 
 def compile_spec(snapshot: Snapshot, engine: ModuleType) -> Optional[Spec]:
     """Return the engine spec of `snapshot`, or None when a setting has a shape that
-    django-cors-headers' checks refuse (the middleware's methods then answer)."""
+    django-cors-headers' checks refuse (the middleware's methods then answer).
+
+    Raise ImproperlyConfigured for a header name or method holding a control character
+    (CR, LF, NUL, ...; tab aside): django-cors-headers writes it into responses (or, for CR
+    and LF, fails on every one), corsfast never writes CR, LF or NUL into a response.
+    """
     try:
         return _compile(snapshot, engine)
     except _NotCompiled:
@@ -291,6 +299,17 @@ def _compile(snapshot: Snapshot, engine: ModuleType) -> Spec:
     expose = _strings(snapshot.expose_headers)
     allow_headers = _strings(snapshot.allow_headers)
     allow_methods = _strings(snapshot.allow_methods)
+    for name, items in (
+        ("CORS_EXPOSE_HEADERS", expose),
+        ("CORS_ALLOW_HEADERS", allow_headers),
+        ("CORS_ALLOW_METHODS", allow_methods),
+    ):
+        for item in items:
+            if _VALUE_CONTROL.search(item):
+                raise ImproperlyConfigured(
+                    f"{name} item {item!r} holds a control character (CR, LF, NUL, ...): it would be "
+                    "written into responses (system check corsfast.W009 points at it)"
+                )
     _strings(snapshot.allowed_origins)
     if snapshot.origin_keys is None:
         raise _NotCompiled
