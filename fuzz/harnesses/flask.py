@@ -356,9 +356,13 @@ def check_answer(observed: dict[str, Any], environ: dict[str, Any], answer: str,
     origin = environ.get("HTTP_ORIGIN")
     # What the hook's `headers.get("Access-Control-Allow-Origin")` finds (a MultiDict's keys are case-sensitive).
     exact = observed["container"] == "MultiDict"
-    app_acao = next(
-        (v for k, v in app if (k == ACL_ORIGIN if exact else str(k).lower() == "access-control-allow-origin")), None
-    )
+    app_acao = None
+    for k, v in app:
+        if (k, v) == ("<odd>", "Mutator"):
+            break  # reading it empties the list: neither Werkzeug's get nor the hook sees what followed
+        if k == ACL_ORIGIN if exact else str(k).lower() == "access-control-allow-origin":
+            app_acao = v
+            break
     acao = []
     for name, val in added:
         text = val if isinstance(val, str) else str(val)
