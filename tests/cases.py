@@ -1296,3 +1296,16 @@ CASES: tuple[Case, ...] = (
 
 _ids = [case.id for case in CASES]
 assert len(_ids) == len(set(_ids)), "case ids must be unique"
+
+
+def port_rule_allows(rule: str, origin: str) -> bool:
+    """Return whether the port-wildcard rule `rule` (`scheme://host:*`, `scheme://*.domain:*`)
+    allows `origin`: its meaning written independently of both engines, for their tests and fuzzing."""
+    head = rule[: -len(":*")]
+    if "://*." in head:
+        scheme, domain = head.split("*", 1)
+        host = re.escape(scheme) + r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?" + re.escape(domain)
+    else:
+        host = re.escape(head)
+    match = re.fullmatch(host + r":([1-9][0-9]{0,4})", origin)
+    return match is not None and int(match[1]) <= 65535

@@ -8,13 +8,12 @@ regular expression and an int comparison) on hand-picked and on random origins.
 
 from __future__ import annotations
 
-import re
 import warnings
 from types import ModuleType
 from typing import Any
 
 import pytest
-from cases import asgi_request
+from cases import asgi_request, port_rule_allows as oracle
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import corsfast
@@ -203,18 +202,6 @@ def origins(draw: Any) -> str:
         host = draw(LABELS) + draw(st.sampled_from([".example.com", ".localhost", ".a.example.com", ""]))
     port = draw(st.one_of(st.none(), PORTS))
     return scheme + host + ("" if port is None else ":" + port)
-
-
-def oracle(rule: str, origin: str) -> bool:
-    """The meaning of a port-wildcard rule, written independently of both engines."""
-    head = rule[: -len(":*")]
-    if "://*." in head:
-        scheme, domain = head.split("*", 1)
-        host = re.escape(scheme) + r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?" + re.escape(domain)
-    else:
-        host = re.escape(head)
-    match = re.fullmatch(host + r":([1-9][0-9]{0,4})", origin)
-    return match is not None and int(match[1]) <= 65535
 
 
 def verdicts(engine: ModuleType, rules: list[str], candidates: list[str]) -> list[bool]:

@@ -15,10 +15,11 @@ rules alone against an oracle written apart from both engines.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from types import ModuleType
 from typing import Any, Optional
+
+from cases import port_rule_allows
 
 import corsfast
 from fuzz.common import (
@@ -140,19 +141,7 @@ class Clock:
         return self.now
 
 
-# -- the port rules' oracle ---------------------------------------------------------------------
-
-
-def oracle(rule: str, origin: str) -> bool:
-    """The meaning of a port-wildcard rule, written apart from both engines (tests/test_port_wildcards.py)."""
-    head = rule[: -len(":*")]
-    if "://*." in head:
-        scheme, domain = head.split("*", 1)
-        host = re.escape(scheme) + r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?" + re.escape(domain)
-    else:
-        host = re.escape(head)
-    match = re.fullmatch(host + r":([1-9][0-9]{0,4})", origin)
-    return match is not None and int(match[1]) <= 65535
+# -- the port rules and their oracle (cases.port_rule_allows) ----------------------------------
 
 
 def port_rules(inp: Input) -> list[str]:
@@ -198,7 +187,7 @@ def check_rules(rules: list[str], origin: bytes) -> None:
     got = [outcome(each.policy.is_allowed_origin, origin) for each in built]
     compare(f"is_allowed_origin({origin!r}) under {rules!r}", got[0], got[1])
     text = origin.decode("latin-1")
-    expected = any(oracle(rule, text) for rule in rules if rule.endswith(":*"))
+    expected = any(port_rule_allows(rule, text) for rule in rules if rule.endswith(":*"))
     if got[0] != ("ok", expected) and all(rule in PORT_RULES for rule in rules):
         raise Violation(f"{origin!r} under {rules!r}: the engine says {got[0]!r}, the oracle {expected}")
 
