@@ -80,6 +80,21 @@ class Request:
                 return value
         return None
 
+    def starlette_origin(self) -> Optional[bytes]:
+        """Return the Origin as Starlette's `Headers` reads it: the first item whose name is
+        `== b"origin"` (its own `==`), its value's latin-1 text as bytes (None if it cannot be read).
+
+        The Starlette drop-in leaves a list that is not plain to Starlette's own code, which
+        reads `bytes` subclasses, `bytearray` and items of any type that unpack in two.
+        """
+        try:
+            for key, value in self.items():
+                if key == b"origin":
+                    return value.decode("latin-1").encode("latin-1")  # type: ignore[no-any-return]
+        except Exception:  # Starlette raises too: no answer to check
+            return None
+        return None
+
 
 @dataclass
 class Action:

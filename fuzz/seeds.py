@@ -2,6 +2,7 @@
 
 The seeds encode the test cases (tests/cases.py: configurations, requests, app headers) in
 each harness's input language, so fuzzing starts from every behaviour the tests pin down.
+The inputs of past findings (fuzz/findings/NAME/) are seeds too: every run replays them first.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from fuzz.registry import HARNESSES
 
+FINDINGS = Path(__file__).parent / "findings"
+
 
 def write(directory: Path, names: list[str]) -> dict[str, int]:
     counts = {}
@@ -25,6 +28,9 @@ def write(directory: Path, names: list[str]) -> dict[str, int]:
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         unique = dict.fromkeys(harness.seeds())
+        found = FINDINGS / name
+        if found.is_dir():
+            unique.update(dict.fromkeys(path.read_bytes() for path in sorted(found.iterdir()) if path.is_file()))
         for data in unique:
             (target / f"seed-{hashlib.sha1(data).hexdigest()[:16]}").write_bytes(data)
         counts[name] = len(unique)

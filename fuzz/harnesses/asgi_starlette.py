@@ -33,7 +33,7 @@ def one_input(data: bytes) -> None:
     req = request(inp)
     actions = script(inp)
     result = exchange(make, req, actions)
-    check_exchange(result, req)
+    check_exchange(result, req, req.starlette_origin())
 
 
 def seeds() -> Iterable[bytes]:

@@ -1,10 +1,12 @@
-"""The request-header scan: `scan_request_headers` and `kui_origin` on any header list a server could hand over.
+"""The request-header scans (`scan_request_headers`, `scan_plain_request_headers`, `kui_origin`) on any header list.
 
 Header lists of every container (list, tuple, iterator, generator) holding well-formed
 `(bytes, bytes)` pairs and odd items (lists, bytes and str subclasses, bytearray, None values,
 wrong arities, items that make new objects as they are unpacked). Both engines must give the
 same answer or raise the same exception type, and the answer must be the reference's: the
 first value of each CORS request header, the very object from the list when the item holds it.
+The Starlette drop-in's plain scan answers None (Starlette's own code reads the list) for
+anything but a list of 2-tuples or 2-lists of exactly bytes, and runs no item's code.
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ def reference_scan(items: list[Any]) -> tuple[Optional[bytes], ...]:
     return tuple(found.get(name) for name in CORS_NAMES)
 
 
+def reference_plain_scan(headers: Any) -> Optional[tuple[Optional[bytes], ...]]:
+    if type(headers) is not list:
+        return None
+    for item in headers:
+        if type(item) not in (tuple, list) or len(item) != 2:
+            return None
+        if type(item[0]) is not bytes or type(item[1]) is not bytes:
+            return None
+    return reference_scan(headers)
+
+
 def reference_kui_origin(items: list[Any]) -> Optional[bytes]:
     values = [value for key, value in items if type(key) is bytes and key.lower() == b"origin"]
     if not values:
@@ -55,6 +68,7 @@ def one_input(data: bytes) -> None:
     makers = header_list(inp, REQUEST_NAMES, 16)
     for what, function, reference in (
         ("scan_request_headers", "scan_request_headers", reference_scan),
+        ("scan_plain_request_headers", "scan_plain_request_headers", reference_plain_scan),
         ("kui_origin", "kui_origin", reference_kui_origin),
     ):
         got = both(
@@ -62,7 +76,10 @@ def one_input(data: bytes) -> None:
             lambda engine, function=function: getattr(engine, function)(container(kind, makers)),
         )
         items = container(kind, makers)
-        expected = outcome(reference, items if type(items) is list else list(items))  # what the engines read
+        if function == "scan_plain_request_headers":
+            expected = outcome(reference, items)  # the list as it is: nothing else is read
+        else:
+            expected = outcome(reference, items if type(items) is list else list(items))  # what the engines read
         if got[0] != expected[0] or (got[0] == "raised" and got[1] is not expected[1]):
             raise Violation(f"{what}: {short(got)}, the reference {short(expected)}")
         if got[0] == "raised":

@@ -229,7 +229,7 @@ def one_input(data: bytes) -> None:
         what = f"ASGI exchange ({kind}, {STATE['mode']}) for {short(req.scope())}"
         compare(what, {**compiled.observed(), "asked": calls[0]}, {**pure.observed(), "asked": calls[1]})
         if not (compiled.outcome[0] == "raised" and issubclass(compiled.outcome[1], tolerated)):
-            check_exchange(compiled, req)
+            check_exchange(compiled, req, req.starlette_origin())
         origin = req.origin()
         if origin is not None:
             text = origin.decode("latin-1")

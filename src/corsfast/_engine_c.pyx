@@ -34,6 +34,7 @@ _CORE_ALL = (
     "asgi_call",
     "asgi_call_async",
     "kui_origin",
+    "scan_plain_request_headers",
     "scan_request_headers",
     "starlette_entry",
     "starlette_preflight",

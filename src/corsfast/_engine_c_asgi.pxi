@@ -48,6 +48,43 @@ cdef int _pin(RequestHeaders* out, list kept) except -1:
     return 0
 
 
+cdef inline bint _plain_item(PyObject* item) noexcept:
+    """Return True when `item` is a 2-tuple or 2-list of exactly bytes (what servers send)."""
+    cdef PyObject* key
+    cdef PyObject* value
+    if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
+        key = PyTuple_GET_ITEM(<object>item, 0)
+        value = PyTuple_GET_ITEM(<object>item, 1)
+    elif PyList_CheckExact(<object>item) and PyList_GET_SIZE(<object>item) == 2:
+        key = PyList_GET_ITEM(<object>item, 0)
+        value = PyList_GET_ITEM(<object>item, 1)
+    else:
+        return False
+    return PyBytes_CheckExact(<object>key) and PyBytes_CheckExact(<object>value)
+
+
+cdef bint _scan_plain(list headers, RequestHeaders* out) noexcept:
+    """Fill `out` as `_scan` does and return True, or return False when an item is not plain.
+
+    The Starlette drop-in's scan: Starlette's `Headers` reads any item it can unpack, with
+    the item's own `==` and `decode`, so a list holding anything but pairs of exactly bytes
+    is left to Starlette's own code. No item's code runs here, so the references borrow
+    from `headers` alone.
+    """
+    cdef Py_ssize_t i
+    cdef PyObject* item
+    out.origin = out.method = out.names = out.private_network = NULL
+    for i in range(PyList_GET_SIZE(headers)):
+        item = PyList_GET_ITEM(headers, i)
+        if not _plain_item(item):
+            return False
+        if PyTuple_CheckExact(<object>item):
+            _note(out, PyTuple_GET_ITEM(<object>item, 0), PyTuple_GET_ITEM(<object>item, 1))
+        else:
+            _note(out, PyList_GET_ITEM(<object>item, 0), PyList_GET_ITEM(<object>item, 1))
+    return True
+
+
 cdef list _scan(object headers, RequestHeaders* out):
     """Fill `out` with borrowed references to the first values of the four CORS headers.
 
@@ -101,6 +138,20 @@ cdef inline bint _is_origin_any_case(PyObject* key) noexcept:
     s = <const unsigned char*>PyBytes_AS_STRING(<object>key)
     return (_ascii_lower(s[0]) == b'o' and _ascii_lower(s[1]) == b'r' and _ascii_lower(s[2]) == b'i'
             and _ascii_lower(s[3]) == b'g' and _ascii_lower(s[4]) == b'i' and _ascii_lower(s[5]) == b'n')
+
+
+def scan_plain_request_headers(headers):
+    """Return what `scan_request_headers` returns, or None unless `headers` is a list of
+    2-tuples or 2-lists of exactly bytes (then only Starlette's own code reads it as Starlette does)."""
+    cdef RequestHeaders found
+    if not PyList_CheckExact(headers) or not _scan_plain(<list>headers, &found):
+        return None
+    return (
+        <object>found.origin if found.origin is not NULL else None,
+        <object>found.method if found.method is not NULL else None,
+        <object>found.names if found.names is not NULL else None,
+        <object>found.private_network if found.private_network is not NULL else None,
+    )
 
 
 def kui_origin(headers):
@@ -291,7 +342,8 @@ def asgi_call(self, scope, receive, send):
     answer a subclass's override decides go through Starlette's own protocol
     (`_starlette_call`). An origin the rules refuse goes to the native middleware's
     `allow_origin_func` (once per request); an async one is awaited in a coroutine of its own
-    (`_asgi_decide`), so only those requests pay for a coroutine frame.
+    (`_asgi_decide`), so only those requests pay for a coroutine frame. The Starlette
+    drop-in leaves a header list that is not pairs of exactly bytes to Starlette's own code.
     """
     cdef ASGIMiddlewareBase middleware = <ASGIMiddlewareBase?>self
     cdef CORSPolicy policy = middleware.policy
@@ -310,15 +362,25 @@ def asgi_call(self, scope, receive, send):
     if policy is None:
         policy = middleware._compile_policy()
     headers = scope["headers"]
-    if not PyList_CheckExact(headers):
-        headers = list(headers)
-    kept = _scan(headers, &found)  # noqa: F841 - holds what `found` borrows
+    if policy._starlette_rules():
+        # Starlette's `Headers` reads odd items its own way: its code answers those requests.
+        if not PyList_CheckExact(headers) or not _scan_plain(<list>headers, &found):
+            return middleware._starlette_call(scope, receive, send, None)
+    else:
+        if not PyList_CheckExact(headers):
+            headers = list(headers)
+        kept = _scan(headers, &found)  # noqa: F841 - holds what `found` borrows
     if found.origin is NULL:
         if policy._protocol_simple:
             return middleware._starlette_call(scope, receive, send, False)
         entry = policy._no_origin
     else:
+        # Owned from here on: the code below may run a subclass's or an `allow_origin_func`'s
+        # code, which could empty the list the scan borrowed them from.
         origin = <bytes>found.origin
+        method = <object>found.method if found.method is not NULL else None
+        names = <object>found.names if found.names is not NULL else None
+        private_network = <object>found.private_network if found.private_network is not NULL else None
         preflight = policy._is_preflight(scope["method"], origin, found.method)
         if not policy._is_current(_WATCH_PREFLIGHT if preflight else _WATCH_SIMPLE):
             policy = middleware._compile_policy()
@@ -327,10 +389,7 @@ def asgi_call(self, scope, receive, send):
                 return middleware._starlette_call(scope, receive, send, True)
             if policy._hooked:
                 answer = policy._preflight_entry(
-                    _hooked_entry(middleware, policy, origin),
-                    <object>found.method,
-                    <object>found.names if found.names is not NULL else None,
-                    <object>found.private_network if found.private_network is not NULL else None,
+                    _hooked_entry(middleware, policy, origin), method, names, private_network
                 )
                 if answer is not None:
                     return _answer(send, <tuple>answer)
@@ -342,19 +401,11 @@ def asgi_call(self, scope, receive, send):
         if entry is policy._undecided:
             if policy._func_async:
                 return _asgi_decide(
-                    middleware, policy, scope, receive, send, origin, preflight,
-                    <object>found.method if found.method is not NULL else None,
-                    <object>found.names if found.names is not NULL else None,
-                    <object>found.private_network if found.private_network is not NULL else None,
+                    middleware, policy, scope, receive, send, origin, preflight, method, names, private_network
                 )
             entry = policy._ask(origin)
         if preflight and not policy._hooked:
-            answer = policy._preflight_entry(
-                entry,
-                <object>found.method if found.method is not NULL else None,
-                <object>found.names if found.names is not NULL else None,
-                <object>found.private_network if found.private_network is not NULL else None,
-            )
+            answer = policy._preflight_entry(entry, method, names, private_network)
             if answer is not None:
                 return _answer(send, <tuple>answer)
     return middleware.app(scope, receive, _wrap_send(send, policy, entry))

@@ -175,13 +175,20 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
 
     # -- Starlette's protocol ----------------------------------------------------------
 
-    async def _starlette_call(self, scope: Any, receive: Any, send: Send, preflight: bool) -> None:
+    async def _starlette_call(self, scope: Any, receive: Any, send: Send, preflight: Optional[bool]) -> None:
         """Answer as Starlette's `__call__` does, through `self`'s (overridable) methods.
 
-        The engine has scanned the headers already: `preflight` is Starlette's test (OPTIONS
-        with Origin and Access-Control-Request-Method).
+        `preflight` is Starlette's test (OPTIONS with Origin and Access-Control-Request-Method)
+        from the engine's scan, or None when the header list is not pairs of exactly bytes:
+        then `Headers` reads it, as in Starlette.
         """
         headers = (_HEADERS or _starlette().HEADERS)[0](scope=scope)
+        if preflight is None:
+            preflight = (
+                headers.get("origin") is not None
+                and scope["method"] == "OPTIONS"
+                and "access-control-request-method" in headers
+            )
         if preflight:
             response = self.preflight_response(request_headers=headers)
             await response(scope, receive, send)
@@ -204,9 +211,11 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         """Return the preflight answer Starlette gives: 200 `OK`, or 400 `Disallowed CORS ...`."""
         engine = type(self)._engine_module
         policy = self._current_policy()
+        raw = None
         if self._corsfast_compiled_preflight and request_headers.__class__ in _starlette().HEADERS:
             # The raw fields, as `request_headers[...]` finds them, without decoding them.
-            raw = engine.scan_request_headers(request_headers._list)
+            raw = engine.scan_plain_request_headers(request_headers._list)
+        if raw is not None:
             if raw[0] is None:
                 raise KeyError("origin")
             if raw[1] is None:
@@ -248,10 +257,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             policy = self._compile_policy()
         engine = self._corsfast_engine
         if self._corsfast_compiled_send:
-            if request_headers.__class__ in _HEADERS:
-                raw = engine.scan_request_headers(request_headers._list)[0]
-            else:
-                raw = _request_origin(self, request_headers)
+            raw = _request_origin(self, request_headers)
             if raw is not False:
                 entry = engine.starlette_entry(self, policy, raw)
                 message["headers"] = policy.entry_headers(entry, message.setdefault("headers", []))
@@ -343,7 +349,9 @@ def _request_origin(middleware: CORSMiddleware, request_headers: Any) -> bytes |
     False when only Starlette's own code can handle it (a value that is not latin-1 text)."""
     kind = request_headers.__class__
     if kind in _HEADERS:
-        return type(middleware)._engine_module.scan_request_headers(request_headers._list)[0]  # type: ignore[no-any-return]
+        scanned = type(middleware)._engine_module.scan_plain_request_headers(request_headers._list)
+        if scanned is not None:
+            return scanned[0]  # type: ignore[no-any-return]
     raw = _encoded(request_headers.get("Origin"))
     return False if raw is None else raw[0]
 

@@ -29,6 +29,7 @@ __all__ = (
     "asgi_call",
     "asgi_call_async",
     "kui_origin",
+    "scan_plain_request_headers",
     "scan_request_headers",
     "starlette_entry",
     "starlette_preflight",
@@ -46,6 +47,41 @@ def scan_request_headers(
     for key, value in headers:
         if key.__class__ is not bytes or value.__class__ is not bytes:
             continue
+        if key == ORIGIN:
+            if origin is None:
+                origin = value
+        elif key == ACRM:
+            if method is None:
+                method = value
+        elif key == ACRH:
+            if names is None:
+                names = value
+        elif key == ACRPN:
+            if private_network is None:
+                private_network = value
+    return origin, method, names, private_network
+
+
+def scan_plain_request_headers(
+    headers: Any,
+) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None] | None:
+    """Return what `scan_request_headers` returns, or None unless `headers` is a list of
+    2-tuples or 2-lists of exactly bytes (then only Starlette's own code reads it as Starlette does).
+
+    The Starlette drop-in's scan: Starlette's `Headers` reads any item it can unpack, with the
+    item's own `==` and `decode`, so a list holding anything else is left to Starlette's code.
+    No item's code runs here (nothing is unpacked before its type is known).
+    """
+    if headers.__class__ is not list:
+        return None
+    origin = method = names = private_network = None
+    for item in headers:
+        if (item.__class__ is not tuple and item.__class__ is not list) or len(item) != 2:
+            return None
+        key = item[0]
+        value = item[1]
+        if key.__class__ is not bytes or value.__class__ is not bytes:
+            return None
         if key == ORIGIN:
             if origin is None:
                 origin = value
@@ -176,14 +212,22 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
     answer a subclass's override decides go through Starlette's own protocol
     (`_starlette_call`). An origin the rules refuse goes to the native middleware's
     `allow_origin_func` (once per request); an async one is awaited in a coroutine of its own
-    (`_asgi_decide`), so only those requests pay for a coroutine frame.
+    (`_asgi_decide`), so only those requests pay for a coroutine frame. The Starlette
+    drop-in leaves a header list that is not pairs of exactly bytes to Starlette's own code.
     """
     if scope["type"] != "http":
         return self.app(scope, receive, send)
     policy: CORSPolicy | None = self.policy
     if policy is None:
         policy = self._compile_policy()  # type: ignore[attr-defined]
-    origin, method, names, private_network = scan_request_headers(scope["headers"])
+    if policy._native:
+        origin, method, names, private_network = scan_request_headers(scope["headers"])
+    else:
+        # Starlette's `Headers` reads odd items its own way: its code answers those requests.
+        found = scan_plain_request_headers(scope["headers"])
+        if found is None:
+            return self._starlette_call(scope, receive, send, None)  # type: ignore[attr-defined, no-any-return]
+        origin, method, names, private_network = found
     if origin is None:
         if policy._protocol_simple:
             return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
