@@ -200,3 +200,36 @@ def test_starlette_merge_takes_the_same_path_on_both_engines() -> None:
         pairs = [(b"content-type", b"text/plain"), (b"access-control-allow-credentials", b"true")]
         outcomes.append(("pairs", policy.response_headers(b"https://a.example.com", pairs)))
     assert outcomes[:2] == outcomes[2:]
+
+
+def test_preflight_values_outlive_an_allow_origin_func_that_empties_the_header_list(engine: ModuleType) -> None:
+    """Found in review of the `starlette_subclass` finding's fix: the compiled ASGI call read
+    Access-Control-Request-Method and -Headers through pointers borrowed from the request's
+    header items, after calling `allow_origin_func` (or a subclass's `is_allowed_origin`),
+    which may run any code. Emptying the list there freed the values. They are now held
+    from the scan on, so the preflight mirrors what the request sent."""
+    headers: list[Any] = []
+
+    def allow(origin: str) -> bool:
+        headers.clear()  # drops the only references to the request's header values
+        return origin == "https://a.example"
+
+    middleware = corsfast.CORSMiddleware(
+        RecordingApp(),
+        allow_origins=[],
+        allow_origin_func=allow,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        _engine=engine,
+    )
+    headers += [
+        (b"origin", b"https://a.example"),
+        (b"access-control-request-method", bytes(bytearray(b"PATCH"))),
+        (b"access-control-request-headers", bytes(bytearray(b"x-one, x-two"))),
+    ]
+    status, response, _ = asgi_request(middleware, "OPTIONS", headers)
+    assert status == 200
+    answer = dict(response)
+    assert answer[b"access-control-allow-origin"] == b"https://a.example"
+    assert b"x-one, x-two" in answer[b"access-control-allow-headers"].lower()
+    assert b"PATCH" in answer[b"access-control-allow-methods"]
