@@ -95,6 +95,15 @@ class Request:
             return None
         return None
 
+    def kui_origin(self) -> Optional[bytes]:
+        """Return the Origin as Kui's (baize's) `request.headers` reads it: every item decoded,
+        names lower-cased, repeated fields joined with ", "; as bytes (None if it cannot be read)."""
+        try:
+            values = [v.decode("latin-1") for k, v in self.items() if k.decode("latin-1").lower() == "origin"]
+            return ", ".join(values).encode("latin-1") if values else None
+        except Exception:  # Kui raises too: no answer to check
+            return None
+
 
 @dataclass
 class Action:

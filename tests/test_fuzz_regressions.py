@@ -82,9 +82,12 @@ def test_scan_of_a_list_emptied_while_it_is_read(engine: ModuleType) -> None:
     assert headers == []
 
 
-def test_kui_origin_of_a_list_emptied_while_it_is_read(engine: ModuleType) -> None:
+def test_kui_origin_leaves_a_list_with_odd_items_unread(engine: ModuleType) -> None:
+    # Kui's own `request.headers` reads such a list (tests/test_odd_header_lists.py): the engine
+    # says so (False) without running any item's code.
     headers = _emptied_list((b"origin", b"https://a.example"), (b"Origin", b"https://b.example"))
-    assert engine.kui_origin(headers) == b"https://a.example, https://b.example"
+    assert engine.kui_origin(headers) is False
+    assert len(headers) == 10
 
 
 class EmptiesItsListWhenRead(EmptiesItsList):
@@ -154,7 +157,7 @@ def test_scan_reads_all_of_an_iterable_before_its_items(engine: ModuleType) -> N
     first) went on; the twin now reads the iterable first too."""
     headers = _emptied_list((b"origin", b"https://a.example"), (b"Origin", b"https://b.example"))
     headers.append((b"origin", b"https://c.example"))
-    assert engine.kui_origin(item for item in headers) == b"https://a.example, https://b.example, https://c.example"
+    assert engine.kui_origin(item for item in headers) is False  # Kui's own code reads an iterable
     headers = _emptied_list((b"x-a", b"1"), (b"x-b", b"2"))
     headers.append((b"origin", b"https://c.example"))
     assert engine.scan_request_headers(iter(headers)) == (b"https://c.example", None, None, None)

@@ -155,29 +155,34 @@ def scan_plain_request_headers(headers):
 
 
 def kui_origin(headers):
-    """Return the Origin as Kui reads it: every `origin` field (any case), joined with ", "."""
-    cdef Py_ssize_t i = 0
+    """Return the Origin as Kui reads it: every `origin` field (any case), joined with ", ";
+    or False unless `headers` is a list of 2-tuples or 2-lists of exactly bytes.
+
+    Kui (baize) decodes every item with its own `decode`, so any other list is left to Kui's
+    own `request.headers`. No item's code runs here.
+    """
+    cdef Py_ssize_t i
     cdef PyObject* item
+    cdef PyObject* key
     cdef list values = None
-    cdef bint found = False
     first = None
     if not PyList_CheckExact(headers):
-        headers = list(headers)
-    # The length is read at every step: unpacking an item that is not a tuple runs its code.
-    while i < PyList_GET_SIZE(headers):
+        return False
+    for i in range(PyList_GET_SIZE(headers)):
         item = PyList_GET_ITEM(headers, i)
-        i += 1
-        if PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2:
-            key = <object>PyTuple_GET_ITEM(<object>item, 0)
+        if not _plain_item(item):
+            return False
+        if PyTuple_CheckExact(<object>item):
+            key = PyTuple_GET_ITEM(<object>item, 0)
+        else:
+            key = PyList_GET_ITEM(<object>item, 0)
+        if not _is_origin_any_case(key):
+            continue
+        if PyTuple_CheckExact(<object>item):
             value = <object>PyTuple_GET_ITEM(<object>item, 1)
         else:
-            pair = <object>item
-            key, value = pair
-        if not _is_origin_any_case(<PyObject*>key):
-            continue
-        if not found:
-            # A flag, not `first is None`: a None value is a field too (joining it raises, as in the twin).
-            found = True
+            value = <object>PyList_GET_ITEM(<object>item, 1)
+        if first is None:
             first = value
         elif values is None:
             values = [first, value]

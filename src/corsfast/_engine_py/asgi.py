@@ -97,11 +97,25 @@ def scan_plain_request_headers(
     return origin, method, names, private_network
 
 
-def kui_origin(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
-    """Return the Origin as Kui reads it: every `origin` field (any case), joined with ", "."""
+def kui_origin(headers: Any) -> bytes | bool | None:
+    """Return the Origin as Kui reads it: every `origin` field (any case), joined with ", ";
+    or False unless `headers` is a list of 2-tuples or 2-lists of exactly bytes.
+
+    Kui (baize) decodes every item with its own `decode`, so any other list is left to Kui's
+    own `request.headers`. No item's code runs here.
+    """
     if headers.__class__ is not list:
-        headers = list(headers)  # read all of any other iterable first, as the compiled engine does
-    values = [value for key, value in headers if key.__class__ is bytes and key.lower() == ORIGIN]
+        return False
+    values = []
+    for item in headers:
+        if (item.__class__ is not tuple and item.__class__ is not list) or len(item) != 2:
+            return False
+        key = item[0]
+        value = item[1]
+        if key.__class__ is not bytes or value.__class__ is not bytes:
+            return False
+        if key.lower() == ORIGIN:
+            values.append(value)
     if not values:
         return None
     return values[0] if len(values) == 1 else b", ".join(values)

@@ -25,7 +25,7 @@ from kui.asgi.routing import Router
 
 from .._engine import engine as _default_engine
 from .._options import KUI_DEFAULT_METHODS
-from . import _Blocks, _config, _convert, _convert_early, _decode, _policy, _write
+from . import _Blocks, _config, _convert, _convert_early, _decode, _origin_bytes, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")
 
@@ -64,6 +64,11 @@ def allow_cors(
             # baize keeps the ASGI scope it wraps; the request mapping answers the same keys.
             scope = getattr(connection, "_scope", connection)
             raw = kui_origin(scope["headers"])
+            if raw is False:
+                # Not pairs of exactly bytes (no server sends that; a scope built by hand may):
+                # Kui's own `request.headers` reads it, decoding every item, raising where Kui does.
+                origin = connection.headers.get("origin", None)
+                raw = _origin_bytes(origin) if origin.__class__ is str else None
             if raw:  # Kui treats an empty Origin as no Origin
                 entry = lookup(raw)
                 decoded = blocks(entry)

@@ -1,27 +1,32 @@
-"""Request header lists that are not pairs of exactly `bytes`, against the installed Starlette.
+"""Request header lists that are not pairs of exactly `bytes`, against the installed peers.
 
 No ASGI server sends anything but `(bytes, bytes)` pairs, but a scope built by hand (a test
 client, a middleware above) may hold `bytes` subclasses, `bytearray`, `str`, lists or items
 of the wrong length. Starlette's `Headers` reads such a list with each item's own `==` and
-`decode`, and raises where an item cannot be read. The drop-in leaves such a list to
-Starlette's own code, so every answer here, or the exception raised, is Starlette's: for the
-class itself, for a subclass whose attributes the engine cannot compile, and for one that
-overrides `is_allowed_origin`, on both engines. The fuzz finding behind this file is
-`fuzz/findings/starlette_subclass/bytes-subclass-origin`.
+`decode`, and Kui's (baize's) decodes every item; both raise where an item cannot be read.
+The drop-ins leave such a list to the peer's own code, so every answer here, or the
+exception raised, is the peer's: Starlette's for its class, for a subclass whose attributes
+the engine cannot compile and for one that overrides `is_allowed_origin`; Kui's for
+`allow_cors` (but for the documented `Vary: Origin` and the order of a set); on both engines.
+The fuzz finding behind this file is `fuzz/findings/starlette_subclass/bytes-subclass-origin`.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import re
 import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import kui.asgi
 import pytest
 from cases import asgi_messages
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 
+import corsfast.kui.asgi
 import corsfast.starlette
 from corsfast import CORSConfigWarning
 from corsfast.asgi import _on_engine
@@ -200,3 +205,66 @@ def test_which_path_answers(engine: ModuleType, method: str) -> None:
     seen = _scope_headers_seen(ours, method, odd)
     assert seen is not odd and seen == odd
     assert _scope_headers_seen(StarletteCORSMiddleware, method, list(odd)) == seen
+
+
+# -- Kui ------------------------------------------------------------------------------------
+
+KUI_LISTS = [
+    *LISTS,
+    ("upper-case names, repeated", lambda: [(Sub(b"ORIGIN"), ALLOWED), (b"Origin", b"https://other.example.com")]),
+    ("latin-1 origin in a subclass", lambda: [(b"origin", Sub("https://caf\xe9.example.com".encode("latin-1")))]),
+]
+KUI_CONFIGS = {
+    "one origin": {"allow_origins": [re.compile(r"https://app\.example\.com")], "allow_headers": ["X-A"]},
+    "any": {},
+    "latin-1, or repeats joined": {
+        "allow_origins": [re.compile(r"https://[a-z\xe9]+\.example\.com(, .*)?")],
+        "allow_credentials": True,
+    },
+}
+
+
+def _kui_app(allow_cors: Callable[..., Any], config: dict[str, Any]) -> Any:
+    app = kui.asgi.Kui()
+
+    async def endpoint() -> str:
+        return "ok"
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CORSConfigWarning)
+        app.router << kui.asgi.HttpRoute("/", endpoint) @ allow_cors(**config)
+    return app
+
+
+def _kui_normal(answer: Any) -> Any:
+    """Return `answer` with Access-Control-Allow-Headers as a set (Kui joins a set) and without
+    Vary (corsfast adds `Vary: Origin` to every answer of a wrapped endpoint, as documented)."""
+    if answer[0] == "raised":
+        return answer
+    start, *rest = answer
+    headers = []
+    for name, value in start.get("headers", ()):
+        if name == b"vary":
+            assert value == b"Origin", value
+            continue
+        if name == b"access-control-allow-headers":
+            value = frozenset(value.split(b", "))
+        headers.append((name, value))
+    return start["status"], headers, [m.get("body") for m in rest]
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS"])
+@pytest.mark.parametrize("config", KUI_CONFIGS.values(), ids=KUI_CONFIGS.keys())
+@pytest.mark.parametrize("make", [m for _, m in KUI_LISTS], ids=[name for name, _ in KUI_LISTS])
+def test_odd_header_lists_answer_as_kui(
+    engine: ModuleType, make: Callable[[], Any], config: dict[str, Any], method: str
+) -> None:
+    theirs = _kui_app(kui.asgi.allow_cors, config)
+    ours = _kui_app(functools.partial(corsfast.kui.asgi.allow_cors, _engine=engine), config)
+    expected = _answer(theirs, method, make())
+    actual = _answer(ours, method, make())
+    ours_emitted = _emitted(actual)
+    assert not any(b"\r" in value or b"\n" in value for value in ours_emitted), ours_emitted
+    if any(b"\r" in value or b"\n" in value for value in _emitted(expected)):
+        return  # the documented difference: an Origin with control characters is never reflected
+    assert _kui_normal(actual) == _kui_normal(expected)
