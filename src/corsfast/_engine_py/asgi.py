@@ -62,6 +62,21 @@ def scan_request_headers(
     return origin, method, names, private_network
 
 
+def _plain(headers: Any) -> bool:
+    """Return True when `headers` is a list of 2-tuples or 2-lists of exactly bytes (what servers send).
+
+    No item's code runs here: nothing is unpacked before its type is known.
+    """
+    if headers.__class__ is not list:
+        return False
+    for item in headers:
+        if (item.__class__ is not tuple and item.__class__ is not list) or len(item) != 2:
+            return False
+        if item[0].__class__ is not bytes or item[1].__class__ is not bytes:
+            return False
+    return True
+
+
 def scan_plain_request_headers(
     headers: Any,
 ) -> tuple[bytes | None, bytes | None, bytes | None, bytes | None] | None:
@@ -70,31 +85,8 @@ def scan_plain_request_headers(
 
     The Starlette drop-in's scan: Starlette's `Headers` reads any item it can unpack, with the
     item's own `==` and `decode`, so a list holding anything else is left to Starlette's code.
-    No item's code runs here (nothing is unpacked before its type is known).
     """
-    if headers.__class__ is not list:
-        return None
-    origin = method = names = private_network = None
-    for item in headers:
-        if (item.__class__ is not tuple and item.__class__ is not list) or len(item) != 2:
-            return None
-        key = item[0]
-        value = item[1]
-        if key.__class__ is not bytes or value.__class__ is not bytes:
-            return None
-        if key == ORIGIN:
-            if origin is None:
-                origin = value
-        elif key == ACRM:
-            if method is None:
-                method = value
-        elif key == ACRH:
-            if names is None:
-                names = value
-        elif key == ACRPN:
-            if private_network is None:
-                private_network = value
-    return origin, method, names, private_network
+    return scan_request_headers(headers) if _plain(headers) else None
 
 
 def kui_origin(headers: Any) -> bytes | bool | None:
@@ -102,20 +94,11 @@ def kui_origin(headers: Any) -> bytes | bool | None:
     or False unless `headers` is a list of 2-tuples or 2-lists of exactly bytes.
 
     Kui (baize) decodes every item with its own `decode`, so any other list is left to Kui's
-    own `request.headers`. No item's code runs here.
+    own `request.headers`.
     """
-    if headers.__class__ is not list:
+    if not _plain(headers):
         return False
-    values = []
-    for item in headers:
-        if (item.__class__ is not tuple and item.__class__ is not list) or len(item) != 2:
-            return False
-        key = item[0]
-        value = item[1]
-        if key.__class__ is not bytes or value.__class__ is not bytes:
-            return False
-        if key.lower() == ORIGIN:
-            values.append(value)
+    values = [value for key, value in headers if key.lower() == ORIGIN]
     if not values:
         return None
     return values[0] if len(values) == 1 else b", ".join(values)
