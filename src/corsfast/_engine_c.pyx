@@ -288,6 +288,7 @@ cdef inline bint _key_is(object key, bytes name) noexcept:
 
 
 # The engine is one extension module; its seams are separate files, included in order.
+include "_engine_c_headers.pxi"
 include "_engine_c_policy.pxi"
 include "_engine_c_asgi.pxi"
 include "_engine_c_django.pxi"
