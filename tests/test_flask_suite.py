@@ -16,15 +16,13 @@ as strict xfails, so each must still fail, for that reason, on corsfast.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import tarfile
-import xml.etree.ElementTree as ET
 from importlib.metadata import version
 from pathlib import Path
 
+import peer_suite
 import pytest
 
 FLASK_CORS_VERSION = version("flask-cors")
@@ -54,13 +52,17 @@ UPSTREAM_SKIPS = {
 }
 """Tests flask-cors' suite skips itself on this Flask (its own `skipIf(flask >= 1.1)`)."""
 
-PLUGIN = '''
+PLUGIN = (
+    '''
 """Loaded with -p into the flask-cors test run: checks the engine and the redirected imports."""
 import json
 import os
 import sys
 
 import pytest
+'''
+    + peer_suite.ENGINE_CHECK
+    + '''
 
 
 class _NoFlaskCors:
@@ -73,15 +75,6 @@ class _NoFlaskCors:
 
 
 sys.meta_path.insert(0, _NoFlaskCors())
-
-
-def pytest_configure(config):
-    from corsfast import _engine
-
-    expected = os.environ["CORSFAST_EXPECT_ENGINE"]
-    actual = "py" if _engine.engine.__name__ == "corsfast._engine_py" else "c"
-    if actual != expected:
-        raise pytest.UsageError(f"expected the {expected} engine, got {_engine.engine.__name__}")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -103,37 +96,13 @@ def pytest_sessionfinish(session, exitstatus):
     if "flask_cors" in sys.modules:  # pragma: no cover - the finder above makes this impossible
         raise RuntimeError("flask_cors was imported")
 '''
+)
 
 
 @pytest.fixture(scope="session")
 def flask_cors_sdist(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the path of the installed flask-cors version's sdist, downloaded once and cached."""
-    cache = getattr(request.config, "cache", None)
-    directory = cache.mkdir("flask-cors-sdist") if cache is not None else tmp_path_factory.mktemp("flask-cors-sdist")
-    name = f"flask_cors-{FLASK_CORS_VERSION}.tar.gz"
-    path = directory / name
-    if not path.is_file():
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "--disable-pip-version-check",
-                "-d",
-                str(directory),
-                f"flask-cors=={FLASK_CORS_VERSION}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, f"pip download failed:\n{result.stdout}\n{result.stderr}"
-    assert path.is_file(), f"pip download did not produce {name}: {sorted(os.listdir(directory))}"
-    return path
+    return peer_suite.sdist(request, tmp_path_factory, "flask-cors")
 
 
 @pytest.fixture(scope="session")
@@ -168,59 +137,17 @@ def flask_cors_suite(flask_cors_sdist: Path, tmp_path_factory: pytest.TempPathFa
 
 def _run_suite(root: Path, engine: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     """Run flask-cors' tests in a subprocess; return the process and each test's outcome by `module.Class.test`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CORSFAST_"))}
-    if engine == "py":
-        env["CORSFAST_NO_EXTENSIONS"] = "1"
-    env.update(
-        CORSFAST_EXPECT_ENGINE=engine,
-        CORSFAST_EXPECTED_DIFFERENCES=json.dumps(EXPECTED_DIFFERENCES),
-        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-        PYTHONPATH=str(root),
-        PYTHONDONTWRITEBYTECODE="1",
+    result, cases = peer_suite.run(
+        root,
+        engine,
+        ["tests"],
+        # corsfast warns (CORSConfigWarning) where the suite configures dangerous origins,
+        # such as '.*.example.com'; a warning changes no answer, and flask-cors' suite
+        # does not turn warnings into errors.
+        ["-p", "corsfast_suite_plugin", "-W", "ignore::corsfast.CORSConfigWarning"],
+        {"CORSFAST_EXPECTED_DIFFERENCES": json.dumps(EXPECTED_DIFFERENCES)},
     )
-    junit = root / f"junit-{engine}.xml"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "tests",
-            "-q",
-            "-rs",
-            "-c",
-            "pyproject.toml",
-            "--rootdir",
-            str(root),
-            "-p",
-            "corsfast_suite_plugin",
-            "-p",
-            "no:cacheprovider",
-            # corsfast warns (CORSConfigWarning) where the suite configures dangerous origins,
-            # such as '.*.example.com'; a warning changes no answer, and flask-cors' suite
-            # does not turn warnings into errors.
-            "-W",
-            "ignore::corsfast.CORSConfigWarning",
-            f"--junitxml={junit}",
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    outcomes: dict[str, str] = {}
-    if junit.is_file():
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            outcome = "passed"
-            for child in case:
-                if child.tag in ("failure", "error"):
-                    outcome = child.tag
-                    break
-                if child.tag == "skipped":
-                    outcome = "xfailed" if child.get("type") == "pytest.xfail" else "skipped"
-                    break
-            outcomes[f"{case.get('classname')}.{case.get('name')}"] = outcome
-    return result, outcomes
+    return result, {f"{case.classname}.{case.name}": case.outcome for case in cases}
 
 
 @pytest.mark.parametrize(

@@ -13,17 +13,15 @@ The Starlette *package* is not extracted: the tests run against the installed on
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import tarfile
 import warnings
-import xml.etree.ElementTree as ET
 from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
 
+import peer_suite
 import pytest
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 
@@ -47,21 +45,16 @@ DEVIATION_SKIPS: dict[str, str] = {}
 documented differences from Starlette, with that difference as the reason. Empty: every
 test of Starlette's file passes as is."""
 
-PLUGIN = '''
+PLUGIN = (
+    '''
 """Loaded with -p into the Starlette test run: checks the engine and the patched import."""
 import json
 import os
 
 import pytest
-
-
-def pytest_configure(config):
-    from corsfast import _engine
-
-    expected = os.environ["CORSFAST_EXPECT_ENGINE"]
-    actual = "py" if _engine.engine.__name__ == "corsfast._engine_py" else "c"
-    if actual != expected:
-        raise pytest.UsageError(f"expected the {expected} engine, got {_engine.engine.__name__}")
+'''
+    + peer_suite.ENGINE_CHECK
+    + """
 
 
 def pytest_collection_modifyitems(config, items):
@@ -74,38 +67,14 @@ def pytest_collection_modifyitems(config, items):
         reason = skips.get(item.originalname)
         if reason is not None:
             item.add_marker(pytest.mark.skip(reason="corsfast deviation: " + reason))
-'''
+"""
+)
 
 
 @pytest.fixture(scope="session")
 def starlette_sdist(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the path of the installed Starlette version's sdist, downloaded once and cached."""
-    cache = getattr(request.config, "cache", None)
-    directory = cache.mkdir("starlette-sdist") if cache is not None else tmp_path_factory.mktemp("starlette-sdist")
-    name = f"starlette-{STARLETTE_VERSION}.tar.gz"
-    path = directory / name
-    if not path.is_file():
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "--disable-pip-version-check",
-                "-d",
-                str(directory),
-                f"starlette=={STARLETTE_VERSION}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, f"pip download failed:\n{result.stdout}\n{result.stderr}"
-    assert path.is_file(), f"pip download did not produce {name}: {sorted(os.listdir(directory))}"
-    return path
+    return peer_suite.sdist(request, tmp_path_factory, "starlette")
 
 
 @pytest.fixture(scope="session")
@@ -135,54 +104,15 @@ def _run_suite(
     root: Path, engine: str, extra_args: list[str]
 ) -> tuple[subprocess.CompletedProcess[str], list[dict[str, str]]]:
     """Run Starlette's test_cors.py in a subprocess; return the process and one dict per test case."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CORSFAST_"))}
-    if engine == "py":
-        env["CORSFAST_NO_EXTENSIONS"] = "1"
-    env.update(
-        CORSFAST_EXPECT_ENGINE=engine,
-        CORSFAST_DEVIATION_SKIPS=json.dumps(DEVIATION_SKIPS),
+    result, cases = peer_suite.run(
+        root,
+        engine,
+        ["tests/middleware/test_cors.py"],
         # Only the plugins Starlette's own suite runs with (anyio's), not this project's.
-        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-        PYTHONPATH=str(root),
-        PYTHONDONTWRITEBYTECODE="1",
+        ["-p", "anyio.pytest_plugin", "-p", "corsfast_suite_plugin", *extra_args],
+        {"CORSFAST_DEVIATION_SKIPS": json.dumps(DEVIATION_SKIPS)},
     )
-    junit = root / f"junit-{engine}-{len(extra_args)}.xml"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "tests/middleware/test_cors.py",
-            "-q",
-            "-c",
-            "pyproject.toml",
-            "--rootdir",
-            str(root),
-            "-p",
-            "anyio.pytest_plugin",
-            "-p",
-            "corsfast_suite_plugin",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={junit}",
-            *extra_args,
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    cases = []
-    if junit.is_file():
-        for case in ET.parse(junit).getroot().iter("testcase"):
-            outcome = "passed"
-            for child in case:
-                if child.tag in ("failure", "error", "skipped"):
-                    outcome = child.tag
-                    break
-            cases.append({"name": case.get("name", ""), "outcome": outcome})
-    return result, cases
+    return result, [{"name": case.name, "outcome": case.outcome} for case in cases]
 
 
 # corsfast warns (CORSConfigWarning) for allow_credentials=True with allow_origins=["*"] or a
