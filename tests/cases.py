@@ -1309,3 +1309,28 @@ def port_rule_allows(rule: str, origin: str) -> bool:
         host = re.escape(head)
     match = re.fullmatch(host + r":([1-9][0-9]{0,4})", origin)
     return match is not None and int(match[1]) <= 65535
+
+
+DJANGO_URL_REGEXES = (
+    r"^.*$",
+    r"^/api/.*$",
+    r"^/api/.*?$",
+    r"^/api/",
+    r"\A/api/",
+    r"^/api/.*",
+    r"^/api/.*\Z",
+    r"^/api/$",
+    r"^/api/\Z",
+    r"/api",
+    r"^$",
+    r"^.*",
+    r"^/a\.b/.*$",
+    r"^/(api|v2)/.*$",
+    r"^/api/.+$",
+    r"(?i)^/api/",
+    r"(?s)^.*$",
+    r"(?m)^.*$",
+    r"^/caf\u00e9/.*$",
+)
+"""`CORS_URLS_REGEX` values: the forms the Django drop-in checks without running the pattern
+(a prefix, a line, a whole path) and near misses that it must run as `re.match` does."""
