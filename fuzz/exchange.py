@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Optional
 
-from cases import http_scope, run_sync
+from cases import Case, http_scope, run_sync
 
 from fuzz.common import (
     CONTAINERS,
@@ -34,12 +34,14 @@ from fuzz.common import (
     compare,
     container,
     header_list,
+    options as read_options,
     options_key,
     outcome,
     plain,
     quiet,
     short,
     write_header_list,
+    write_options,
 )
 
 SCOPE_TYPES = ("http", "http", "http", "http", "websocket", "lifespan", "strsub", "HTTP")
@@ -286,3 +288,33 @@ def check_exchange(result: Run, req: Request, origin: Optional[bytes] = None) ->
         check_emitted(headers, origin, "answered request")
     else:
         check_emitted(headers, origin, "app response", result.app.app_headers or [])
+
+
+# -- a dialect's middleware class, end to end --------------------------------------------------
+
+
+def middleware_exchange(
+    data: bytes,
+    dialect: str,
+    factory: Callable[..., Any],
+    origin: Callable[[Request], Optional[bytes]] = Request.origin,
+) -> None:
+    """Fuzz one input through the middleware class `factory` of `dialect`: a fuzzed configuration,
+    request and app, the same on both engines, the invariants kept for the Origin `origin` reads
+    (as the dialect's peer reads it)."""
+    inp = Input(data)
+    kwargs = read_options(inp, dialect)
+    make = middlewares(factory, kwargs)
+    if make is None:
+        return
+    req = request(inp)
+    actions = script(inp)
+    result = exchange(make, req, actions)
+    check_exchange(result, req, origin(req))
+
+
+def write_exchange(w: Writer, dialect: str, options: dict[str, Any], case: Case) -> None:
+    """Write the input `middleware_exchange` reads as `options`, then `case`'s request and app headers."""
+    write_options(w, dialect, options)
+    write_request(w, case.method, case.headers)
+    write_script(w, 200, case.app_headers, b"Hello, world")

@@ -13,32 +13,22 @@ from collections.abc import Iterable
 from cases import CASES
 
 import corsfast
-from fuzz.common import Input, Writer, options as read_options, write_options
-from fuzz.exchange import check_exchange, exchange, middlewares, request, script, write_request, write_script
+from fuzz.common import Writer
+from fuzz.exchange import middleware_exchange, write_exchange
 
 DIALECT = "native"
 FACTORY = corsfast.CORSMiddleware
 
 
 def one_input(data: bytes) -> None:
-    inp = Input(data)
-    kwargs = read_options(inp, DIALECT)
-    make = middlewares(FACTORY, kwargs)
-    if make is None:
-        return
-    req = request(inp)
-    actions = script(inp)
-    result = exchange(make, req, actions)
-    check_exchange(result, req)
+    middleware_exchange(data, DIALECT, FACTORY)
 
 
 def seeds() -> Iterable[bytes]:
     for case in CASES:
         w = Writer()
         try:
-            write_options(w, DIALECT, dict(case.options))
+            write_exchange(w, DIALECT, dict(case.options), case)
         except (ValueError, UnicodeEncodeError):
             continue
-        write_request(w, case.method, case.headers)
-        write_script(w, 200, case.app_headers, b"Hello, world")
         yield w.data()

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from cases import CASES
 
 import corsfast.starlette
-from fuzz.common import Input, Writer, options as read_options, write_options
-from fuzz.exchange import check_exchange, exchange, middlewares, request, script, write_request, write_script
+from fuzz.common import Writer
+from fuzz.exchange import Request, middleware_exchange, write_exchange
 
 DIALECT = "starlette"
 FACTORY = corsfast.starlette.CORSMiddleware
@@ -25,22 +25,12 @@ CONFIGS = (
 
 
 def one_input(data: bytes) -> None:
-    inp = Input(data)
-    kwargs = read_options(inp, DIALECT)
-    make = middlewares(FACTORY, kwargs)
-    if make is None:
-        return
-    req = request(inp)
-    actions = script(inp)
-    result = exchange(make, req, actions)
-    check_exchange(result, req, req.starlette_origin())
+    middleware_exchange(data, DIALECT, FACTORY, Request.starlette_origin)
 
 
 def seeds() -> Iterable[bytes]:
     for config in CONFIGS:
         for case in CASES[::3]:
             w = Writer()
-            write_options(w, DIALECT, dict(config))
-            write_request(w, case.method, case.headers)
-            write_script(w, 200, case.app_headers, b"Hello, world")
+            write_exchange(w, DIALECT, dict(config), case)
             yield w.data()
