@@ -600,6 +600,12 @@ def policies(dialect: str, kwargs: dict[str, Any]) -> Optional[tuple[Any, Any]]:
     return built
 
 
+def fuzzed_policies(inp: Input) -> Optional[tuple[Any, Any]]:
+    """Return `policies` for a dialect and options read from `inp` (None when refused)."""
+    dialect = inp.pick(DIALECTS)
+    return policies(dialect, options(inp, dialect))
+
+
 # -- a reference verdict, written apart from both engines ----------------------------------
 
 LABEL = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-")

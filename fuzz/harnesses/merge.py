@@ -23,11 +23,10 @@ from fuzz.common import (
     check_emitted,
     compare,
     container,
+    fuzzed_policies,
     header_list,
-    options as read_options,
     outcome,
     plain,
-    policies,
     write_header_list,
     write_options,
 )
@@ -35,8 +34,7 @@ from fuzz.common import (
 
 def one_input(data: bytes) -> None:
     inp = Input(data)
-    dialect = inp.pick(DIALECTS)
-    built = policies(dialect, read_options(inp, dialect))
+    built = fuzzed_policies(inp)
     if built is None:
         return
     c, py = built

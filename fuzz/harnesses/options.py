@@ -161,22 +161,25 @@ def _kui_allow_cors(app: Any, **kwargs: Any) -> Any:
     return corsfast.kui.asgi.allow_cors(**kwargs)
 
 
+NATIVE_ARGUMENTS = (
+    "allow_origins",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+    "cache_size",
+    "max_origin_length",
+    "strict",
+)
+"""The options the native ASGI and WSGI middlewares share."""
+
 CONSTRUCTORS: tuple[tuple[str, Callable[..., Any], tuple[str, ...]], ...] = (
     (
         "native",
         corsfast.CORSMiddleware,
-        (
-            "allow_origins",
-            "allow_methods",
-            "allow_headers",
-            "expose_headers",
-            "allow_credentials",
-            "max_age",
-            "allow_private_network",
-            "cache_size",
-            "max_origin_length",
-            "strict",
-        ),
+        NATIVE_ARGUMENTS,
     ),
     (
         "starlette",
@@ -195,18 +198,7 @@ CONSTRUCTORS: tuple[tuple[str, Callable[..., Any], tuple[str, ...]], ...] = (
     (
         "wsgi",
         corsfast.wsgi.CORSMiddleware,
-        (
-            "allow_origins",
-            "allow_methods",
-            "allow_headers",
-            "expose_headers",
-            "allow_credentials",
-            "max_age",
-            "allow_private_network",
-            "cache_size",
-            "max_origin_length",
-            "strict",
-        ),
+        NATIVE_ARGUMENTS,
     ),
     (
         "kui",

@@ -24,8 +24,8 @@ from fuzz.common import (
     Writer,
     check_value,
     compare,
+    fuzzed_policies,
     outcome,
-    policies,
     reference_allowed,
     short,
     write_options,
@@ -60,10 +60,7 @@ def check_entry(entry: Any, policy: Any, origin: bytes) -> None:
 
 def one_input(data: bytes) -> None:
     inp = Input(data)
-    dialect = inp.pick(DIALECTS)
-    from fuzz.common import options as read_options
-
-    built = policies(dialect, read_options(inp, dialect))
+    built = fuzzed_policies(inp)
     if built is None:
         return
     c, py = built

@@ -24,9 +24,8 @@ from fuzz.common import (
     Writer,
     check_value,
     compare,
-    options as read_options,
+    fuzzed_policies,
     outcome,
-    policies,
     reference_allowed,
     short,
     write_options,
@@ -108,8 +107,7 @@ def check_answer(policy: Any, answer: Any, origin: bytes, method: Any, names: An
 
 def one_input(data: bytes) -> None:
     inp = Input(data)
-    dialect = inp.pick(DIALECTS)
-    built = policies(dialect, read_options(inp, dialect))
+    built = fuzzed_policies(inp)
     if built is None:
         return
     c, py = built
