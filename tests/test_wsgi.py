@@ -9,6 +9,7 @@ with real HTTP requests, including 8 client threads against the 8-thread server.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import sys
 import threading
@@ -325,7 +326,6 @@ def test_options_and_defaults_match_the_native_middleware() -> None:
 
     native = dict(inspect.signature(corsfast.CORSMiddleware.__init__).parameters)
     ours = dict(inspect.signature(corsfast.wsgi.CORSMiddleware.__init__).parameters)
-    ours.pop("_engine")  # private: the tests' engine switch (the ASGI classes take it in __new__)
     assert list(ours) == list(native)
     for name, parameter in native.items():
         assert (ours[name].default, ours[name].kind) == (parameter.default, parameter.kind), name
@@ -571,3 +571,85 @@ def test_thread_pool_under_concurrent_requests(engine: ModuleType, framework: st
         results = list(pool.map(worker, range(8), [url] * 8))
     assert results == [200] * 8
     assert len(calls) == 8 * 200 * 4 // 5  # every request but the preflights reached the view
+
+
+# -- the header merge of the WSGI call, compiled against the twin ------------------------------
+
+WSGI_NAMES = st.sampled_from(
+    [
+        "Content-Type",
+        "content-type",
+        "Vary",
+        "VARY",
+        "vary",
+        "Access-Control-Allow-Origin",
+        "access-control-allow-origin",
+        "Access-Control-Allow-Credentials",
+        "ACCESS-CONTROL-EXPOSE-HEADERS",
+        "X-Ä",
+        "x-ä",
+        "X-\u0100",
+        "Varz",
+    ]
+)
+WSGI_VALUES = st.one_of(
+    st.sampled_from(["text/plain", "Origin", "Accept, Origin", "*", "https://a.example", "é", "\u20ac", ""]),
+    st.text(alphabet="aB, *\té\u0100", max_size=8),
+)
+
+
+def _reference_merge(policy: Any, entry: Any, headers: list[Any]) -> list[tuple[str, str]]:
+    """What the WSGI middleware wrote before it had a fast path: every header through the
+    engine as lower-cased bytes, each kept name in the app's first spelling of it."""
+    spelling: dict[str, str] = {}
+    encoded = []
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered != name:
+            spelling.setdefault(lowered, name)
+        encoded.append((lowered.encode("latin-1"), value.encode("latin-1")))
+    return [
+        (spelling.get(n.decode("latin-1"), n.decode("latin-1")), v.decode("latin-1"))
+        for n, v in policy.entry_headers(entry, encoded)
+    ]
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    try:
+        return ("ok", call())
+    except Exception as error:  # the exception type is the answer compared
+        return ("raised", type(error))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    headers=st.lists(st.tuples(WSGI_NAMES, WSGI_VALUES), max_size=6),
+    origin=st.sampled_from([b"https://a.example", b"https://evil.example"]),
+    credentials=st.booleans(),
+)
+def test_wsgi_headers_equal_the_twin_and_the_reference(
+    engine: ModuleType, headers: list[tuple[str, str]], origin: bytes, credentials: bool
+) -> None:
+    from conftest import PY_ENGINE
+
+    answers = []
+    for each in (engine, PY_ENGINE.module):
+        policy = corsfast.wsgi.CORSMiddleware(
+            RawApp().wsgi,
+            allow_origins=["https://a.example"],
+            allow_credentials=credentials,
+            expose_headers=["X-E"],
+            _engine=each,
+        ).policy
+        entry = policy.lookup(origin)
+        answers.append(_outcome(functools.partial(each.wsgi_headers, policy, entry, list(headers))))
+        expected = _outcome(functools.partial(_reference_merge, policy, entry, list(headers)))
+    got = answers[0]
+    assert got == answers[1]  # the compiled engine's fast path gives the twin's answer
+    names = [name.lower() for name, _ in headers]
+    if len(set(names)) == len(names) or got[0] == "raised":
+        assert got == expected, (headers, got, expected)
+    else:
+        # Names repeated in other cases: the reference respells the later ones as the first;
+        # when no CORS header is among them the app's own spellings are kept.
+        assert got == expected or got[1][: len(headers)] == headers, (headers, got, expected)

@@ -20,6 +20,7 @@ from libc.string cimport memcmp
 
 import inspect
 import logging
+from http import HTTPStatus
 import sys
 import time
 from collections import namedtuple
@@ -293,5 +294,6 @@ include "_engine_c_policy.pxi"
 include "_engine_c_asgi.pxi"
 include "_engine_c_django.pxi"
 include "_engine_c_flask.pxi"
+include "_engine_c_wsgi.pxi"
 
-__all__ = _CORE_ALL + _DJANGO_ALL + _FLASK_ALL
+__all__ = _CORE_ALL + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL

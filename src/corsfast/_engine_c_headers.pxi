@@ -50,6 +50,7 @@ cdef class OriginEntry:
     cdef readonly double expires
     """When a cached verdict of `allow_origin_func` goes stale (the policy's clock); `NEVER`
     for every other entry."""
+    cdef list _wsgi_block  # `block` as latin-1 str pairs, made on first use (the WSGI path)
 
     def __init__(self, bint allowed, tuple ops, tuple preflight_head):
         self.allowed = allowed

@@ -19,12 +19,15 @@ from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, KUI_DEFAULT
 
 __all__ = ("CORSMiddleware",)
 
-_Shim = TypeVar("_Shim", bound="ASGIShim")
+_Shim = TypeVar("_Shim", bound="EngineShim")
 _VARIANTS: dict[tuple[type, ModuleType], type] = {}
+_CALLS = {"ASGIMiddlewareBase": "asgi_call", "WSGIMiddlewareBase": "wsgi_call"}
+"""Each engine base class, and the engine function that is `__call__` on it."""
 
 
-class ASGIShim:
-    """Mixin for ASGI shims: engine binding, the private `_engine` keyword, ASGI 3 detection."""
+class EngineShim:
+    """Mixin for the middlewares whose `__call__` is an engine function: engine binding, the
+    private `_engine` keyword, the origin cache's methods."""
 
     _engine_module: ClassVar[ModuleType] = _default_engine
 
@@ -38,6 +41,18 @@ class ASGIShim:
         instance = variant.__new__(variant)
         instance.__init__(*args, **kwargs)
         return instance  # type: ignore[no-any-return]
+
+    def cache_info(self) -> Any:
+        """Return the origin cache's hits, misses, maximum and current size."""
+        return self.policy.cache_info()  # type: ignore[attr-defined]
+
+    def cache_clear(self) -> None:
+        """Empty the origin cache and reset its statistics."""
+        self.policy.cache_clear()  # type: ignore[attr-defined]
+
+
+class ASGIShim(EngineShim):
+    """Mixin for ASGI shims: `EngineShim`, and ASGI 3 detection."""
 
     def _bind(self, app: Any, options: Any) -> None:
         engine = type(self)._engine_module
@@ -55,17 +70,9 @@ class ASGIShim:
             engine = type(self)._engine_module
             self.__dict__["__call__"] = functools.partial(engine.asgi_call_async, self)
 
-    def cache_info(self) -> Any:
-        """Return the origin cache's hits, misses, maximum and current size."""
-        return self.policy.cache_info()
-
-    def cache_clear(self) -> None:
-        """Empty the origin cache and reset its statistics."""
-        self.policy.cache_clear()
-
 
 def _on_engine(cls: type, engine: ModuleType) -> type:
-    """Return `cls` rebuilt on `engine`'s base and `asgi_call` (cached per class and engine).
+    """Return `cls` rebuilt on `engine`'s base and call function (cached per class and engine).
 
     A subclass of a shim is rebuilt on the rebuilt shim. (Its methods keep their `__class__`
     cell, so a zero-argument `super()` in them does not work on the rebuilt class: tests
@@ -75,19 +82,27 @@ def _on_engine(cls: type, engine: ModuleType) -> type:
     if variant is None:
         namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
         namespace["_engine_module"] = engine
-        if any(base.__name__ == "ASGIMiddlewareBase" for base in cls.__bases__):
-            namespace["__call__"] = engine.asgi_call
-            bases: tuple[type, ...] = (ASGIShim, engine.ASGIMiddlewareBase)
+        engine_base = next((base for base in cls.__bases__ if base.__name__ in _CALLS), None)
+        if engine_base is not None:
+            namespace["__call__"] = getattr(engine, _CALLS[engine_base.__name__])
+            bases: tuple[type, ...] = tuple(
+                getattr(engine, base.__name__) if base is engine_base else base for base in cls.__bases__
+            )
         else:
             bases = tuple(
-                _on_engine(base, engine) if issubclass(base, ASGIShim) and base is not ASGIShim else base
+                _on_engine(base, engine) if issubclass(base, EngineShim) and base not in _SHIMS else base
                 for base in cls.__bases__
             )
-            if vars(cls).get("__call__") is getattr(cls._engine_module, "asgi_call", None):  # type: ignore[attr-defined]
-                namespace["__call__"] = engine.asgi_call
+            old = cls._engine_module  # type: ignore[attr-defined]
+            for call in _CALLS.values():
+                if vars(cls).get("__call__") is getattr(old, call, None):
+                    namespace["__call__"] = getattr(engine, call)
         variant = type(cls.__name__, bases, namespace)
         _VARIANTS[(cls, engine)] = variant
     return variant
+
+
+_SHIMS = (EngineShim, ASGIShim)
 
 
 class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):

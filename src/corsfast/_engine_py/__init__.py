@@ -3,7 +3,7 @@
 Both engines expose the same names with the same arguments, results and exceptions; any
 difference between them is a bug (the parity tests run hypothesis over both). The package
 follows the compiled engine's seams: `policy` (`_engine_c_policy.pxi`), `asgi`
-(`_engine_c_asgi.pxi`), `django` and `flask` (their `.pxi` files).
+(`_engine_c_asgi.pxi`), `django`, `flask` and `wsgi` (their `.pxi` files).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .django import __all__ as _DJANGO_ALL
 from .flask import *  # noqa: F403
 from .flask import __all__ as _FLASK_ALL
 from .policy import CacheInfo, CORSPolicy, OriginEntry
+from .wsgi import WSGIMiddlewareBase, wsgi_call, wsgi_headers
 
 __all__ = (
     "ASGIMiddlewareBase",
@@ -38,6 +39,9 @@ __all__ = (
     "starlette_entry",
     "starlette_preflight",
     "wrap_send",
+    "WSGIMiddlewareBase",
+    "wsgi_call",
+    "wsgi_headers",
     *_DJANGO_ALL,
     *_FLASK_ALL,
 )

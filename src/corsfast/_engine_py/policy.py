@@ -81,7 +81,7 @@ class CacheInfo(NamedTuple):
 class OriginEntry:
     """The verdict for one Origin value and the header tuples that follow from it."""
 
-    __slots__ = ("allowed", "block", "expires", "ops", "preflight_head")
+    __slots__ = ("_wsgi_block", "allowed", "block", "expires", "ops", "preflight_head")
 
     allowed: bool
     ops: tuple[Op, ...]
@@ -100,6 +100,8 @@ class OriginEntry:
         self.block = tuple(_apply_ops([], ops, dedupe_vary=True))
         self.preflight_head = preflight_head
         self.expires = NEVER
+        self._wsgi_block: list[tuple[str, str]] | None = None
+        """`block` as latin-1 str pairs, made on first use (the WSGI path)."""
 
 
 def _label_between(origin: bytes, prefix: bytes, suffix: bytes) -> bool:
