@@ -187,7 +187,8 @@ def bench_table(report: dict[str, Any], arguments: dict[str, str]) -> str:
             else ""
         )
         + (" in the same scenario)" if baseline else "")
-        + f"; medians of {report['settings']['rounds']} interleaved rounds in one process, "
+        # A suite measured in a run of its own (spliced into bench.json) carries that run's details.
+        + f"; medians of {(table.get('run') or report)['settings']['rounds']} interleaved rounds in one process, "
         f"from [`bench.json`]({arguments['_root']}bench.json)."
     )
     return "\n".join(lines) + "\n\n" + caption + ("\n\n" + " ".join(notes) if notes else "") + "\n"
@@ -227,12 +228,17 @@ def bench_range(report: dict[str, Any], arguments: dict[str, str]) -> str:
             values.append(value)
     low, high = min(values), max(values)
     if baseline:
-        return f"{fmt_ratio(low)} to {fmt_ratio(high)}"
+        return _span(fmt_ratio(low), fmt_ratio(high))
     if unit == "us":
-        return f"{low / 1000:.1f} to {high / 1000:.1f} µs"
+        return _span(f"{low / 1000:.1f}", f"{high / 1000:.1f}") + " µs"
     if unit == "ns":
-        return f"{fmt_ns(low)} to {fmt_ns(high)} ns"
+        return _span(fmt_ns(low), fmt_ns(high)) + " ns"
     raise ValueError(f"unit must be ns or us, not {unit!r}")
+
+
+def _span(low: str, high: str) -> str:
+    """Return "LOW to HIGH", or the one value when both read the same."""
+    return low if low == high else f"{low} to {high}"
 
 
 def bench_setup(report: dict[str, Any], arguments: dict[str, str]) -> str:

@@ -134,6 +134,7 @@ SUITE = register_suite(
         baseline="start-response-wrapper",
         baseline_label="start_response wrapper",
         targets=[
+            Target("corsfast.wsgi-c", "start-response-wrapper", 2.0, simple_only=True),
             Target("corsfast.kui-c", "kui", 0.25),
             Target("corsfast.kui-py", "kui", 0.5),
         ],
@@ -144,5 +145,14 @@ SUITE = register_suite(
         "overhead / Kui allow_cors' overhead, in the same scenario.",
         highlight="corsfast.wsgi-c",
         plot_ylabel="overhead above the floor, ns per request (log scale)",
+        plot_note="WSGI: hatched wraps start_response instead.",
+        colours={
+            "corsfast.wsgi-c": 0,
+            "corsfast.wsgi-py": 1,
+            "start-response-wrapper": 5,
+            "kui": 8,
+            "corsfast.kui-c": 4,
+            "corsfast.kui-py": 9,
+        },
     )
 )
