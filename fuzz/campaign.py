@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -35,6 +35,7 @@ class Result:
     ft: int = 0
     outcome: str = "ok"  # ok, crash, difference
     artifact: Optional[str] = None
+    slow: list[str] = field(default_factory=list)
 
     @property
     def grew(self) -> bool:
@@ -50,9 +51,13 @@ def parse(name: str, log: str, returncode: int) -> Result:
         result.cov, result.ft = int(cov), int(ft)
     executed = EXECUTED.search(log)
     result.executions = int(executed.group(1)) if executed else 0
-    artifact = ARTIFACT.search(log)
-    result.artifact = artifact.group(1) if artifact else None
-    if returncode != 0 or artifact:
+    # libFuzzer also keeps an input that merely ran long (over 10 s, below the hang timeout)
+    # as `slow-unit-*`; that is reported, not counted as a crash (a paused process makes them).
+    artifacts = ARTIFACT.findall(log)
+    result.slow = [path for path in artifacts if Path(path).name.startswith("slow-unit-")]
+    crashes = [path for path in artifacts if path not in result.slow]
+    result.artifact = crashes[0] if crashes else None
+    if returncode != 0 or crashes:
         result.outcome = "difference" if "fuzz.common.Difference" in log or "Difference:" in log else "crash"
     return result
 
@@ -108,6 +113,8 @@ def main() -> int:
             f"ft {result.seed_ft} -> {result.ft} ({growth}), {result.outcome}",
             flush=True,
         )
+        for path in result.slow:
+            print(f"fuzz: {name}: an input ran over 10 s (not a crash), kept as {path}")
         if result.outcome != "ok":
             log = (args.work / "logs" / f"{name}.log").read_text(errors="replace").splitlines()
             print("\n".join("    " + line for line in log[-60:]))
