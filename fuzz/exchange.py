@@ -90,7 +90,9 @@ class Request:
         reads `bytes` subclasses, `bytearray` and items of any type that unpack in two.
         """
         try:
-            for key, value in self.items():
+            # `Headers(scope=scope)` reads a copy of the list (an item that empties the
+            # scope's list when read does not cut Starlette's reading short).
+            for key, value in list(self.items()):
                 if key == b"origin":
                     return value.decode("latin-1").encode("latin-1")  # type: ignore[no-any-return]
         except Exception:  # Starlette raises too: no answer to check
@@ -101,7 +103,9 @@ class Request:
         """Return the Origin as Kui's (baize's) `request.headers` reads it: every item decoded,
         names lower-cased, repeated fields joined with ", "; as bytes (None if it cannot be read)."""
         try:
-            values = [v.decode("latin-1") for k, v in self.items() if k.decode("latin-1").lower() == "origin"]
+            # baize iterates the scope's own container, as it is.
+            headers = container(self.container, self.headers)
+            values = [v.decode("latin-1") for k, v in headers if k.decode("latin-1").lower() == "origin"]
             return ", ".join(values).encode("latin-1") if values else None
         except Exception:  # Kui raises too: no answer to check
             return None

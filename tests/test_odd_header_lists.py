@@ -55,6 +55,25 @@ class EqualsEverything(bytes):
     __hash__ = bytes.__hash__
 
 
+class EmptiesItsList:
+    """An item that empties the list holding it when it is unpacked (Starlette reads a copy;
+    Kui's baize reads the list itself, and stops there)."""
+
+    def __init__(self, holder: list[Any], pair: tuple[bytes, bytes]) -> None:
+        self.holder = holder
+        self.pair = pair
+
+    def __iter__(self) -> Any:
+        self.holder.clear()
+        return iter(self.pair)
+
+
+def _emptied_when_read() -> list[Any]:
+    headers: list[Any] = []
+    headers += [EmptiesItsList(headers, (b"x-a", b"1")), (b"origin", ALLOWED)]
+    return headers
+
+
 PREFLIGHT = ((b"access-control-request-method", b"GET"), (b"access-control-request-headers", b"x-a"))
 
 LISTS: list[tuple[str, Callable[[], Any]]] = [
@@ -77,6 +96,7 @@ LISTS: list[tuple[str, Callable[[], Any]]] = [
     ("headers as a tuple", lambda: ((b"origin", ALLOWED),)),
     ("headers as an iterator", lambda: iter([(b"origin", ALLOWED)])),
     ("control characters in a subclass value", lambda: [(b"origin", Sub(ALLOWED + b"\r\nx: y"))]),
+    ("an item that empties the list when read", _emptied_when_read),
 ]
 
 CONFIGS = {
@@ -131,7 +151,8 @@ def _answer(middleware: Any, method: str, headers: Any) -> Any:
 
 def _app() -> Any:
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        headers = [(b"content-type", b"text/plain"), (b"x-seen", repr(list(scope["headers"])).encode())]
+        seen = [item if isinstance(item, (tuple, list)) else type(item).__name__ for item in scope["headers"]]
+        headers = [(b"content-type", b"text/plain"), (b"x-seen", repr(seen).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"ok"})
 
