@@ -5,11 +5,16 @@ lists of ASGI messages they send (status, header list with order and bytes, body
 `more_body`), on both engines. Where one of the documented differences from Starlette
 applies, the expectation is `StarletteWithDeviations` below: the real Starlette class with
 exactly those differences applied, and no other change.
+
+The tests pass with any Starlette from 0.37 to 1.10 installed (the version matrix runs them
+under several): what a release does differently is read from the installed package itself
+(`INSTALLED` below), never from corsfast's own table of releases.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import re
 import warnings
 from collections.abc import Awaitable, Callable
@@ -38,6 +43,46 @@ PREFLIGHT_VARY = (
 )
 
 
+@dataclass(frozen=True)
+class InstalledStarlette:
+    """What the installed Starlette's `CORSMiddleware` does, read from the package itself."""
+
+    version: str
+    private_network: bool
+    """It takes `allow_private_network` (0.51 and newer)."""
+    credentials_attribute: bool
+    """It keeps `allow_credentials`, which decides allow-all reflection (1.0 and newer;
+    before, a Cookie request header decides it)."""
+    all_methods: tuple[str, ...]
+    """What `allow_methods=["*"]` expands to."""
+    vary_always: bool
+    """A response to a request without Origin gets `Vary: Origin` (1.7 and newer)."""
+
+
+def _installed() -> InstalledStarlette:
+    import starlette
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    probe = StarletteCORSMiddleware(app, allow_origins=["https://example.org"])
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "headers": [], "path": "/"}
+    _drive(probe(scope, None, send))  # type: ignore[arg-type]
+    return InstalledStarlette(
+        version=starlette.__version__,
+        private_network="allow_private_network" in inspect.signature(StarletteCORSMiddleware.__init__).parameters,
+        credentials_attribute="allow_credentials" in vars(probe),
+        all_methods=tuple(starlette.middleware.cors.ALL_METHODS),
+        vary_always=any(key == b"vary" for key, _ in sent[0]["headers"]),
+    )
+
+
 # -- running ASGI apps without an event loop ------------------------------------------------
 
 
@@ -54,6 +99,9 @@ def _drive(awaitable: Awaitable[None]) -> None:
         return
     coroutine.close()
     raise AssertionError("the middleware suspended on a non-suspending receive/send")
+
+
+INSTALLED = _installed()
 
 
 @dataclass(frozen=True)
@@ -230,7 +278,8 @@ class StarletteWithDeviations(StarletteCORSMiddleware):
         message.setdefault("headers", [])
         headers = MutableHeaders(scope=message)
         headers.update(self.simple_headers)
-        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+        if INSTALLED.vary_always:
+            headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
         await send(message)
 
 
@@ -327,7 +376,8 @@ configs = st.fixed_dictionaries(
         "allow_origin_regex": option(
             st.one_of(st.none(), st.sampled_from(REGEXES), st.sampled_from(REGEXES).map(re.compile)), 2
         ),
-        "allow_private_network": option(st.booleans(), 2),
+        # Starlette before 0.51 has no such keyword: `test_private_network_keyword` covers it there.
+        "allow_private_network": option(st.booleans(), 2) if INSTALLED.private_network else st.just(OMIT),
         "expose_headers": option(
             st.lists(rare(st.sampled_from(EXPOSE), st.sampled_from(BAD_HEADER_NAMES)), max_size=3), 2
         ),
@@ -552,10 +602,15 @@ SPECIFIC = {"allow_origins": ["https://example.org"], "allow_methods": ["GET", "
     "origin", [None, b"https://example.org", b"https://evil.example"], ids=["no-origin", "allowed", "refused"]
 )
 @pytest.mark.parametrize("config", [SPECIFIC, {"allow_origins": ["*"]}], ids=["specific", "allow-all"])
-def test_vary_origin_on_every_actual_response(engine: ModuleType, config: dict[str, Any], origin: bytes | None) -> None:
+def test_vary_origin_on_actual_responses(engine: ModuleType, config: dict[str, Any], origin: bytes | None) -> None:
     request = Req("GET", () if origin is None else ((b"origin", origin),))
     starlette, ours = both(config, request, engine)
-    assert header_values(starlette, b"vary") == [b"Origin"]  # even without Origin, even with ACAO `*`
+    if INSTALLED.vary_always:
+        assert header_values(starlette, b"vary") == [b"Origin"]  # even without Origin, even with ACAO `*`
+    else:
+        # Before 1.7 only a reflected origin adds Vary.
+        reflected = origin == b"https://example.org" and config is SPECIFIC
+        assert header_values(starlette, b"vary") == ([b"Origin"] if reflected else [])
     assert ours == starlette
 
 
@@ -582,9 +637,15 @@ def test_vary_merge(engine: ModuleType, app_vary: list[bytes], merged: bytes, or
     )
     request = Req("GET", () if origin is None else ((b"origin", origin),))
     starlette, ours = both(SPECIFIC, request, engine, spec)
-    # Several Vary lines collapse into one, at the first one's position; Origin is appended.
-    assert [k for k, _ in start_headers(starlette)][:3] == [b"content-type", b"vary", b"x-after"]
-    assert header_values(starlette, b"vary") == [merged]
+    if INSTALLED.vary_always:
+        # Several Vary lines collapse into one, at the first one's position; Origin is appended.
+        assert [k for k, _ in start_headers(starlette)][:3] == [b"content-type", b"vary", b"x-after"]
+        assert header_values(starlette, b"vary") == [merged]
+    elif origin == b"https://example.org":
+        # Before 1.7 (`add_vary_header`): Origin joins the first line, the others are dropped.
+        assert header_values(starlette, b"vary") == [app_vary[0] + b", Origin"]
+    else:
+        assert header_values(starlette, b"vary") == app_vary  # untouched
     assert ours == starlette
 
 
@@ -610,23 +671,30 @@ def test_query_in_the_star_method_list(engine: ModuleType, requested: bytes) -> 
     config = {"allow_origins": ["https://example.org"], "allow_methods": ["*"]}
     request = Req("OPTIONS", ((b"origin", b"https://example.org"), (b"access-control-request-method", requested)))
     starlette, ours = both(config, request, engine)
-    assert header_values(starlette, b"access-control-allow-methods") == [
-        b"DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, QUERY"
-    ]
-    assert starlette[0]["status"] == (400 if requested == b"query" else 200)
+    assert header_values(starlette, b"access-control-allow-methods") == [", ".join(INSTALLED.all_methods).encode()]
+    assert starlette[0]["status"] == (200 if requested.decode() in INSTALLED.all_methods else 400)
     assert ours == starlette
 
 
+ALLOW_ALL_PRIVATE_NETWORK = {
+    "allow_origins": ["*"],
+    **({"allow_private_network": True} if INSTALLED.private_network else {}),
+}
+
+
 @pytest.mark.parametrize("origin", [b"https://example.org", b"https://evil.example"], ids=["allowed", "refused"])
-@pytest.mark.parametrize(
-    "config", [SPECIFIC, {"allow_origins": ["*"], "allow_private_network": True}], ids=["specific", "allow-all"]
-)
+@pytest.mark.parametrize("config", [SPECIFIC, ALLOW_ALL_PRIVATE_NETWORK], ids=["specific", "allow-all"])
 def test_fixed_preflight_vary(engine: ModuleType, config: dict[str, Any], origin: bytes) -> None:
     request = Req("OPTIONS", ((b"origin", origin), (b"access-control-request-method", b"GET")))
     spec = AppSpec(headers=((b"vary", b"Accept-Encoding", False),))  # never called for a preflight
     starlette, ours = both(config, request, engine, spec)
-    assert start_headers(starlette)[0] == (b"vary", PREFLIGHT_VARY)
-    assert header_values(starlette, b"vary") == [PREFLIGHT_VARY]
+    if INSTALLED.vary_always:
+        assert start_headers(starlette)[0] == (b"vary", PREFLIGHT_VARY)
+        assert header_values(starlette, b"vary") == [PREFLIGHT_VARY]
+    elif config is SPECIFIC:
+        assert start_headers(starlette)[0] == (b"vary", b"Origin")  # before 1.7: when it may reflect
+    else:
+        assert header_values(starlette, b"vary") == []  # `*`, the same for every origin
     assert ours == starlette
 
 
@@ -657,6 +725,8 @@ def test_preflight_bodies(
     if pna is not None:
         headers.append((b"access-control-request-private-network", pna))
     starlette, ours = both(SPECIFIC, Req("OPTIONS", tuple(headers)), engine)
+    if not INSTALLED.private_network:  # before 0.51 the request header is not read
+        body = body.replace(b", private-network", b"").replace(b"Disallowed CORS private-network", b"OK")
     assert starlette[0]["status"] == (200 if body == b"OK" else 400)
     assert starlette[1]["body"] == body
     assert header_values(starlette, b"content-type") == [b"text/plain; charset=utf-8"]
@@ -797,7 +867,8 @@ CONTROL_ORIGINS = [
 def test_control_character_origin_never_reflected(
     engine: ModuleType, config: dict[str, Any], origin: bytes, method: str
 ) -> None:
-    headers: tuple[Header, ...] = ((b"origin", origin),)
+    # The Cookie header: before 1.0 it, not allow_credentials, makes an allow-all answer reflect.
+    headers: tuple[Header, ...] = ((b"origin", origin), (b"cookie", b"a=b"))
     if method == "OPTIONS":
         headers += ((b"access-control-request-method", b"GET"),)
     request = Req(method, headers)
@@ -909,7 +980,15 @@ def test_tab_in_request_headers_still_mirrored(engine: ModuleType) -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"allow_credentials": 1}, {"allow_private_network": 1}], ids=["credentials", "private-network"]
+    "kwargs",
+    [
+        {"allow_credentials": 1},
+        pytest.param(
+            {"allow_private_network": 1},
+            marks=pytest.mark.skipif(not INSTALLED.private_network, reason="Starlette before 0.51"),
+        ),
+    ],
+    ids=["credentials", "private-network"],
 )
 def test_truthy_flags_accepted_like_starlette(engine: ModuleType, kwargs: dict[str, Any]) -> None:
     config = {"allow_origins": ["https://example.org"], **kwargs}
@@ -949,3 +1028,43 @@ def test_request_header_verdicts_are_remembered_exactly_and_bounded(engine: Modu
         run(ours, preflight(b"x-token,x-%d" % index))
     assert len(ours.policy._names_verdicts) <= 1024
     assert run(ours, preflight(b"x-token")) == run(theirs, preflight(b"x-token"))
+
+
+@pytest.mark.parametrize("value", [True, False, 1])
+def test_private_network_keyword(engine: ModuleType, value: object) -> None:
+    """Starlette before 0.51 has no `allow_private_network`: both classes refuse the keyword;
+    from 0.51 both take it."""
+    config = {"allow_origins": ["https://example.org"], "allow_private_network": value}
+    if INSTALLED.private_network:
+        request = Req(
+            "OPTIONS",
+            (
+                (b"origin", b"https://example.org"),
+                (b"access-control-request-method", b"GET"),
+                (b"access-control-request-private-network", b"true"),
+            ),
+        )
+        starlette, ours = both(config, request, engine)
+        assert ours == starlette
+        return
+    with pytest.raises(TypeError, match="allow_private_network"):
+        build(StarletteCORSMiddleware, make_app(AppSpec()), config)
+    with pytest.raises(TypeError, match="allow_private_network"):
+        build(corsfast.starlette.CORSMiddleware, make_app(AppSpec()), config, _engine=engine)
+
+
+@pytest.mark.parametrize("cookie", [False, True], ids=["no-cookie", "cookie"])
+@pytest.mark.parametrize("credentials", [False, True], ids=["no-credentials", "credentials"])
+@pytest.mark.parametrize("app_vary", [(), (b"Accept",), (b"Accept", b"Cookie")], ids=["none", "one", "two"])
+def test_allow_all_reflection(engine: ModuleType, cookie: bool, credentials: bool, app_vary: tuple[bytes, ...]) -> None:
+    """Whether an allow-all simple response reflects the Origin: from 1.0 `allow_credentials`
+    decides, before it a Cookie request header does."""
+    config = {"allow_origins": ["*"], "allow_credentials": credentials, "expose_headers": ["X-Status"]}
+    spec = AppSpec(headers=((b"content-type", b"text/plain", False), *((b"vary", v, False) for v in app_vary)))
+    headers: tuple[Header, ...] = ((b"origin", b"https://any.example"),)
+    if cookie:
+        headers += ((b"cookie", b"session=1"),)
+    starlette, ours = both(config, Req("GET", headers), engine, spec)
+    reflects = credentials if INSTALLED.credentials_attribute else cookie
+    assert header_values(starlette, b"access-control-allow-origin") == [b"https://any.example" if reflects else b"*"]
+    assert ours == starlette

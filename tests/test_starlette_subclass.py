@@ -433,7 +433,7 @@ def rewritten_attributes(base: type) -> type:
             self.allow_private_network = True
             self.simple_headers["Access-Control-Expose-Headers"] = "X-Total, X-Page"
             self.preflight_headers["Access-Control-Max-Age"] = "60"
-            del self.preflight_headers["Vary"]
+            self.preflight_headers.pop("Vary", None)
             self.preflight_headers["X-Preflight"] = "handled"
             self.allow_origins = [*self.allow_origins, TENANT]
 
@@ -532,7 +532,21 @@ def test_signature_is_starlettes() -> None:
 def test_app_by_keyword_and_every_parameter_positional(base: type) -> None:
     log: list[Any] = []
     app = make_app(log)
-    args = (app, [ALLOWED], ["GET"], ["X-A"], True, r"https://x\.example", True, ["X-B"], 60)
+    values = {
+        "app": app,
+        "allow_origins": [ALLOWED],
+        "allow_methods": ["GET"],
+        "allow_headers": ["X-A"],
+        "allow_credentials": True,
+        "allow_origin_regex": r"https://x\.example",
+        "allow_private_network": True,
+        "expose_headers": ["X-B"],
+        "max_age": 60,
+    }
+    # In the installed Starlette's order (before 0.51 it has no allow_private_network).
+    names = inspect.signature(StarletteCORSMiddleware.__init__).parameters
+    args = tuple(values[name] for name in names if name != "self")
+    assert len(args) in (8, 9)
     theirs = StarletteCORSMiddleware(*args)
     ours = base(*args)
     assert attributes(ours) == attributes(theirs)
@@ -584,7 +598,7 @@ def test_direct_calls_give_starlettes_results(config: str, base: type) -> None:
             {"type": "http.response.body", "body": b"x"},
         ):
             request_headers = Headers(headers={} if origin is None else {"Origin": origin})
-            got: list[list[Message]] = []
+            got: list[tuple[list[Message], Message, str]] = []
             for middleware in (theirs, ours):
                 sent: list[Message] = []
 
@@ -592,8 +606,12 @@ def test_direct_calls_give_starlettes_results(config: str, base: type) -> None:
                     sent.append(message)
 
                 message = copy.deepcopy(start)
-                drive(middleware.send(message, send, request_headers))
-                got.append(sent)
+                try:
+                    drive(middleware.send(message, send, request_headers))
+                    raised = ""
+                except KeyError as error:  # before 1.7, Starlette's `send` reads the Origin with [...]
+                    raised = repr(error)
+                got.append((sent, message, raised))
             assert got[0] == got[1], (origin, start)
     for headers_in in ([], [(b"vary", b"Accept")], [(b"access-control-allow-origin", b"*")]):
         expected_headers = MutableHeaders(raw=list(headers_in))
@@ -628,8 +646,12 @@ def test_simple_response_called_directly(base: type) -> None:
 
             request = Req("GET", origin)
             scope = scope_for(request)
-            drive(middleware.simple_response(scope, None, send, request_headers=Headers(scope=scope)))
-            results.append((sent, log))
+            try:
+                drive(middleware.simple_response(scope, None, send, request_headers=Headers(scope=scope)))
+                raised = ""
+            except KeyError as error:  # before 1.7, Starlette's `send` reads the Origin with [...]
+                raised = repr(error)
+            results.append((sent, log, raised))
         assert results[0] == results[1], origin
 
 

@@ -177,10 +177,7 @@ cdef str HTTP = "http"
 cdef str OPTIONS = "OPTIONS"
 cdef str RESPONSE_START = "http.response.start"
 cdef str RESPONSE_BODY = "http.response.body"
-cdef bytes STARLETTE_PREFLIGHT_VARY = (
-    b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, "
-    b"Access-Control-Request-Private-Network"
-)
+cdef str VARY_FIRST = "first"  # a Vary operation joining Origin to the first Vary value only
 cdef tuple STARLETTE_FAILURES = (b"origin", b"method", b"headers", b"private-network")
 cdef Py_ssize_t MAX_MIRRORED_LENGTH = 8192
 cdef Py_ssize_t MAX_REMEMBERED_HEADER_NAMES = 512

@@ -305,21 +305,46 @@ cdef OriginEntry _hooked_entry(object middleware, CORSPolicy policy, bytes origi
     return policy._denied
 
 
-cdef inline OriginEntry _starlette_entry(object middleware, CORSPolicy policy, bytes origin):
+cdef bint _has_cookie(list headers) noexcept:
+    """Return True when a request header list has a Cookie header among its pairs of exactly bytes.
+
+    Other items are skipped (the Starlette drop-in scanned the list plain; a subclass's code
+    may have changed it since). No item's code runs here.
+    """
+    cdef Py_ssize_t i
+    cdef PyObject* item
+    cdef PyObject* key
+    for i in range(PyList_GET_SIZE(headers)):
+        item = PyList_GET_ITEM(headers, i)
+        if not _plain_item(item):
+            continue
+        if PyTuple_CheckExact(<object>item):
+            key = PyTuple_GET_ITEM(<object>item, 0)
+        else:
+            key = PyList_GET_ITEM(<object>item, 0)
+        if PyBytes_GET_SIZE(<object>key) == 6 and memcmp(PyBytes_AS_STRING(<object>key), b"cookie", 6) == 0:
+            return True
+    return False
+
+
+cdef inline OriginEntry _starlette_entry(object middleware, CORSPolicy policy, bytes origin, bint cookie):
     if origin is None:
         return policy._no_origin
+    if cookie and policy._cookie_reflect:
+        return policy._cookie_entry(origin)
     if policy._hooked and not policy._allow_all:
         return _hooked_entry(middleware, policy, origin)
     return policy._lookup(origin)
 
 
-def starlette_entry(middleware, CORSPolicy policy not None, bytes origin):
-    """Return the entry a Starlette simple response gets for `origin` (None: no Origin header).
+def starlette_entry(middleware, CORSPolicy policy not None, bytes origin, bint cookie=False):
+    """Return the entry a Starlette simple response gets for `origin` (None: no Origin header);
+    `cookie`: the request has a Cookie header (read only before Starlette 1.0).
 
     A subclass's `is_allowed_origin` is asked where Starlette's `send` asks it: for a
     present Origin, unless `allow_all_origins`.
     """
-    return _starlette_entry(middleware, policy, origin)
+    return _starlette_entry(middleware, policy, origin, cookie)
 
 
 def starlette_preflight(middleware, CORSPolicy policy not None, bytes origin not None, bytes request_method not None,
@@ -330,11 +355,12 @@ def starlette_preflight(middleware, CORSPolicy policy not None, bytes origin not
     return policy._preflight_entry(entry, request_method, request_headers, request_private_network)
 
 
-def wrap_send(middleware, CORSPolicy policy not None, send, bytes origin):
-    """Return `send` wrapped to give a Starlette simple response its CORS headers for `origin`."""
+def wrap_send(middleware, CORSPolicy policy not None, send, bytes origin, bint cookie=False):
+    """Return `send` wrapped to give a Starlette simple response its CORS headers for `origin`
+    (`cookie`: as `starlette_entry`)."""
     if origin is not None and policy._hooked and not policy._allow_all:
         return _wrap_send_deferred(send, policy, middleware, origin)
-    return _wrap_send(send, policy, _starlette_entry(middleware, policy, origin))
+    return _wrap_send(send, policy, _starlette_entry(middleware, policy, origin, cookie))
 
 
 def asgi_call(self, scope, receive, send):
@@ -376,6 +402,8 @@ def asgi_call(self, scope, receive, send):
             headers = list(headers)
         kept = _scan(headers, &found)  # noqa: F841 - holds what `found` borrows
     if found.origin is NULL:
+        if policy._no_origin_passthrough:
+            return middleware.app(scope, receive, send)
         if policy._protocol_simple:
             return middleware._starlette_call(scope, receive, send, False)
         entry = policy._no_origin
@@ -409,6 +437,8 @@ def asgi_call(self, scope, receive, send):
                     middleware, policy, scope, receive, send, origin, preflight, method, names, private_network
                 )
             entry = policy._ask(origin)
+        if policy._cookie_reflect and not preflight and _has_cookie(<list>headers):
+            entry = policy._cookie_entry(origin)
         if preflight and not policy._hooked:
             answer = policy._preflight_entry(entry, method, names, private_network)
             if answer is not None:

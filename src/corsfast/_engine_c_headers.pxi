@@ -29,6 +29,9 @@ def _apply_ops(list headers, ops, bint dedupe_vary):
             if dedupe_vary and _vary_has_origin(existing):
                 continue
             value = b", ".join([*existing, b"Origin"])
+        elif value is VARY_FIRST:
+            first = next((v for k, v in headers if k == VARY), None)
+            value = b"Origin" if first is None else first + b", Origin"
         found = [index for index, (key, _) in enumerate(headers) if key == name]
         for index in reversed(found[1:]):
             del headers[index]

@@ -120,6 +120,11 @@ cdef class CORSPolicy:
     cdef Py_ssize_t _private_network_slot
     cdef bint _preflight_content_length
     cdef bint _preflight_content_type
+    cdef bint _no_origin_passthrough  # the installed Starlette release's switches (StarletteTables)
+    cdef bint _cookie_reflect
+    cdef bint _private_network_header
+    cdef tuple _reflect_vary
+    cdef dict _cookie_entries
     cdef dict _granted
     cdef readonly dict _names_verdicts  # Access-Control-Request-Headers value -> every name allowed
     # the Starlette drop-in's attributes and overrides (false and empty for the others)
@@ -191,6 +196,10 @@ cdef class CORSPolicy:
         self._watch_uses_all = 0
         self._granted = {}
         self._names_verdicts = {}
+        self._no_origin_passthrough = False
+        self._cookie_reflect = False
+        self._private_network_header = True
+        self._cookie_entries = {}
         if self._native:
             self._compile_native(options)
         elif self._kui:
@@ -277,8 +286,13 @@ cdef class CORSPolicy:
         self._origin_slot, self._headers_slot, self._private_network_slot = tables.preflight_slots
         self._preflight_content_length = tables.preflight_content_length
         self._preflight_content_type = tables.preflight_content_type
-        self._no_origin = OriginEntry(False, ((VARY, None),), ())
-        self._denied = OriginEntry(False, self._simple_ops + ((VARY, None),), self._preflight_prefix)
+        self._no_origin_passthrough = not tables.vary_always
+        self._cookie_reflect = tables.cookie_reflect
+        self._private_network_header = tables.private_network_header
+        self._reflect_vary = (VARY, None) if tables.vary_always else (VARY, VARY_FIRST)
+        refused_vary = ((VARY, None),) if tables.vary_always else ()
+        self._no_origin = OriginEntry(False, refused_vary, ())
+        self._denied = OriginEntry(False, self._simple_ops + refused_vary, self._preflight_prefix)
         self._static_allowed = None
         if not self._simple_reflect and not self._preflight_reflect:
             self._static_allowed = OriginEntry(True, self._denied.ops, self._preflight_prefix)
@@ -303,7 +317,7 @@ cdef class CORSPolicy:
                 (reflected,) + self._simple_tail + ((VARY, None),),
                 (reflected,) + self._preflight_credentials,
             )
-        ops = self._simple_ops + (reflected, (VARY, None)) if self._simple_reflect else self._denied.ops
+        ops = self._simple_ops + (reflected, self._reflect_vary) if self._simple_reflect else self._denied.ops
         head = self._preflight_prefix
         if self._preflight_reflect:
             slot = self._origin_slot
@@ -484,6 +498,31 @@ cdef class CORSPolicy:
                 self._granted.clear()
             PyDict_SetItem(self._granted, origin, entry)
         return entry
+
+    cdef OriginEntry _cookie_entry(self, bytes origin):
+        cdef PyObject* found
+        cdef OriginEntry entry
+        if PyBytes_GET_SIZE(origin) > self._max_origin_length:
+            return self._denied
+        found = corsfast_dict_get_ref(self._cookie_entries, origin)
+        if found is not NULL:
+            entry = <OriginEntry>found
+            Py_DECREF(entry)  # the cast took its own reference
+            return entry
+        if not self._eligible(origin):
+            return self._denied
+        entry = OriginEntry(True, self._simple_ops + ((ACAO, origin), self._reflect_vary), self._preflight_prefix)
+        if self._maxsize:
+            if len(self._cookie_entries) >= self._maxsize:
+                self._cookie_entries.clear()
+            PyDict_SetItem(self._cookie_entries, origin, entry)
+        return entry
+
+    def cookie_entry(self, bytes origin not None):
+        """Return the entry an allow-all simple response to a request with a Cookie header gets
+        before Starlette 1.0: the Origin reflected (cached); the refused entry for an Origin
+        that never reaches a rule."""
+        return self._cookie_entry(origin)
 
     def granted_entry(self, bytes origin not None):
         """Return the entry an allowed `origin` gets whatever the rules say (a hook decided), cached.
@@ -669,7 +708,7 @@ cdef class CORSPolicy:
                     failures |= 4
             elif not self._header_names_verdict(names):
                 failures |= 4
-        if request_private_network is not None:
+        if request_private_network is not None and self._private_network_header:
             if self._allow_private_network:
                 _set_slot(headers, self._private_network_slot, (ACAPN, b"true"))
             else:

@@ -1,9 +1,10 @@
-"""`corsfast.starlette.CORSMiddleware`: Starlette 1.10's `CORSMiddleware`, byte for byte, compiled.
+"""`corsfast.starlette.CORSMiddleware`: the installed Starlette's `CORSMiddleware`, byte for byte, compiled.
 
 Change `from starlette.middleware.cors import CORSMiddleware` to
 `from corsfast.starlette import CORSMiddleware`; the constructor, the attributes, the methods
-and the ASGI messages are Starlette's (see the README's "Differences from Starlette" for the
-few refusals), and so is subclassing:
+and the ASGI messages are those of the Starlette release installed next to it, from 0.37 to
+1.10 (see the README's "Differences from Starlette" for the few refusals), and so is
+subclassing:
 
 - The attributes Starlette's class reads at request time (`allow_origins`, `simple_headers`,
   `preflight_headers`, ...) are plain attributes here too. The engine compiles them, and
@@ -20,13 +21,18 @@ few refusals), and so is subclassing:
   tests substrings, a non-str header value) run Starlette's own code on the live
   attributes, with corsfast's security differences.
 
-Starlette is needed only by the protocol: the compiled path runs without it installed.
+The release is read once per middleware, at construction (`_options.starlette_releases`
+says what changed when); a newer release than 1.10 answers as 1.10, with a warning.
+Starlette is needed only by the protocol: the compiled path runs without it installed, and
+answers as the newest release then.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
+import warnings
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -38,6 +44,7 @@ from ._options import (
     starlette_options,
     starlette_state_options,
 )
+from ._options.starlette_releases import StarletteRelease, installed_release, installed_version, release_for
 from .asgi import ASGIShim
 
 if TYPE_CHECKING:
@@ -60,11 +67,12 @@ _NOT_IN_MIRROR = _CONTROL - {0x09}
 
 
 class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
-    """Answer CORS exactly as Starlette 1.10's `CORSMiddleware`, with the corsfast engine."""
+    """Answer CORS exactly as the installed Starlette's `CORSMiddleware`, with the corsfast engine."""
 
     __call__ = _default_engine.asgi_call
 
     # Starlette's attributes, set by `__init__` in this order; code may change them later.
+    # Starlette before 1.0 has no `allow_credentials`, before 0.51 no `allow_private_network`.
     allow_origins: Collection[str]
     allow_methods: Collection[str]
     allow_headers: list[str]
@@ -81,8 +89,35 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     _corsfast_compiled_send: bool
     _corsfast_compiled_simple: bool
     _corsfast_compiled_preflight: bool
+    _corsfast_cookie_reflect: bool
+    _corsfast_release: Optional[StarletteRelease] = None
+    """The installed Starlette release's switches, read at construction."""
 
-    def __init__(
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            app: Any,
+            allow_origins: Collection[str] = (),
+            allow_methods: Collection[str] = ("GET",),
+            allow_headers: Collection[str] = (),
+            allow_credentials: bool = False,
+            allow_origin_regex: Optional[Union[str, re.Pattern[str]]] = None,
+            allow_private_network: bool = False,
+            expose_headers: Collection[str] = (),
+            max_age: int = 600,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # The installed Starlette's parameters: before 0.51 there is no
+            # `allow_private_network`, so a positional `expose_headers` is the seventh.
+            bound = _INIT_SIGNATURE.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            self._corsfast_init(**{k: v for k, v in bound.arguments.items() if k != "self"})
+
+    def _corsfast_init(
         self,
         app: Any,
         allow_origins: Collection[str] = (),
@@ -94,6 +129,9 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         expose_headers: Collection[str] = (),
         max_age: int = 600,
     ) -> None:
+        """Set Starlette's attributes and compile them: the body of `__init__`."""
+        release = installed_release()
+        object.__setattr__(self, "_corsfast_release", release)
         # corsfast's checks first: a bad configuration fails here, a dangerous one warns.
         # Starlette reads the two flags by truthiness: so does the drop-in.
         options = starlette_options(
@@ -105,6 +143,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             bool(allow_private_network),
             expose_headers,
             max_age,
+            release=release,
         )
         attributes = starlette_attributes(
             allow_origins,
@@ -115,6 +154,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             allow_private_network,
             expose_headers,
             max_age,
+            release,
         )
         self.app = app
         for name, value in attributes.items():  # Starlette's order
@@ -140,6 +180,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         engine = type(self)._engine_module
         options = starlette_state_options(
             self,
+            _release(self),
             verdict_hook="is_allowed_origin" in hooks,
             protocol_preflight="preflight_response" in hooks,
             protocol_simple=bool(hooks & _SIMPLE_HOOKS),
@@ -156,6 +197,8 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         object.__setattr__(self, "_corsfast_compiled_send", not faithful and "allow_explicit_origin" not in hooks)
         object.__setattr__(self, "_corsfast_compiled_simple", not faithful and not (hooks & _SEND_HOOKS))
         object.__setattr__(self, "_corsfast_compiled_preflight", not faithful)
+        cookie_reflect = options.starlette is not None and options.starlette.cookie_reflect
+        object.__setattr__(self, "_corsfast_cookie_reflect", cookie_reflect)
         object.__setattr__(self, "policy", policy)
         return policy
 
@@ -184,10 +227,12 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         """
         headers = (_HEADERS or _starlette().HEADERS)[0](scope=scope)
         if preflight is None:
+            origin = headers.get("origin")
+            if origin is None and not _release(self).vary_always:
+                await self.app(scope, receive, send)  # before 1.7, as Starlette's `__call__`
+                return
             preflight = (
-                headers.get("origin") is not None
-                and scope["method"] == "OPTIONS"
-                and "access-control-request-method" in headers
+                origin is not None and scope["method"] == "OPTIONS" and "access-control-request-method" in headers
             )
         if preflight:
             response = self.preflight_response(request_headers=headers)
@@ -225,7 +270,9 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         requested_origin = request_headers["origin"]
         requested_method = request_headers["access-control-request-method"]
         requested_headers = request_headers.get("access-control-request-headers")
-        requested_private_network = request_headers.get("access-control-request-private-network")
+        requested_private_network = (
+            request_headers.get("access-control-request-private-network") if _release(self).private_network else None
+        )
         raw = _encoded(requested_origin, requested_method, requested_headers, requested_private_network)
         if raw is None or not self._corsfast_compiled_preflight:
             return _starlette_preflight_response(
@@ -240,9 +287,14 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         if policy is None or not policy.is_current():
             policy = self._compile_policy()
         if self._corsfast_compiled_simple:
-            raw = _request_origin(self, request_headers)
-            if raw is not False:
-                await self.app(scope, receive, self._corsfast_engine.wrap_send(self, policy, send, raw))
+            raw, plain = _request_origin(self, request_headers)
+            release = _release(self)
+            # Before 1.7 Starlette's `send` reads the Origin with `[...]`, and before 1.0 it
+            # reads the Cookie of every request: for those its `send` runs (and fails alike).
+            compiled = raw is not False and (raw is not None or release.vary_always)
+            if compiled and (plain or release.credentials_attribute):
+                cookie = self._corsfast_cookie_reflect and "cookie" in request_headers
+                await self.app(scope, receive, self._corsfast_engine.wrap_send(self, policy, send, raw, cookie))
                 return
         send = functools.partial(self.send, send=send, request_headers=request_headers)
         await self.app(scope, receive, send)
@@ -257,22 +309,45 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             policy = self._compile_policy()
         engine = self._corsfast_engine
         if self._corsfast_compiled_send:
-            raw = _request_origin(self, request_headers)
-            if raw is not False:
-                entry = engine.starlette_entry(self, policy, raw)
+            raw, plain = _request_origin(self, request_headers)
+            release = _release(self)
+            # Before 1.7 Starlette's `send` reads the Origin with `[...]`: its own code fails alike.
+            if raw is not False and (raw is not None or release.vary_always):
+                # Before 1.0 it reads the Cookie of every request (an odd header list may fail there).
+                cookie = not release.credentials_attribute and (self._corsfast_cookie_reflect or not plain) and (
+                    "cookie" in request_headers
+                )
+                entry = engine.starlette_entry(self, policy, raw, cookie)
                 message["headers"] = policy.entry_headers(entry, message.setdefault("headers", []))
                 await send(message)
                 return
-        await _starlette_send(self, message, send, request_headers.get("Origin"))
+        await _starlette_send(self, message, send, request_headers)
 
     @staticmethod
     def allow_explicit_origin(headers: MutableHeaders, origin: str) -> None:
         """Set Access-Control-Allow-Origin to `origin` and add Origin to Vary."""
         headers["Access-Control-Allow-Origin"] = origin
-        headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+        if _installed_release().vary_always:
+            headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+        else:
+            headers.add_vary_header("Origin")  # before 1.7: joined to the first Vary value only
 
 
 _BASE = {name: CORSMiddleware.__dict__[name] for name in HOOKS}
+
+
+
+def _release(middleware: CORSMiddleware) -> StarletteRelease:
+    """Return the Starlette release `middleware` answers as (read at construction)."""
+    return middleware._corsfast_release or _installed_release()
+
+
+@functools.cache
+def _installed_release() -> StarletteRelease:
+    """Return the installed Starlette release's switches, without a warning (`__init__` warns)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return release_for(installed_version())
 
 
 def _overridden(middleware: CORSMiddleware) -> frozenset[str]:
@@ -344,16 +419,18 @@ _HEADERS: tuple[type, ...] = ()
 """Starlette's `Headers` and `MutableHeaders`, once imported (see `_StarletteClasses.HEADERS`)."""
 
 
-def _request_origin(middleware: CORSMiddleware, request_headers: Any) -> bytes | bool | None:
+def _request_origin(middleware: CORSMiddleware, request_headers: Any) -> tuple[bytes | bool | None, bool]:
     """Return the Origin `request_headers.get("Origin")` gives, as raw bytes (None: absent), or
-    False when only Starlette's own code can handle it (a value that is not latin-1 text)."""
+    False when only Starlette's own code can handle it (a value that is not latin-1 text); and
+    whether `request_headers` is Starlette's over a list of pairs of exactly bytes (reading it
+    runs no item's code)."""
     kind = request_headers.__class__
     if kind in _HEADERS:
         scanned = type(middleware)._engine_module.scan_plain_request_headers(request_headers._list)
         if scanned is not None:
-            return scanned[0]  # type: ignore[no-any-return]
+            return scanned[0], True
     raw = _encoded(request_headers.get("Origin"))
-    return False if raw is None else raw[0]
+    return (False if raw is None else raw[0]), False
 
 
 def _plain_text_response(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Response:
@@ -369,9 +446,10 @@ def _plain_text_response(status: int, headers: list[tuple[bytes, bytes]], body: 
 
 
 # -- Starlette's own code, for attribute values the engine cannot compile ----------------------
-# The same statements as Starlette 1.10's, on the live attributes, with corsfast's security
-# differences: an Origin with control characters or over the length cap is never allowed,
-# and a mirrored Access-Control-Request-Headers never holds control characters.
+# The same statements as the installed Starlette's (its release's switches), on the live
+# attributes, with corsfast's security differences: an Origin with control characters or over
+# the length cap is never allowed, and a mirrored Access-Control-Request-Headers never holds
+# control characters.
 
 
 def _deviant(origin: Any) -> bool:
@@ -417,7 +495,7 @@ def _starlette_preflight_response(
             if header.strip() not in middleware.allow_headers:
                 failures.append("headers")
                 break
-    if requested_private_network is not None:
+    if requested_private_network is not None and _release(middleware).private_network:
         if middleware.allow_private_network:
             headers["Access-Control-Allow-Private-Network"] = "true"
         else:
@@ -427,12 +505,25 @@ def _starlette_preflight_response(
     return PlainTextResponse("OK", status_code=200, headers=headers)
 
 
-async def _starlette_send(middleware: CORSMiddleware, message: Message, send: Send, origin: Any) -> None:
+async def _starlette_send(middleware: CORSMiddleware, message: Message, send: Send, request_headers: Any) -> None:
+    release = _release(middleware)
     message.setdefault("headers", [])
     headers = _starlette().MutableHeaders(scope=message)
-    if origin is not None:
+    if release.vary_always:
+        origin = request_headers.get("Origin")
+        if origin is not None:
+            headers.update(middleware.simple_headers)
+    else:
         headers.update(middleware.simple_headers)
-    if origin is not None and not _deviant(origin) and middleware.allow_all_origins and middleware.allow_credentials:
+        origin = request_headers["Origin"]
+    # Before 1.0 a Cookie header (read for every request) decides, not allow_credentials.
+    has_cookie = not release.credentials_attribute and "cookie" in request_headers
+    if (
+        origin is not None
+        and not _deviant(origin)
+        and middleware.allow_all_origins
+        and (middleware.allow_credentials if release.credentials_attribute else has_cookie)
+    ):
         middleware.allow_explicit_origin(headers, origin)
     elif (
         origin is not None
@@ -441,6 +532,20 @@ async def _starlette_send(middleware: CORSMiddleware, message: Message, send: Se
         and middleware.is_allowed_origin(origin=origin)
     ):
         middleware.allow_explicit_origin(headers, origin)
-    else:
+    elif release.vary_always:
         headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
     await send(message)
+
+
+def _starlette_signature() -> inspect.Signature:
+    """Return `__init__`'s signature as the installed Starlette's: `_corsfast_init`'s, without
+    `allow_private_network` before 0.51."""
+    signature = inspect.signature(CORSMiddleware._corsfast_init)
+    private_network = _installed_release().private_network
+    return signature.replace(
+        parameters=[p for p in signature.parameters.values() if private_network or p.name != "allow_private_network"]
+    )
+
+
+_INIT_SIGNATURE = _starlette_signature()
+CORSMiddleware.__init__.__signature__ = _INIT_SIGNATURE  # type: ignore[attr-defined]

@@ -165,14 +165,26 @@ def _hooked_entry(middleware: Any, policy: CORSPolicy, origin: bytes) -> OriginE
     return policy._denied
 
 
-def starlette_entry(middleware: Any, policy: CORSPolicy, origin: bytes | None) -> OriginEntry:
-    """Return the entry a Starlette simple response gets for `origin` (None: no Origin header).
+def _has_cookie(headers: list[Any]) -> bool:
+    """Return True when a request header list has a Cookie header among its pairs of exactly bytes.
+
+    Other items are skipped (the Starlette drop-in scanned the list plain; a subclass's code
+    may have changed it since). No item's code runs here.
+    """
+    return any(_plain([item]) and item[0] == b"cookie" for item in headers)
+
+
+def starlette_entry(middleware: Any, policy: CORSPolicy, origin: bytes | None, cookie: bool = False) -> OriginEntry:
+    """Return the entry a Starlette simple response gets for `origin` (None: no Origin header);
+    `cookie`: the request has a Cookie header (read only before Starlette 1.0).
 
     A subclass's `is_allowed_origin` is asked where Starlette's `send` asks it: for a
     present Origin, unless `allow_all_origins`.
     """
     if origin is None:
         return policy._no_origin
+    if cookie and policy._cookie_reflect:
+        return policy.cookie_entry(origin)
     if policy._hooked and not policy._allow_all:
         return _hooked_entry(middleware, policy, origin)
     return policy.lookup(origin)
@@ -192,11 +204,12 @@ def starlette_preflight(
     return policy._preflight(entry, origin, request_method, request_headers, request_private_network)  # type: ignore[return-value]
 
 
-def wrap_send(middleware: Any, policy: CORSPolicy, send: Send, origin: bytes | None) -> Send:
-    """Return `send` wrapped to give a Starlette simple response its CORS headers for `origin`."""
+def wrap_send(middleware: Any, policy: CORSPolicy, send: Send, origin: bytes | None, cookie: bool = False) -> Send:
+    """Return `send` wrapped to give a Starlette simple response its CORS headers for `origin`
+    (`cookie`: as `starlette_entry`)."""
     if origin is not None and policy._hooked and not policy._allow_all:
         return _CORSSend(send, policy, None, middleware, origin)
-    return _CORSSend(send, policy, starlette_entry(middleware, policy, origin))
+    return _CORSSend(send, policy, starlette_entry(middleware, policy, origin, cookie))
 
 
 def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
@@ -226,6 +239,8 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
             return self._starlette_call(scope, receive, send, None)  # type: ignore[attr-defined, no-any-return]
         origin, method, names, private_network = found
     if origin is None:
+        if policy._no_origin_passthrough:
+            return self.app(scope, receive, send)
         if policy._protocol_simple:
             return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
         entry = policy._no_origin
@@ -251,6 +266,8 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
                     self, policy, scope, receive, send, origin, preflight, method, names, private_network
                 )
             entry = policy._ask(origin)
+        if policy._cookie_reflect and not preflight and _has_cookie(scope["headers"]):
+            entry = policy.cookie_entry(origin)
         if preflight and not policy._hooked:
             answer = policy._preflight(entry, origin, method, names, private_network)
             if answer is not None:

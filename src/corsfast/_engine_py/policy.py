@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Union
 
 from .._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_PREFLIGHT, WATCH_SIMPLE, CORSOptions
 
@@ -24,8 +24,9 @@ Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-Op = tuple[bytes, Optional[bytes]]
-"""A header operation: set `name` to `value`, or merge Origin into Vary when value is None."""
+Op = tuple[bytes, Union[bytes, str, None]]
+"""A header operation: set `name` to `value`, or merge Origin into Vary when value is None
+or `VARY_FIRST`."""
 
 ORIGIN = b"origin"
 ACRM = b"access-control-request-method"
@@ -46,9 +47,9 @@ TOUCHED_RESPONSE_HEADERS = frozenset((ACAO, ACAC, ACEH, VARY))
 """Response headers the engine sets on an app's response; when the app set one itself,
 the slow path merges instead of appending."""
 
-STARLETTE_PREFLIGHT_VARY = (
-    b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
-)
+VARY_FIRST = "first"
+"""The value of a Vary operation that joins Origin to the first Vary value only and drops the
+others, as Starlette's `add_vary_header` did before 1.7 (None: to every Vary value)."""
 STARLETTE_FAILURES = (b"origin", b"method", b"headers", b"private-network")
 
 MAX_MIRRORED_LENGTH = 8192
@@ -197,7 +198,8 @@ def _apply_ops(headers: list[Any], ops: Iterable[Op], dedupe_vary: bool) -> list
 
     Setting a name replaces its first occurrence in place and drops the others, or appends
     it. The Vary operation joins every Vary value and "Origin" into one line (the native
-    dialect leaves Vary alone when it already names Origin or `*`).
+    dialect leaves Vary alone when it already names Origin or `*`), or with `VARY_FIRST` the
+    first Vary value and "Origin".
     """
     for name, value in ops:
         if value is None:
@@ -205,6 +207,9 @@ def _apply_ops(headers: list[Any], ops: Iterable[Op], dedupe_vary: bool) -> list
             if dedupe_vary and _vary_has_origin(existing):
                 continue
             value = b", ".join([*existing, b"Origin"])
+        elif value is VARY_FIRST:
+            first = next((v for k, v in headers if k == VARY), None)
+            value = b"Origin" if first is None else first + b", Origin"
         found = [index for index, (key, _) in enumerate(headers) if key == name]
         for index in reversed(found[1:]):
             del headers[index]
@@ -264,6 +269,11 @@ class CORSPolicy:
         self._protocol_simple = False
         self._faithful = False
         self._watched: tuple[tuple[int, Any, tuple[Any, ...], Any, int], ...] = ()
+        # The installed Starlette release's switches (the Starlette dialect; see StarletteTables).
+        self._no_origin_passthrough = False
+        self._cookie_reflect = False
+        self._private_network_header = True
+        self._cookie_entries: dict[bytes, OriginEntry] = {}
         if self._native:
             self._compile_native(options)
         elif self._kui:
@@ -340,8 +350,13 @@ class CORSPolicy:
         self._origin_slot, self._headers_slot, self._private_network_slot = tables.preflight_slots
         self._preflight_content_length = tables.preflight_content_length
         self._preflight_content_type = tables.preflight_content_type
-        self._no_origin = OriginEntry(False, ((VARY, None),), ())
-        self._denied = OriginEntry(False, (*self._simple_ops, (VARY, None)), self._preflight_prefix)
+        self._no_origin_passthrough = not tables.vary_always
+        self._cookie_reflect = tables.cookie_reflect
+        self._private_network_header = tables.private_network_header
+        self._reflect_vary: Op = (VARY, None) if tables.vary_always else (VARY, VARY_FIRST)
+        refused_vary: tuple[Op, ...] = ((VARY, None),) if tables.vary_always else ()
+        self._no_origin = OriginEntry(False, refused_vary, ())
+        self._denied = OriginEntry(False, (*self._simple_ops, *refused_vary), self._preflight_prefix)
         self._static_allowed = None
         if not self._simple_reflect and not self._preflight_reflect:
             self._static_allowed = OriginEntry(True, self._denied.ops, self._preflight_prefix)
@@ -359,15 +374,14 @@ class CORSPolicy:
             return self._static_allowed
         reflected = (ACAO, origin)
         if self._kui:
-            ops = (*self._kui_block, reflected, (VARY, None))
-            return OriginEntry(True, ops, (*self._kui_block, reflected))
+            return OriginEntry(True, (*self._kui_block, reflected, (VARY, None)), (*self._kui_block, reflected))
         if self._native:
             return OriginEntry(
                 True,
                 (reflected, *self._simple_tail, (VARY, None)),
                 (reflected, *self._preflight_credentials),
             )
-        ops = (*self._simple_ops, reflected, (VARY, None)) if self._simple_reflect else self._denied.ops
+        ops = (*self._simple_ops, reflected, self._reflect_vary) if self._simple_reflect else self._denied.ops
         head = self._preflight_prefix
         if self._preflight_reflect:
             slot = self._origin_slot
@@ -514,6 +528,26 @@ class CORSPolicy:
                 if len(self._granted) >= self._maxsize:
                     self._granted.clear()
                 self._granted[origin] = entry
+        return entry
+
+    def cookie_entry(self, origin: bytes) -> OriginEntry:
+        """Return the entry an allow-all simple response to a request with a Cookie header gets
+        before Starlette 1.0: the Origin reflected (cached); the refused entry for an Origin
+        that never reaches a rule."""
+        _require_bytes(origin)
+        if len(origin) > self._max_origin_length:
+            return self._denied
+        entry = self._cookie_entries.get(origin)
+        if entry is not None:
+            return entry
+        if not self._eligible(origin):
+            return self._denied
+        entry = OriginEntry(True, (*self._simple_ops, (ACAO, origin), self._reflect_vary), self._preflight_prefix)
+        if self._maxsize:
+            with self._store_lock:
+                if len(self._cookie_entries) >= self._maxsize:
+                    self._cookie_entries.clear()
+                self._cookie_entries[origin] = entry
         return entry
 
     def is_current(self, uses: int = WATCH_SIMPLE | WATCH_PREFLIGHT) -> bool:
@@ -664,7 +698,7 @@ class CORSPolicy:
                     failures |= 4
             elif not self._header_names_verdict(request_headers):
                 failures |= 4
-        if request_private_network is not None:
+        if request_private_network is not None and self._private_network_header:
             if self._allow_private_network:
                 _set_slot(headers, self._private_network_slot, (ACAPN, b"true"))
             else:

@@ -14,7 +14,8 @@ Dialect = Literal["native", "starlette", "kui"]
 OriginRule = Union[str, "re.Pattern[str]"]
 
 ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY")
-"""What `allow_methods=["*"]` expands to in the Starlette dialect (Starlette 1.10)."""
+"""What `allow_methods=["*"]` expands to in the Starlette dialect (Starlette 1.7 and newer;
+`StarletteRelease.all_methods` for each release)."""
 
 KUI_DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
 """Kui 1.15's `allow_cors` default methods, which the native API shares (the seed)."""
@@ -129,6 +130,18 @@ class StarletteTables:
     """`(kind, container, items, copy, uses)` for the mutable built-in containers the tables
     were compiled from: an in-place change (a `list.append` at run time) makes them stale.
     `uses` says which requests read the container (WATCH_SIMPLE, WATCH_PREFLIGHT)."""
+    # The installed release's switches (`_options.starlette_releases`); the defaults are the newest's.
+    vary_always: bool = True
+    """Every response but a preflight gets Origin joined to all its Vary values (requests
+    without an Origin too). False (before 1.7): only a reflected origin adds Origin, to the
+    first Vary value (the others are dropped), and requests without an Origin reach the app
+    untouched."""
+    private_network_header: bool = True
+    """A preflight's Access-Control-Request-Private-Network is answered or refused. False
+    (before 0.51): it is ignored."""
+    cookie_reflect: bool = False
+    """Allow-all simple responses reflect the Origin of a request that has a Cookie header,
+    and only those (before 1.0)."""
 
 
 WATCH_LIST = 1

@@ -9,7 +9,6 @@ from typing import Any
 
 from .base import (
     _TCHARS,
-    ALL_METHODS,
     DEFAULT_CACHE_SIZE,
     DEFAULT_MAX_ORIGIN_LENGTH,
     SAFELISTED_HEADERS,
@@ -27,6 +26,7 @@ from .base import (
     _sequence,
 )
 from .lint import _lint
+from .starlette_releases import NEWEST, StarletteRelease
 
 
 def starlette_options(
@@ -40,8 +40,19 @@ def starlette_options(
     max_age: object,
     cache_size: object = DEFAULT_CACHE_SIZE,
     max_origin_length: object = DEFAULT_MAX_ORIGIN_LENGTH,
+    release: StarletteRelease = NEWEST,
 ) -> CORSOptions:
-    """Return the options of Starlette 1.10's `CORSMiddleware`, validated up front."""
+    """Return the options of `release`'s `CORSMiddleware`, validated up front.
+
+    A bare `"*"` (for origins, methods, headers or exposed headers) means what `["*"]`
+    means, as in Starlette; any other bare string is refused (Starlette tests it by substring).
+    """
+    allow_origins, allow_methods, allow_headers, expose_headers = (
+        _star_as_list(allow_origins),
+        _star_as_list(allow_methods),
+        _star_as_list(allow_headers),
+        _star_as_list(expose_headers),
+    )
     exact: dict[str, None] = {}
     allow_all = False
     for origin in _sequence("allow_origins", allow_origins):
@@ -64,7 +75,7 @@ def starlette_options(
         max_origin_length,
     )
     if common["allow_all_methods"]:
-        common["allow_methods"] = ALL_METHODS
+        common["allow_methods"] = release.all_methods
     attributes = starlette_attributes(
         allow_origins,
         common["allow_methods"],
@@ -74,6 +85,7 @@ def starlette_options(
         allow_private_network,
         common["expose_headers"],
         max_age,
+        release,
     )
     options = CORSOptions(
         dialect="starlette",
@@ -81,7 +93,7 @@ def starlette_options(
         exact_origins=frozenset(_encoded_origins(exact)),
         wildcard_origins=(),
         origin_patterns=patterns,
-        starlette=starlette_tables(attributes),
+        starlette=starlette_tables(attributes, release),
         **common,
     )
     _lint(options, exact, strict=False)
@@ -97,14 +109,15 @@ def starlette_attributes(
     allow_private_network: Any,
     expose_headers: Any,
     max_age: Any,
+    release: StarletteRelease = NEWEST,
 ) -> dict[str, Any]:
-    """Return the attributes Starlette 1.10's `CORSMiddleware.__init__` sets, in its order (but `app`).
+    """Return the attributes `release`'s `CORSMiddleware.__init__` sets, in its order (but `app`).
 
     The same expressions as Starlette's: the caller's `allow_origins` object itself,
     `ALL_METHODS` for a `*` method, the safelisted headers merged in, the two header dicts.
     """
     if "*" in allow_methods:
-        allow_methods = ALL_METHODS
+        allow_methods = release.all_methods
     allow_all_origins = "*" in allow_origins
     allow_all_headers = "*" in allow_headers
     preflight_explicit_allow_origin = not allow_all_origins or allow_credentials
@@ -115,9 +128,13 @@ def starlette_attributes(
         simple_headers["Access-Control-Allow-Credentials"] = "true"
     if expose_headers:
         simple_headers["Access-Control-Expose-Headers"] = ", ".join(expose_headers)
-    preflight_headers: dict[str, str] = {"Vary": STARLETTE_PREFLIGHT_VARY}
+    preflight_headers: dict[str, str] = {}
+    if release.vary_always:
+        preflight_headers["Vary"] = release.preflight_vary
     if not preflight_explicit_allow_origin:
         preflight_headers["Access-Control-Allow-Origin"] = "*"
+    elif not release.vary_always:
+        preflight_headers["Vary"] = release.preflight_vary  # "Origin": the origin is reflected
     preflight_headers["Access-Control-Allow-Methods"] = ", ".join(allow_methods)
     preflight_headers["Access-Control-Max-Age"] = str(max_age)
     merged_headers = sorted(set(SAFELISTED_HEADERS) | set(allow_headers))
@@ -125,7 +142,7 @@ def starlette_attributes(
         preflight_headers["Access-Control-Allow-Headers"] = ", ".join(merged_headers)
     if allow_credentials:
         preflight_headers["Access-Control-Allow-Credentials"] = "true"
-    return {
+    values = {
         "allow_origins": allow_origins,
         "allow_methods": allow_methods,
         "allow_headers": [h.lower() for h in merged_headers],
@@ -138,11 +155,14 @@ def starlette_attributes(
         "simple_headers": simple_headers,
         "preflight_headers": preflight_headers,
     }
+    return {name: values[name] for name in release.attributes}
 
 
-STARLETTE_PREFLIGHT_VARY = (
-    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, Access-Control-Request-Private-Network"
-)
+def _star_as_list(value: object) -> object:
+    """Return `["*"]` for a bare `"*"` (Starlette's `"*" in value` is true for both), else `value`."""
+    return ["*"] if value == "*" and value.__class__ is str else value
+
+
 STARLETTE_ATTRIBUTES = (
     "allow_origins",
     "allow_methods",
@@ -156,7 +176,8 @@ STARLETTE_ATTRIBUTES = (
     "simple_headers",
     "preflight_headers",
 )
-"""The attributes Starlette's `CORSMiddleware` reads at request time (all but `app`)."""
+"""The attributes Starlette's `CORSMiddleware` reads at request time (all but `app`), in the
+newest release; older ones lack some (`StarletteRelease.attributes`)."""
 _PREFLIGHT_SLOT_KEYS = (
     "Access-Control-Allow-Origin",
     "Access-Control-Allow-Headers",
@@ -167,7 +188,10 @@ _MISSING = object()
 
 
 def _members(value: Any) -> tuple[str, ...] | None:
-    """Return what `x in value` is true for, when `value` is a built-in container of str; else None."""
+    """Return what `x in value` is true for, when `value` is a built-in container of str or a str
+    of at most one character (`"*"`: its substrings); else None."""
+    if value.__class__ is str and len(value) <= 1:
+        return ("", value)
     if type(value) not in _MEMBERSHIP_CONTAINERS:
         return None  # a str (substring tests), a custom container: only Starlette's own code knows
     items = tuple(value)
@@ -238,14 +262,15 @@ def _regex(value: object) -> tuple[Any, ...] | None:
 
 def starlette_tables(
     attributes: Any,
+    release: StarletteRelease = NEWEST,
     *,
     verdict_hook: bool = False,
     protocol_preflight: bool = False,
     protocol_simple: bool = False,
 ) -> StarletteTables:
-    """Return Starlette's request-time state compiled from its attributes (a mapping or an object)."""
+    """Return `release`'s request-time state compiled from its attributes (a mapping or an object)."""
     get = attributes.get if isinstance(attributes, dict) else functools.partial(getattr, attributes)
-    values = {name: get(name, _MISSING) for name in STARLETTE_ATTRIBUTES}
+    values = {name: get(name, _MISSING) for name in release.attributes}
     methods = _members(values["allow_methods"])
     header_names = _members(values["allow_headers"])
     simple = _header_block("simple_headers", values["simple_headers"])
@@ -272,6 +297,7 @@ def starlette_tables(
             protocol_preflight=True,
             protocol_simple=True,
             faithful=True,
+            **_switches(release, values),
         )
     keys = list(values["preflight_headers"])
     lowered = {name for name, _ in preflight}
@@ -298,11 +324,24 @@ def starlette_tables(
         protocol_preflight=protocol_preflight,
         protocol_simple=protocol_simple,
         watched=tuple(w for w in watched if w is not None),
+        **_switches(release, values),
     )
+
+
+def _switches(release: StarletteRelease, values: dict[str, Any]) -> dict[str, Any]:
+    """Return the tables' release switches (`StarletteTables.vary_always` and the next two)."""
+    return {
+        "vary_always": release.vary_always,
+        "private_network_header": release.private_network,
+        # Before 1.0 an allow-all simple response reflects the Origin of a request with a
+        # Cookie header (with credentials allowed or not), and only then.
+        "cookie_reflect": not release.credentials_attribute and bool(values["allow_all_origins"]),
+    }
 
 
 def starlette_state_options(
     middleware: Any,
+    release: StarletteRelease = NEWEST,
     *,
     verdict_hook: bool,
     protocol_preflight: bool,
@@ -313,6 +352,7 @@ def starlette_state_options(
     """Return options compiled from a Starlette middleware's current attributes (no lint: request time)."""
     tables = starlette_tables(
         middleware,
+        release,
         verdict_hook=verdict_hook,
         protocol_preflight=protocol_preflight,
         protocol_simple=protocol_simple,
@@ -330,9 +370,11 @@ def starlette_state_options(
         allow_headers=(),
         allow_all_headers=not tables.faithful and bool(middleware.allow_all_headers),
         expose_headers=(),
-        allow_credentials=not tables.faithful and bool(middleware.allow_credentials),
+        allow_credentials=not tables.faithful and release.credentials_attribute and bool(middleware.allow_credentials),
         max_age=0,
-        allow_private_network=not tables.faithful and bool(middleware.allow_private_network),
+        allow_private_network=(
+            not tables.faithful and release.private_network and bool(middleware.allow_private_network)
+        ),
         cache_size=cache_size,
         max_origin_length=max_origin_length,
         starlette=tables,
