@@ -293,7 +293,7 @@ def bad_config(config: dict[str, Any]) -> bool:
         return not isinstance(item, str) or not item or not TCHARS.issuperset(item)
 
     for key in ("allow_origins", "allow_methods", "allow_headers", "expose_headers"):
-        if isinstance(config.get(key), (str, bytes)):
+        if isinstance(config.get(key), (str, bytes)) and config[key] != "*":  # a bare "*" means ["*"]
             return True
     for key in ("allow_methods", "allow_headers", "expose_headers"):
         if any(not_token(item) for item in config.get(key, ())):
@@ -1068,3 +1068,47 @@ def test_allow_all_reflection(engine: ModuleType, cookie: bool, credentials: boo
     reflects = credentials if INSTALLED.credentials_attribute else cookie
     assert header_values(starlette, b"access-control-allow-origin") == [b"https://any.example" if reflects else b"*"]
     assert ours == starlette
+
+
+BARE_STAR_REQUESTS = [
+    Req("GET"),
+    Req("GET", ((b"origin", b"https://any.example"),)),
+    Req("GET", ((b"origin", b"https://any.example"), (b"cookie", b"a=b"))),
+    Req("GET", ((b"origin", b""),)),
+    Req(
+        "OPTIONS",
+        (
+            (b"origin", b"https://any.example"),
+            (b"access-control-request-method", b"PATCH"),
+            (b"access-control-request-headers", b"X-Token, content-type"),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"allow_origins": "*"},
+        {"allow_origins": "*", "allow_credentials": True},
+        {"allow_origins": ["https://any.example"], "allow_methods": "*"},
+        {"allow_origins": ["https://any.example"], "allow_headers": "*"},
+        {"allow_origins": "*", "allow_methods": "*", "allow_headers": "*", "expose_headers": "*"},
+    ],
+    ids=["origins", "origins-credentials", "methods", "headers", "all"],
+)
+def test_bare_star_answers_as_starlette(engine: ModuleType, config: dict[str, Any]) -> None:
+    """A bare `"*"` (as public FastAPI projects write it) means what `["*"]` means, in Starlette and here."""
+    theirs = build(StarletteCORSMiddleware, make_app(AppSpec()), config)
+    ours = build(corsfast.starlette.CORSMiddleware, make_app(AppSpec()), config, _engine=engine)
+    for name in ("allow_origins", "allow_methods", "allow_headers", "allow_all_origins", "allow_all_headers"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    for request in BARE_STAR_REQUESTS:
+        assert run(ours, request) == run(theirs, request), request
+    # What `origin in "*"` is true for, when code later turns allow-all off: "" and "*".
+    for middleware in (ours, theirs):
+        middleware.allow_all_origins = False
+    for origin in ("", "*", "https://any.example"):
+        assert ours.is_allowed_origin(origin) == theirs.is_allowed_origin(origin), origin
+    for request in BARE_STAR_REQUESTS:
+        assert run(ours, request) == run(theirs, request), request
