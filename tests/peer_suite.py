@@ -42,11 +42,14 @@ class Outcome:
     outcome: str
 
 
-def sdist(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, project: str) -> Path:
-    """Return the path of the installed `project` version's sdist, downloaded once and cached."""
+def sdist(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, project: str, release: str | None = None
+) -> Path:
+    """Return the path of the sdist of `project`'s `release` (default: the installed version),
+    downloaded once and cached."""
     from importlib.metadata import version
 
-    installed = version(project)
+    installed = release or version(project)
     cache = getattr(request.config, "cache", None)
     directory = cache.mkdir(f"{project}-sdist") if cache is not None else tmp_path_factory.mktemp(f"{project}-sdist")
     name = f"{project.replace('-', '_').lower()}-{installed}.tar.gz"
