@@ -12,6 +12,7 @@ matched) applied to the reference's options or pinned separately.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import logging
 import re
@@ -19,6 +20,7 @@ import sys
 import tarfile
 from datetime import timedelta
 from importlib.metadata import version as installed_version
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -117,6 +119,44 @@ def test_names_of_flask_cors_before_6_are_in_corsfast_flask(
     for name in public_names(theirs):
         if name.startswith("ACL_") or name in ("ALL_METHODS", "CONFIG_OPTIONS", "FLASK_CORS_EVALUATED"):
             assert getattr(ours, name) == getattr(theirs, name), name
+
+
+def module_names(source: str, star: set[str]) -> set[str]:
+    """Return the public names a module's source binds at its top level (`import *` binds `star`)."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.update(star if alias.name == "*" else {(alias.asname or alias.name).split(".")[0]})
+    return {name for name in names if not name.startswith("_")}
+
+
+def test_names_of_flask_cors_3_are_in_corsfast_flask(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """flask-cors 3.0.10 imports `six`, so its modules' names are read from their source; its
+    extension and decorator took every name of its core with `from .core import *`."""
+    with tarfile.open(peer_suite.sdist(request, tmp_path_factory, "flask-cors", "3.0.10")) as archive:
+        sources = {
+            Path(member.name).stem: archive.extractfile(member).read().decode()  # type: ignore[union-attr]
+            for member in archive.getmembers()
+            if member.isfile() and re.fullmatch(r"Flask-Cors-3\.0\.10/flask_cors/\w+\.py", member.name)
+        }
+    core_names = module_names(sources["core"], set())
+    for stem, submodule in (
+        ("__init__", ""),
+        ("core", ".core"),
+        ("extension", ".extension"),
+        ("decorator", ".decorator"),
+    ):
+        ours = importlib.import_module("corsfast.flask" + submodule)
+        missing = {n for n in module_names(sources[stem], core_names) if not hasattr(ours, n)} - {"six"}
+        assert not missing, (stem, sorted(missing))
+    assert corsfast.flask.extension.try_match is corsfast.flask.core.try_match
 
 
 # -- the helpers, on the same inputs ------------------------------------------------------------

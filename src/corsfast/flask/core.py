@@ -123,6 +123,8 @@ FLASK_CORS_EVALUATED = "_FLASK_CORS_EVALUATED"
 """Set on a response by `@cross_origin`; a response that has it is never changed again."""
 
 RegexObject = re.Pattern
+string_types = (str,)
+"""What flask-cors 3.x imported from `six` (`six.string_types` on Python 3), for code that imports it from here."""
 
 _REGEX_HINT_CHARS = frozenset("*\\]?$^[]()")
 _KNOWN_OPTIONS = frozenset(CorsOptionsInput.__required_keys__) | frozenset(CorsOptionsInput.__optional_keys__)

@@ -98,3 +98,13 @@ class _NoConfigApp:
 
 
 _NO_CONFIG: Any = _NoConfigApp()
+
+
+def __getattr__(name: str) -> Any:
+    """Return the `corsfast.flask.core` name flask-cors 3.x re-exported here with `from .core import *`."""
+    if not name.startswith("_"):
+        from . import core
+
+        if hasattr(core, name):
+            return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

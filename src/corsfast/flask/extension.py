@@ -120,3 +120,13 @@ def make_after_request_function(
         return after_request(state, resp)  # type: ignore[no-any-return]
 
     return cors_after_request
+
+
+def __getattr__(name: str) -> Any:
+    """Return the `corsfast.flask.core` name flask-cors 3.x re-exported here with `from .core import *`."""
+    if not name.startswith("_"):
+        from . import core
+
+        if hasattr(core, name):
+            return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
