@@ -473,3 +473,57 @@ def test_configuration_logs_what_flask_cors_logs_and_requests_log_nothing(
         assert bool(per_request) == (cors is flask_cors)
     assert records[0] == records[1]
     assert ("flask_cors.core", "WARNING", "Unknown option passed to Flask-CORS: origin") in records[0]
+
+
+# -- what flask-cors changed before 6.0 (docs/frameworks/flask.md, "Coming from flask-cors before 6.0") --
+
+
+def answer(package: Any, engine: ModuleType | None, path: str, headers: dict[str, str], **options: Any) -> Any:
+    """Return the CORS headers an app CORS'd by `package` (any flask-cors release, or corsfast.flask) answers."""
+    app = Flask(__name__)
+    extra = {"_engine": engine} if package is corsfast.flask else {}
+    package.CORS(app, **options, **extra)
+
+    @app.route("/<path:rest>", methods=["GET", "OPTIONS"])
+    def anything(rest: str) -> str:
+        return rest
+
+    response = app.test_client().get(path, headers=headers)
+    return {k: v for k, v in response.headers.items() if k.startswith("Access-Control-")}
+
+
+@quiet
+def test_coming_from_flask_cors_before_6(legacy_flask_cors: dict[str, str], engine: ModuleType) -> None:
+    """Each row of the page's table: the old release's answer, then flask-cors 6.0.5's, which corsfast gives."""
+    v4 = legacy(legacy_flask_cors, "4.0.2")
+    v5 = legacy(legacy_flask_cors, "5.0.1")
+    origin = {"Origin": "https://a.example.com"}
+
+    def now(path: str, headers: dict[str, str], **options: Any) -> Any:
+        theirs = answer(flask_cors, None, path, headers, **options)
+        assert answer(corsfast.flask, engine, path, headers, **options) == theirs
+        return theirs
+
+    pna = {**origin, "Access-Control-Request-Private-Network": "true"}
+    assert answer(v4, None, "/x", pna)["Access-Control-Allow-Private-Network"] == "true"
+    assert now("/x", pna)["Access-Control-Allow-Private-Network"] == "false"
+    assert now("/x", pna, allow_private_network=True)["Access-Control-Allow-Private-Network"] == "true"
+
+    case = {"resources": {r"/api/*": {"origins": "https://a.example.com"}}, "origins": "https://b.example.com"}
+    assert answer(v5, None, "/API/x", origin, **case)
+    assert now("/API/x", origin, **case) == {}
+
+    order = {"resources": {r"/api/v1/.*": {"expose_headers": "X-A"}, r"/.*\.(png|jpg|gif)": {"expose_headers": "X-B"}}}
+    assert answer(v5, None, "/api/v1/logo.png", origin, **order)["Access-Control-Expose-Headers"] == "X-B"
+    assert now("/api/v1/logo.png", origin, **order)["Access-Control-Expose-Headers"] == "X-A"
+
+    plus = {"resources": {"/a b": {"origins": "https://a.example.com"}}}
+    assert answer(v5, None, "/a+b", origin, **plus)
+    assert now("/a+b", origin, **plus) == {}
+
+    with pytest.raises(ValueError, match="Invalid regular expression"):
+        corsfast.flask.CORS(Flask(__name__), origins="https://(a.example.com", _engine=engine)
+    with pytest.raises(re.error):
+        answer(v5, None, "/x", origin, origins="https://(a.example.com")
+
+    assert corsfast.flask.core.DEFAULT_OPTIONS == flask_cors.core.DEFAULT_OPTIONS != v4.core.DEFAULT_OPTIONS
