@@ -445,7 +445,7 @@ def test_serialize_option_is_flask_cors_before_6(
 # -- the loggers -----------------------------------------------------------------------------------
 
 
-def test_loggers_are_flask_cors(caplog: pytest.LogCaptureFixture) -> None:
+def test_loggers_are_flask_cors() -> None:
     for submodule in (".core", ".extension", ".decorator"):
         ours = importlib.import_module("corsfast.flask" + submodule).LOG
         assert ours is importlib.import_module("flask_cors" + submodule).LOG
