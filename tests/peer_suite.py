@@ -42,15 +42,26 @@ class Outcome:
     outcome: str
 
 
-def sdist(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, project: str) -> Path:
-    """Return the path of the installed `project` version's sdist, downloaded once and cached."""
+def sdist(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, project: str, release: str | None = None
+) -> Path:
+    """Return the path of the sdist of `project`'s `release` (default: the installed version),
+    downloaded once and cached."""
     from importlib.metadata import version
 
-    installed = version(project)
+    installed = release or version(project)
     cache = getattr(request.config, "cache", None)
     directory = cache.mkdir(f"{project}-sdist") if cache is not None else tmp_path_factory.mktemp(f"{project}-sdist")
     name = f"{project.replace('-', '_').lower()}-{installed}.tar.gz"
-    path = directory / name
+
+    def find() -> Path:
+        # Older sdists spell the project as registered (Flask-Cors-3.0.10.tar.gz).
+        for entry in sorted(directory.iterdir()):
+            if entry.name.lower().replace("-", "_") == name.replace("-", "_"):
+                return entry
+        return directory / name
+
+    path = find()
     if not path.is_file():
         result = subprocess.run(
             [
@@ -71,6 +82,7 @@ def sdist(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             timeout=300,
         )
         assert result.returncode == 0, f"pip download failed:\n{result.stdout}\n{result.stderr}"
+        path = find()
     assert path.is_file(), f"pip download did not produce {name}: {sorted(os.listdir(directory))}"
     return path
 

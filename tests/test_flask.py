@@ -21,7 +21,7 @@ import flask_cors.core
 import pytest
 from flask import Blueprint, Flask, Response
 from hypothesis import HealthCheck, given, settings, strategies as st
-from werkzeug.datastructures import Headers, MultiDict
+from werkzeug.datastructures import EnvironHeaders, Headers, MultiDict
 
 import corsfast.flask
 import corsfast.flask.core
@@ -478,7 +478,7 @@ def test_context_without_context_variables(engine: ModuleType) -> None:
         flask.request._get_current_object,
         Headers,
         MultiDict,
-        corsfast.flask.EnvironHeaders,  # type: ignore[attr-defined]
+        EnvironHeaders,
     )
     app = Flask(__name__)
     with app.test_request_context("/x", headers={"Origin": "https://a.example.com"}):

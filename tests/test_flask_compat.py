@@ -7,9 +7,10 @@ client and compares the status, the body and the whole header list, in order.
 Two documented differences are taken out of the comparison, so that it covers everything
 else: the reference app gets each origin regex `p` as `(?:p)\\Z`, which flask-cors' prefix
 `match` then runs as the full match corsfast does (literal origins, `*` and `.*` are left as
-they are); and no request path holds a `%` once decoded, where flask-cors decodes a second
-time. Both differences, and the third (control characters), have their own tests in
-tests/test_flask.py, against flask-cors too.
+they are), and a glob-style port origin such as `http://localhost:*` as the port wildcard
+corsfast reads it as; and no request path holds a `%` once decoded, where flask-cors decodes
+a second time. These differences, and the third (control characters), have their own tests
+in tests/test_flask.py and tests/test_flask_port_wildcards.py, against flask-cors too.
 """
 
 from __future__ import annotations
@@ -44,7 +45,13 @@ class Handled(Exception):
 
 
 def full_match_rule(rule: Any) -> Any:
-    """Return `rule` as flask-cors must see it to full-match: `(?:p)\\Z` for a regex `p`."""
+    """Return `rule` as flask-cors must see it to full-match: `(?:p)\\Z` for a regex `p`, and for
+    a glob-style port origin (`http://localhost:*`) a regex of that host with a port 1-65535."""
+    if isinstance(rule, str) and re.fullmatch(r"https?://[a-z0-9.]+:\*", rule):
+        return (
+            re.escape(rule[:-2])
+            + r":(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])\Z"
+        )
     if isinstance(rule, re.Pattern):
         return re.compile(f"(?:{rule.pattern})\\Z", rule.flags)
     if isinstance(rule, str) and rule not in ("*", ".*") and probably_regex(rule):
@@ -297,6 +304,8 @@ ORIGIN_RULES = st.sampled_from(
         re.compile(r"https://x\.example\.org"),
         re.compile(r"HTTPS://(a|b)\.example\.com", re.IGNORECASE),
         re.compile(r"https://app\.example\.com"),
+        "http://localhost:*",
+        "http://127.0.0.1:*",
     ]
 )
 origins_option = st.one_of(
@@ -425,6 +434,10 @@ REQUEST_ORIGINS = st.sampled_from(
         "*",
         "None",
         "5",
+        "http://localhost:3000",
+        "http://localhost.evil.example",
+        "http://127.0.0.1:65536",
+        "http://127.0.0.1:8080",
     ]
 )
 REQUEST_METHODS = st.sampled_from([None, "GET", "post", "ET", "", "PATCH", "OPTIONS", "X", "delete"])

@@ -25,6 +25,8 @@ from typing_extensions import assert_type
 import corsfast
 import corsfast.flask
 import corsfast.flask.core
+import corsfast.flask.decorator
+import corsfast.flask.extension
 import corsfast.kui.asgi
 import corsfast.kui.wsgi
 from corsfast import NO_EXTENSIONS, CORSConfigWarning, CORSMiddleware, __version__
@@ -197,6 +199,12 @@ assert_type(flask_view, Callable[[], str])
 flask_allowed: str | None = corsfast.flask.core.get_allow_headers(
     corsfast.flask.core.serialize_options(corsfast.flask.core.DEFAULT_OPTIONS), "X-A"
 )
+flask_options = corsfast.flask.core.get_cors_options(flask_app, {"origins": ["http://localhost:*"]})
+flask_origins: list[str] | None = corsfast.flask.core.get_cors_origins(flask_options, "http://localhost:3000")
+flask_headers = corsfast.flask.core.get_cors_headers(flask_options, {"Origin": "http://localhost:3000"}, "GET")
+assert_type(corsfast.flask.extension.CORS, type[corsfast.flask.CORS])
+assert corsfast.flask.decorator.cross_origin is corsfast.flask.cross_origin
+assert_type(corsfast.flask.__version__, str)
 
 # -- the command line -------------------------------------------------------------------------
 assert_type(main(["demo", "--help"]), int)

@@ -9,6 +9,18 @@ Werkzeug would refuse on every response carrying them (a CR or LF in a header va
 those holding any other control character but tab (a NUL, which Werkzeug sends), and
 patterns that cannot run on a `str`.
 
+The request-time helpers (`get_cors_origins`, `get_cors_headers`, `set_cors_headers`) give
+flask-cors' answers through the engine, so they carry the same security differences as
+`CORS` and `cross_origin` (origin patterns full-matched, control characters never
+matched). `serialize_option`, `try_match` and `try_match_any` are flask-cors 5.x's (gone in
+6.0), for code written against it. `LOG` is flask-cors' logger, `flask_cors.core`: corsfast
+logs on it what flask-cors logs while options are resolved (unknown option names), never
+per request.
+
+A glob-style port origin, `scheme://host:*` (such as `http://localhost:*`), means any port
+of that host: flask-cors reads it as a regular expression matched at the start only.
+`serialize_options` resolves it into a pattern that full-matches exactly those origins.
+
 `lint_options` is corsfast's: it warns (`corsfast.CORSConfigWarning`) about dangerous but
 valid options, once, where `CORS()` or `@cross_origin` is written.
 """
@@ -16,6 +28,7 @@ valid options, once, where `CORS()` or `@cross_origin` is written.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import warnings
 from collections.abc import Collection, Iterable, Mapping
@@ -23,17 +36,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Optional, TypedDict, Union, cast
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.datastructures import Headers, MultiDict
 
 from .. import _options
 from .._engine import engine as _default_engine
 from .._options import lint as _lint
+from .._options.base import _PORT_WILDCARD_ORIGIN
 
 if TYPE_CHECKING:
     from types import ModuleType
 
 # Mirrors flask_cors.core's module namespace, so `from corsfast.flask.core import *` gives
 # what `from flask_cors.core import *` gives (flask-cors' own tests rely on `re` among them).
+
+LOG = logging.getLogger("flask_cors.core")
+"""flask-cors' logger: corsfast logs on it what flask-cors logs while options are resolved."""
 
 ResourcePattern = Union[str, "re.Pattern[str]"]
 """A resource, origin or header pattern: a literal string or a compiled regular expression."""
@@ -105,6 +123,8 @@ FLASK_CORS_EVALUATED = "_FLASK_CORS_EVALUATED"
 """Set on a response by `@cross_origin`; a response that has it is never changed again."""
 
 RegexObject = re.Pattern
+string_types = (str,)
+"""What flask-cors 3.x imported from `six` (`six.string_types` on Python 3), for code that imports it from here."""
 
 _REGEX_HINT_CHARS = frozenset("*\\]?$^[]()")
 _KNOWN_OPTIONS = frozenset(CorsOptionsInput.__required_keys__) | frozenset(CorsOptionsInput.__optional_keys__)
@@ -148,6 +168,13 @@ class FlaskOptions:
     intercept_exceptions: bool
     always_send: bool
     allow_private_network: bool
+    port_wildcards: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    """The glob-style port origins among `origins` (`http://localhost:*`), each with the pattern
+    that stands for it in `origins`; corsfast's, flask-cors has no such field."""
+
+
+_ComputedCorsOptions = FlaskOptions
+"""flask-cors' name for the resolved options."""
 
 
 # -- flask-cors' helpers -------------------------------------------------------------------------
@@ -193,6 +220,14 @@ def flexible_str(obj: Any) -> Optional[str]:
     return str(obj)
 
 
+def serialize_option(options_dict: dict[str, Any], key: str, upper: bool = False) -> None:
+    """Replace `options_dict[key]`, when present, by its `flexible_str` (upper-cased with
+    `upper`): flask-cors 5.x's helper, gone in 6.0."""
+    if key in options_dict:
+        value = flexible_str(options_dict[key])
+        options_dict[key] = value.upper() if upper else value  # type: ignore[union-attr]
+
+
 def try_match_pattern(value: Any, pattern: ResourcePattern, caseSensitive: bool = True) -> bool:
     """Return flask-cors' match of `value` against a resolved pattern.
 
@@ -213,6 +248,30 @@ def try_match_pattern(value: Any, pattern: ResourcePattern, caseSensitive: bool 
 def try_match_any_pattern(inst: str, patterns: Iterable[ResourcePattern], caseSensitive: bool = True) -> bool:
     """Return True when `try_match_pattern` matches any of `patterns`."""
     return any(try_match_pattern(inst, pattern, caseSensitive) for pattern in patterns)
+
+
+def try_match(request_origin: Any, maybe_regex: Any) -> Any:
+    """Return flask-cors 5.x's match of a value against a pattern (gone in flask-cors 6.0).
+
+    A compiled pattern runs with `re.match` (a prefix); a string holding any of
+    `*\\]?$^[]()` is compiled and run the same way, case-insensitively; anything else is
+    compared with `.lower()` on both sides, or `==` when one has no `.lower()`. Returns the
+    match object, None or a bool, as flask-cors 5.x does. corsfast's own origin matching
+    full-matches patterns instead (README, "Differences from flask-cors").
+    """
+    if isinstance(maybe_regex, RegexObject):
+        return re.match(maybe_regex, request_origin)
+    if probably_regex(maybe_regex):
+        return re.match(maybe_regex, request_origin, flags=re.IGNORECASE)
+    try:
+        return request_origin.lower() == maybe_regex.lower()
+    except AttributeError:
+        return request_origin == maybe_regex
+
+
+def try_match_any(inst: Any, patterns: Iterable[Any]) -> bool:
+    """Return True when flask-cors 5.x's `try_match` matches any of `patterns` (gone in 6.0)."""
+    return any(try_match(inst, pattern) for pattern in patterns)
 
 
 def _resolve_pattern(pattern: Any, *, ignore_case: bool) -> Any:
@@ -305,6 +364,9 @@ def serialize_options(opts: Mapping[str, Any]) -> FlaskOptions:
     seconds; `*` origins with both `supports_credentials` and `send_wildcard` raise
     ValueError, as do invalid regular expressions.
     """
+    for key in opts:
+        if key not in _KNOWN_OPTIONS:
+            LOG.warning("Unknown option passed to Flask-CORS: %s", key)
     sanitized_origins = sanitize_regex_param(opts.get("origins"))
     allow_all_origins = r".*" in sanitized_origins
     supports_credentials = bool(opts.get("supports_credentials"))
@@ -315,7 +377,15 @@ def serialize_options(opts: Mapping[str, Any]) -> FlaskOptions:
             "an origin string of '*'. See: "
             "http://www.w3.org/TR/cors/#resource-requests"
         )
-    origins = [_resolve_pattern(p, ignore_case=True) for p in sanitized_origins]
+    origins = []
+    port_wildcards: list[tuple[str, re.Pattern[str]]] = []
+    for rule in sanitized_origins:
+        port_wildcard = port_wildcard_pattern(rule)
+        if port_wildcard is not None and isinstance(rule, str):
+            port_wildcards.append((rule, port_wildcard))
+            origins.append(port_wildcard)
+        else:
+            origins.append(_resolve_pattern(rule, ignore_case=True))
     allow_headers = [_resolve_pattern(p, ignore_case=True) for p in sanitize_regex_param(opts.get("allow_headers"))]
     methods = flexible_str(opts.get("methods"))
     if methods is not None:
@@ -337,9 +407,30 @@ def serialize_options(opts: Mapping[str, Any]) -> FlaskOptions:
         intercept_exceptions=bool(opts.get("intercept_exceptions")),
         always_send=bool(opts.get("always_send")),
         allow_private_network=bool(opts.get("allow_private_network")),
+        port_wildcards=tuple(port_wildcards),
     )
     _check_header_values(options)
     return options
+
+
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+"""A decimal port 1-65535 without sign or leading zero: what `:*` stands for in a native origin."""
+
+
+def port_wildcard_pattern(origin: Any) -> Optional[re.Pattern[str]]:
+    """Return the pattern of a glob-style port origin, or None for any other origin rule.
+
+    `scheme://host:*` exactly, the host a plain name or an IPv4 or IPv6 literal (compared
+    case-insensitively, as flask-cors compares origins): the pattern full-matches that
+    scheme and host with any port 1-65535, corsfast's port wildcard (`:*` in the native
+    `allow_origins`).
+    """
+    if not isinstance(origin, str) or not origin.isascii():
+        return None
+    match = _PORT_WILDCARD_ORIGIN.fullmatch(origin.lower())
+    if match is None or match["host"] is None:
+        return None  # not a glob port, or the `*.domain:*` form, which flask-cors never meant
+    return re.compile(re.escape(origin[: -len(":*")]) + ":" + _PORT, re.IGNORECASE | re.ASCII)
 
 
 def _check_header_values(options: FlaskOptions) -> None:
@@ -365,6 +456,69 @@ def get_allow_headers(
     return cast(
         "Optional[str]", (_engine or _default_engine).FlaskPolicy(options, 0).allow_headers(acl_request_headers)
     )
+
+
+def get_cors_origins(
+    options: FlaskOptions, request_origin: Optional[str], *, _engine: Optional[ModuleType] = None
+) -> Optional[list[str]]:
+    """Return the Access-Control-Allow-Origin values for a request's Origin, or None (flask-cors' rule).
+
+    With an Origin: `["*"]` for `*` with `send_wildcard`, `[request_origin]` when it is
+    allowed, else None. Without one (None or empty) and with `always_send`: `["*"]` for `*`
+    (None with credentials), else the literal origins, sorted. The Origin is matched as
+    `CORS` matches it: patterns full-matched, never an Origin holding a control character.
+    """
+    if request_origin:
+        if options.allow_all_origins and options.send_wildcard:
+            return ["*"]
+        if (_engine or _default_engine).FlaskPolicy(options, 0).is_allowed_origin(request_origin):
+            return [request_origin]
+        return None
+    if options.always_send:
+        if options.allow_all_origins:
+            return None if options.supports_credentials else ["*"]
+        return sorted(origin for origin in options.origins if isinstance(origin, str))
+    return None
+
+
+def get_cors_headers(
+    options: FlaskOptions, request_headers: Any, request_method: str, *, _engine: Optional[ModuleType] = None
+) -> MultiDict[str, Any]:
+    """Return the CORS headers for a request, in flask-cors' order, as its `MultiDict`.
+
+    `request_headers` is the request's headers (Werkzeug's `Headers`, or any mapping with
+    `.get`), `request_method` its method. The values are what flask-cors sets: strings, and
+    `max_age` as given (an int stays an int); empty values are left out. The answer is the
+    engine's, with `CORS`' security differences.
+    """
+    policy = (_engine or _default_engine).FlaskPolicy(options, 0)
+    found = policy.cors_headers(
+        request_method,
+        request_headers.get("Origin"),
+        request_headers.get(ACL_REQUEST_METHOD),
+        request_headers.get(ACL_REQUEST_HEADERS),
+        request_headers.get(ACL_REQUEST_HEADER_PRIVATE_NETWORK),
+    )
+    headers: MultiDict[str, Any] = MultiDict()
+    for name, value in found:
+        headers.add(name, options.max_age if name == ACL_MAX_AGE else value)
+    return headers
+
+
+def set_cors_headers(resp: Response, options: FlaskOptions, *, _engine: Optional[ModuleType] = None) -> Response:
+    """Return `resp` with the CORS headers of the current request added (flask-cors' `set_cors_headers`).
+
+    A response `@cross_origin` already answered (it has `_FLASK_CORS_EVALUATED`) is returned
+    unchanged; headers that are neither Werkzeug's `Headers` nor a `MultiDict` are replaced by
+    a `MultiDict` of them first, as flask-cors does.
+    """
+    if hasattr(resp, FLASK_CORS_EVALUATED):
+        return resp
+    if not isinstance(resp.headers, (Headers, MultiDict)):
+        resp.headers = MultiDict(resp.headers)
+    for name, value in get_cors_headers(options, request.headers, request.method, _engine=_engine).items():
+        resp.headers.add(name, value)
+    return resp
 
 
 # -- corsfast's lint ------------------------------------------------------------------------------
@@ -401,9 +555,12 @@ def lint_options(
 
     any_origin = options.allow_all_origins
     if known("origins"):
+        port_wildcards = {pattern for _, pattern in options.port_wildcards}
+        for rule, _ in options.port_wildcards:
+            warn(port_wildcard_message(rule))
         for origin in options.origins:
             if isinstance(origin, re.Pattern):
-                if origin.pattern != ".*":
+                if origin.pattern != ".*" and origin not in port_wildcards:
                     any_origin |= _lint_origin_pattern(origin, warn)
             elif isinstance(origin, str):
                 if origin == "null":
@@ -440,6 +597,28 @@ def lint_options(
                 "expose_headers: '*' is a wildcard only without credentials; with "
                 "supports_credentials=True browsers read it as a header named '*'"
             )
+
+
+def port_wildcard_message(rule: str) -> str:
+    """Return the warning for a glob-style port origin: what flask-cors made of it, and what corsfast does."""
+    head = rule[: -len(":*")]
+    scheme, host = head.split("://", 1)
+    ours = (
+        f"origins: {rule!r} is read as a port wildcard: {head} with an explicit port (1-65535), and "
+        f"nothing else (add {head!r} for the origin without a port)."
+    )
+    if not host.startswith("["):
+        return (
+            f"{ours} flask-cors reads it as a regular expression matched at the start of the Origin, "
+            f"which also allows other hosts, such as {head + '.evil.example'!r}"
+        )
+    # An IPv6 literal: in flask-cors' regular expression its brackets are a set of characters.
+    example = next((f"{scheme}://{c}.evil.example" for c in host if c.isalnum()), None)
+    also = f", such as {example!r}," if example is not None else ""
+    return (
+        f"{ours} flask-cors reads it as a regular expression in which {host!r} is a set of characters: "
+        f"it allows origins whose host starts with one of them{also} and never {head + ':3000'!r}"
+    )
 
 
 def _lint_origin_pattern(pattern: re.Pattern[str], warn: Any) -> bool:
