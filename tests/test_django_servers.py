@@ -198,7 +198,7 @@ def _fetch(client: httpx.Client, base: str, request: Request) -> tuple[int, list
     kept = [(k, v) for k, v in response.headers.raw if k.lower() not in IGNORED_HEADERS]
     if (b"content-encoding", b"gzip") in kept:
         # Django's gzip adds random padding (against BREACH): the length varies per response.
-        kept = [(k, b"<gzip>" if k == b"content-length" else v) for k, v in kept]
+        kept = [(k, b"<gzip>" if k.lower() == b"content-length" else v) for k, v in kept]
     return response.status_code, kept, response.content
 
 
