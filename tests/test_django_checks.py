@@ -255,7 +255,6 @@ def test_warning_messages_name_the_setting_and_the_value() -> None:
     assert "'https://a.example.com.corsfast-canary.invalid'" in found.msg
 
 
-
 # -- manage.py check, with one app or the other, in its own interpreter ---------------------
 
 CHECK_RUN = """

@@ -261,7 +261,7 @@ def test_the_django_migration_keeps_every_answer(tmp_path: Path) -> None:
         directory = tmp_path / ("old" if side == "-" else "new")
         directory.mkdir()
         write_page_files(page, directory)
-        boilerplate = 'SECRET_KEY = "docs"\nROOT_URLCONF = "urls"\nALLOWED_HOSTS = ["*"]\n'
+        boilerplate = 'SECRET_KEY = "docs"\nROOT_URLCONF = "urls"\nALLOWED_HOSTS = ["*"]\nUSE_TZ = True\n'
         (directory / "settings.py").write_text(source + boilerplate, encoding="utf-8")
         (directory / "probe.py").write_text(DJANGO_PROBE, encoding="utf-8")
         sides[side] = json.loads(run_script(directory / "probe.py", path))
