@@ -1,15 +1,22 @@
 """`corsfast.django`'s modules against django-cors-headers 4.9's: checks, conf, defaults, surface.
 
-The system checks give django-cors-headers' errors (same IDs, messages, hints, order) for
-any settings, then corsfast's own warnings (`corsfast.W0xx`), which `SILENCED_SYSTEM_CHECKS`
-silences like any Django check. `conf` reads the same values, legacy names included.
+The system check gives django-cors-headers' messages (same classes, levels, IDs, texts,
+hints, order) for any settings, so `manage.py check` reports what django-cors-headers
+reports, proven in a separate interpreter per app; corsfast's own warnings
+(`corsfast.W0xx`) are deployment checks (`manage.py check --deploy`), which
+`SILENCED_SYSTEM_CHECKS` silences like any Django check. `conf` reads the same values,
+legacy names included.
 """
 
 from __future__ import annotations
 
 import inspect
 import io
+import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,15 +39,16 @@ import corsfast.django.signals
 from corsfast.django.apps import CorsHeadersAppConfig
 
 
-def errors(module: Any) -> list[tuple[str, str, Any, Any]]:
-    return [(type(m).__name__, m.id, m.msg, m.hint) for m in module.check_settings() if m.level >= checks.ERROR]
+def messages(module: Any) -> list[tuple[str, int, str, Any, Any, Any]]:
+    """Return what `module.check_settings()` reports: class, level, ID, text, hint, object."""
+    return [(type(m).__name__, m.level, m.id, m.msg, m.hint, m.obj) for m in module.check_settings()]
 
 
-def warning_ids() -> list[str]:
-    return [m.id for m in corsfast.django.checks.check_settings() if m.level < checks.ERROR]
+def deploy_ids() -> list[str]:
+    return [m.id for m in corsfast.django.checks.check_deploy_settings()]
 
 
-# -- the errors: django-cors-headers' own, for any settings -------------------------------
+# -- the check: django-cors-headers' own messages, for any settings -------------------------
 
 ODD_VALUES = st.sampled_from(
     [
@@ -89,15 +97,11 @@ SETTING_NAMES = (
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(SETTING_NAMES), ODD_VALUES, max_size=6))
-def test_same_errors_as_django_cors_headers(chosen: dict[str, Any]) -> None:
+def test_same_messages_as_django_cors_headers(chosen: dict[str, Any]) -> None:
     with override_settings(**chosen):
-        expected = errors(corsheaders.checks)
-        assert errors(corsfast.django.checks) == expected
-        assert all(m.level == checks.WARNING and m.id.startswith("corsfast.W") for m in _ours_only())
-
-
-def _ours_only() -> list[Any]:
-    return [m for m in corsfast.django.checks.check_settings() if not m.id.startswith("corsheaders.")]
+        assert messages(corsfast.django.checks) == messages(corsheaders.checks)
+        deploy = corsfast.django.checks.check_deploy_settings()
+    assert all(type(m) is checks.Warning and m.id.startswith("corsfast.W") for m in deploy)
 
 
 # django-cors-headers' tests/test_checks.py, on both packages.
@@ -137,7 +141,7 @@ CHECK_CASES = [
 @pytest.mark.parametrize(("chosen", "expected"), CHECK_CASES)
 def test_django_cors_headers_check_cases(module: Any, chosen: dict[str, Any], expected: list[str]) -> None:
     with override_settings(**chosen):
-        found = [m for m in module.check_settings() if m.level >= checks.ERROR]
+        found = module.check_settings()
     assert [m.id for m in found] == expected
     assert all(isinstance(m, checks.Error) for m in found)
     if "CORS_ORIGIN_WHITELIST" in chosen and expected:
@@ -150,8 +154,10 @@ def test_unparsable_origin_is_a_warning_not_a_crash() -> None:
     with override_settings(CORS_ALLOWED_ORIGINS=["https://[::1"]):
         with pytest.raises(ValueError, match="Invalid IPv6 URL"):
             corsheaders.checks.check_settings()  # django-cors-headers' check crashes
-        assert errors(corsfast.django.checks) == []
-        assert warning_ids() == ["corsfast.W011"]
+        (found,) = corsfast.django.checks.check_settings()
+        assert deploy_ids() == []
+    assert type(found) is checks.Warning and found.id == "corsfast.W011"
+    assert found.msg.startswith("Origin 'https://[::1' in CORS_ALLOWED_ORIGINS cannot be parsed (")
 
 
 # -- registration: the app config, the security tag, SILENCED_SYSTEM_CHECKS ----------------
@@ -169,30 +175,35 @@ def test_app_config_registers_the_checks_under_the_security_tag() -> None:
 
     config = apps.get_app_config("corsfast_django")
     assert type(config) is CorsHeadersAppConfig and config.name == "corsfast.django"
-    registered = checks.registry.registry.get_checks()
-    assert corsfast.django.checks.check_settings in registered
-    assert checks.Tags.security in corsfast.django.checks.check_settings.tags  # type: ignore[attr-defined]
+    registry = checks.registry.registry
+    assert corsfast.django.checks.check_settings in registry.get_checks()
+    assert corsfast.django.checks.check_deploy_settings not in registry.get_checks()
+    assert corsfast.django.checks.check_deploy_settings in registry.get_checks(include_deployment_checks=True)
+    for check in (corsfast.django.checks.check_settings, corsfast.django.checks.check_deploy_settings):
+        assert check.tags == (checks.Tags.security,)  # type: ignore[attr-defined]
     call_command("check")  # the defaults pass
     with override_settings(CORS_ALLOW_ALL_ORIGINS=object), pytest.raises(base.SystemCheckError):
         call_command("check")  # the checks are bound
 
 
 @pytest.mark.usefixtures("installed")
-def test_warnings_are_reported_and_silenced_like_any_check() -> None:
-    def reported() -> str:
+def test_warnings_are_deployment_checks_silenced_like_any_check() -> None:
+    def reported(**options: Any) -> str:
         output = io.StringIO()
-        call_command("check", tags=[checks.Tags.security], stdout=io.StringIO(), stderr=output)
+        call_command("check", tags=[checks.Tags.security], stdout=io.StringIO(), stderr=output, **options)
         return output.getvalue()
 
     dangerous = {"CORS_ALLOW_ALL_ORIGINS": True, "CORS_ALLOW_CREDENTIALS": True, "CORS_ALLOWED_ORIGINS": ["null"]}
     with override_settings(**dangerous):
-        output = reported()  # warnings: printed, the command does not fail
+        assert "corsfast." not in reported()  # `manage.py check`: what django-cors-headers reports
+        call_command("check", fail_level="WARNING", stdout=io.StringIO(), stderr=io.StringIO())
+        output = reported(deploy=True)  # warnings: printed, the command does not fail
         assert "(corsfast.W001)" in output and "(corsfast.W002)" in output
         with override_settings(SILENCED_SYSTEM_CHECKS=["corsfast.W001"]):
-            output = reported()
+            output = reported(deploy=True)
         assert "(corsfast.W001)" not in output and "(corsfast.W002)" in output
         with pytest.raises(base.SystemCheckError, match=r"corsfast\.W002"):
-            call_command("check", fail_level="WARNING", stdout=io.StringIO(), stderr=io.StringIO())
+            call_command("check", deploy=True, fail_level="WARNING", stdout=io.StringIO(), stderr=io.StringIO())
 
 
 # -- corsfast's warnings -------------------------------------------------------------------
@@ -228,19 +239,111 @@ WARNING_CASES = [
 @pytest.mark.parametrize(("chosen", "expected"), WARNING_CASES)
 def test_warnings(chosen: dict[str, Any], expected: list[str]) -> None:
     with override_settings(**chosen):
-        found = [m for m in corsfast.django.checks.check_settings() if m.level < checks.ERROR]
+        found = corsfast.django.checks.check_deploy_settings()
+        assert messages(corsfast.django.checks) == messages(corsheaders.checks)
     assert [m.id for m in found] == expected
     assert all(isinstance(m, checks.Warning) and m.msg.endswith(".") for m in found)
 
 
 def test_warning_messages_name_the_setting_and_the_value() -> None:
     with override_settings(CORS_ALLOWED_ORIGINS=["https://example.com:443"]):
-        (found,) = [m for m in corsfast.django.checks.check_settings() if m.id == "corsfast.W003"]
+        (found,) = [m for m in corsfast.django.checks.check_deploy_settings() if m.id == "corsfast.W003"]
     assert "'https://example.com:443' in CORS_ALLOWED_ORIGINS" in found.msg and "'https://example.com'" in found.msg
     with override_settings(CORS_ORIGIN_REGEX_WHITELIST=[r"^https://\w+\.example\.com"]):
-        (found,) = corsfast.django.checks.check_settings()
+        (found,) = corsfast.django.checks.check_deploy_settings()
     assert found.msg.startswith("CORS_ORIGIN_REGEX_WHITELIST: pattern")
     assert "'https://a.example.com.corsfast-canary.invalid'" in found.msg
+
+
+# -- manage.py check, with one app or the other, in its own interpreter ---------------------
+
+CHECK_RUN = """
+import io
+import json
+import pickle
+import sys
+
+import django
+from django.conf import settings
+
+settings.configure(
+    SECRET_KEY="corsfast-check-run-" + "k" * 50,
+    INSTALLED_APPS=[sys.argv[1]],
+    ALLOWED_HOSTS=["*"],
+    MIDDLEWARE=[],
+    DEBUG=False,
+)
+django.setup()
+
+from django.core.checks import run_checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test.utils import override_settings
+
+with open(sys.argv[2], "rb") as file:
+    cases = pickle.load(file)
+results = []
+for chosen in cases:
+    runs = {}
+    with override_settings(**chosen):
+        for name, options in (("check", {}), ("fail-level", {"fail_level": "WARNING"}), ("deploy", {"deploy": True})):
+            out, err = io.StringIO(), io.StringIO()
+            try:
+                call_command("check", stdout=out, stderr=err, **options)
+                failed = ""
+            except SystemCheckError as error:
+                failed = str(error)
+            runs[name] = [out.getvalue(), err.getvalue(), failed]
+        for name, deploy in (("messages", False), ("deploy messages", True)):
+            found = run_checks(include_deployment_checks=deploy)
+            runs[name] = [[type(m).__name__, m.level, m.id, m.msg, m.hint, repr(m.obj)] for m in found]
+    results.append(runs)
+print(json.dumps(results))
+"""
+"""Run in a fresh interpreter with one app installed: for each pickled settings case, what
+`manage.py check`, `check --fail-level WARNING` and `check --deploy` print and raise, and
+the messages of `run_checks` without and with the deployment checks."""
+
+
+def _check_runs(app: str, cases_file: str, directory: str) -> list[dict[str, Any]]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK_RUN, app, cases_file],
+        capture_output=True,
+        text=True,
+        cwd=directory,
+        env=environment,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_manage_py_check_reports_what_django_cors_headers_reports(tmp_path: Any) -> None:
+    """The same settings, each app alone: `check` and `check --fail-level WARNING` print,
+    pass and fail alike, with the same messages (class, level, ID, text, hint); `check
+    --deploy` adds corsfast's warnings and nothing else."""
+    import pickle
+
+    cases = [chosen for chosen, _ in CHECK_CASES + WARNING_CASES]
+    cases_file = tmp_path / "cases.pickle"
+    cases_file.write_bytes(pickle.dumps(cases))
+    theirs = _check_runs("corsheaders", str(cases_file), str(tmp_path))
+    ours = _check_runs("corsfast.django", str(cases_file), str(tmp_path))
+    assert len(ours) == len(theirs) == len(cases)
+    for chosen, mine, their in zip(cases, ours, theirs):
+        assert mine["messages"] == their["messages"], chosen
+        assert mine["check"] == their["check"], chosen
+        assert mine["fail-level"] == their["fail-level"], chosen
+        added = [m for m in mine["deploy messages"] if m[2].startswith("corsfast.")]
+        assert [m for m in mine["deploy messages"] if m not in added] == their["deploy messages"], chosen
+        with override_settings(**chosen):
+            assert [m[2] for m in added] == deploy_ids(), chosen
+        assert all(f"({m[2]})" in mine["deploy"][1] for m in added), chosen
+    # The cases cover errors (the command fails), warnings only under --deploy, and neither.
+    assert any(run["check"][2] for run in ours)
+    warned = [run for run in ours if any(m[2].startswith("corsfast.") for m in run["deploy messages"])]
+    assert any(not run["fail-level"][2] for run in warned)
 
 
 # -- conf: the same values, legacy names and precedence included -------------------------

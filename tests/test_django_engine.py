@@ -9,12 +9,14 @@ on requests built with `RequestFactory`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from types import ModuleType
 from typing import Any
 
 import corsheaders.middleware
+import django
 import django_site
 import pytest
 from cases import DJANGO_URL_REGEXES
@@ -93,7 +95,92 @@ def test_vary_as_patch_vary_headers(engine: ModuleType, parts: list[tuple[str, s
         got["Vary"] = value
         policy(engine).after(RF.get("/"), got)
     assert list(got.items()) == list(expected.items())
-    assert engine.django_vary(value, _compile._VARY_SPLIT) == expected["Vary"]
+    assert engine.django_vary(value, _compile.VARY_SPLIT) == expected["Vary"]
+
+
+def test_vary_split_is_the_installed_djangos(engine: ModuleType) -> None:
+    """The probe of the installed `patch_vary_headers` finds the split its version uses,
+    and the engine gets it."""
+    expected = "Django 6.1" if django.VERSION >= (6, 1) else "Django 4.2 to 6.0"
+    assert _compile.VARY_SPLIT is _compile.VARY_SPLITS[expected]
+    assert policy(engine).spec.vary_split is _compile.VARY_SPLIT
+
+
+def test_vary_probes_tell_the_known_splits_apart(engine: ModuleType) -> None:
+    """A `patch_vary_headers` that splits as one known version does is recognised as it."""
+    for name, split in _compile.VARY_SPLITS.items():
+
+        def patch(response: Any, newheaders: Any, split: Any = split) -> None:
+            response.headers["Vary"] = engine.django_vary(response.headers["Vary"], split)
+
+        assert _compile.vary_split_of(patch) is split, name
+    assert _compile.vary_split_of(lambda response, newheaders: None) is None
+
+
+def _vary_view(value: str) -> Any:
+    def view(request: Any) -> HttpResponse:
+        response = HttpResponse("ok")
+        response["Vary"] = value
+        return response
+
+    return view
+
+
+def _vary_answers(engine: ModuleType, value: str) -> tuple[str, str]:
+    """Return the Vary header corsfast's middleware and django-cors-headers' send after a view set `value`."""
+    request = {"HTTP_ORIGIN": "https://a.example"}
+    with override_settings(CORS_ALLOWED_ORIGINS=["https://a.example"]):
+        ours = middleware(engine, _vary_view(value))(RF.get("/", **request))
+        theirs = corsheaders.middleware.CorsMiddleware(_vary_view(value))(RF.get("/", **request))
+    assert list(ours.items()) == list(theirs.items())
+    return ours["Vary"], theirs["Vary"]
+
+
+# A view's Vary value, and the value the installed Django's patch_vary_headers makes of it.
+VARY_BEFORE_6_1 = [
+    ("Origin,", "Origin, "),
+    ("", ", origin"),
+    ("Accept,,Cookie", "Accept, , Cookie, origin"),
+    (" Accept ", " Accept , origin"),
+]
+VARY_SINCE_6_1 = [
+    ("Origin,", "Origin"),
+    ("", "origin"),
+    ("Accept,,Cookie", "Accept, Cookie, origin"),
+    (" Accept ", "Accept, origin"),
+]
+
+
+@pytest.mark.skipif(django.VERSION >= (6, 1), reason="Django 6.1 drops empty Vary items")
+@pytest.mark.parametrize(("value", "patched"), VARY_BEFORE_6_1)
+def test_vary_empty_items_kept_before_django_6_1(engine: ModuleType, value: str, patched: str) -> None:
+    assert _vary_answers(engine, value) == (patched, patched)
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="Django 4.2 to 6.0 keep empty Vary items")
+@pytest.mark.parametrize(("value", "patched"), VARY_SINCE_6_1)
+def test_vary_empty_items_dropped_since_django_6_1(engine: ModuleType, value: str, patched: str) -> None:
+    assert _vary_answers(engine, value) == (patched, patched)
+
+
+def test_unknown_patch_vary_headers_is_called_for_every_response(engine: ModuleType) -> None:
+    """With no known split (a Django the engine does not know), Django's own patch runs."""
+    calls = []
+
+    def patch(response: Any, newheaders: Any) -> None:
+        calls.append(response)
+        patch_vary_headers(response, newheaders)
+
+    with override_settings(CORS_ALLOW_ALL_ORIGINS=True):
+        unknown = engine.DjangoPolicy(dataclasses.replace(policy(engine).spec, patch_vary=patch, vary_split=None))
+        for vary in (None, "Accept", "Origin,"):
+            got, expected = HttpResponse(), HttpResponse()
+            if vary is not None:
+                got["Vary"] = expected["Vary"] = vary
+            unknown.after(RF.get("/", HTTP_ORIGIN="https://a.example"), got)
+            patch_vary_headers(expected, ("origin",))
+            assert got["Vary"] == expected["Vary"]
+    assert len(calls) == 3
 
 
 def test_vary_needing_django_goes_through_patch_vary_headers(engine: ModuleType) -> None:

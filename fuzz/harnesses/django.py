@@ -446,8 +446,11 @@ def check_parts(policies: tuple[Any, Any], values: dict[str, Any], path: str, or
             entry_fields(outcome(compiled.lookup, origin)),
             entry_fields(outcome(pure.lookup, origin)),
         )
-    got = outcome(C.django_vary, vary, _compile._VARY_SPLIT)
-    compare(f"django_vary({vary!r})", got, outcome(PY.django_vary, vary, _compile._VARY_SPLIT))
+    split = _compile.VARY_SPLIT  # None: a Django the engine does not know, whose patch it calls
+    if split is None:
+        return
+    got = outcome(C.django_vary, vary, split)
+    compare(f"django_vary({vary!r})", got, outcome(PY.django_vary, vary, split))
     if "\r" not in vary and "\n" not in vary and (vary.isascii() or max(vary) <= "\xff"):
         expected = HttpResponse()
         expected["Vary"] = vary

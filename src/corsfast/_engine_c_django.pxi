@@ -348,7 +348,8 @@ cdef class DjangoPolicy:
 
     cdef int _vary(self, object response, object store) except -1:
         cdef PyObject* found
-        if store is not None:
+        # No split: a Django whose patch_vary_headers the engine does not know; it is called.
+        if store is not None and self._vary_split is not None:
             found = PyDict_GetItemWithError(store, DJ_VARY_KEY)
             if found is NULL:
                 PyDict_SetItem(store, DJ_VARY_KEY, DJ_VARY_ITEM)

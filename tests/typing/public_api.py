@@ -31,7 +31,7 @@ import corsfast.kui.asgi
 import corsfast.kui.wsgi
 from corsfast import NO_EXTENSIONS, CORSConfigWarning, CORSMiddleware, __version__
 from corsfast.cli import main
-from corsfast.django.checks import check_settings
+from corsfast.django.checks import check_deploy_settings, check_settings
 from corsfast.django.defaults import default_headers, default_methods
 from corsfast.django.middleware import ACCESS_CONTROL_ALLOW_ORIGIN, CorsMiddleware as DjangoCorsMiddleware
 from corsfast.django.signals import check_request_enabled
@@ -155,6 +155,7 @@ CORS_ALLOW_HEADERS = (*default_headers, "x-token")
 CORS_ALLOW_METHODS = [*default_methods]
 assert_type(ACCESS_CONTROL_ALLOW_ORIGIN, str)
 django_checks: list[Any] = check_settings()
+django_deploy_checks: list[Any] = check_deploy_settings()
 
 
 def django_view(request: Any) -> Any:

@@ -87,8 +87,10 @@ class DjangoOriginEntry:
 def django_vary(value: str, split: Callable[[str], list[str]]) -> str:
     """Return the Vary value `patch_vary_headers(response, ("origin",))` makes of `value`.
 
-    `split` is Django's `cc_delim_re.split` (`\\s*,\\s*`); an existing "origin" in any case is
-    kept, and a "*" token makes the whole value "*".
+    `split` is how the installed Django splits an existing value into items (one of
+    `corsfast.django._compile.VARY_SPLITS`: Django 4.2 to 6.0 split at commas with the
+    whitespace around them, Django 6.1 strips each item and drops empty ones); an existing
+    "origin" in any case is kept, and a "*" item makes the whole value "*".
     """
     tokens = split(value)
     for token in tokens:
@@ -119,7 +121,8 @@ class DjangoPolicy:
         self._response_base: type = spec.response_base
         self._headers_type: type = spec.headers_type
         self._patch_vary: Callable[[Any, tuple[str, ...]], None] = spec.patch_vary
-        self._vary_split: Callable[[str], list[str]] = spec.vary_split
+        self._vary_split: Optional[Callable[[str], list[str]]] = spec.vary_split
+        """None: a Django whose `patch_vary_headers` the engine does not know; it is called."""
         self._make_entry: Callable[[Any], DjangoOriginEntry] = spec.make_entry
         self._known_response_type: Callable[[type], bool] = spec.known_response_type
         self._assertions: bool = spec.assertions
@@ -231,7 +234,7 @@ class DjangoPolicy:
         if not enabled:
             return
         store = self._store_of(response)
-        if store is not None and VARY_KEY not in store:
+        if store is not None and VARY_KEY not in store and self._vary_split is not None:
             store[VARY_KEY] = VARY_ITEM
         else:
             self._vary(response, store)
@@ -283,7 +286,7 @@ class DjangoPolicy:
         return store if store.__class__ is dict else None
 
     def _vary(self, response: Any, store: Optional[dict[str, Item]]) -> None:
-        if store is not None:
+        if store is not None and self._vary_split is not None:
             current = store.get(VARY_KEY)
             if current is None:
                 store[VARY_KEY] = VARY_ITEM

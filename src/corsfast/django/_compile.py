@@ -37,6 +37,7 @@ from .._engine_py.django import (
     URL_LINE,
     URL_LINE_STRICT,
     URL_MATCH,
+    django_vary,
 )
 from .._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH
 from .._options.lint import _sre_constants, _sre_parse
@@ -52,6 +53,9 @@ __all__ = (
     "ACCESS_CONTROL_EXPOSE_HEADERS",
     "ACCESS_CONTROL_MAX_AGE",
     "ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK",
+    "VARY_PROBES",
+    "VARY_SPLIT",
+    "VARY_SPLITS",
     "Snapshot",
     "Spec",
     "compile_spec",
@@ -76,8 +80,58 @@ _CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
 # In a header value: control characters but tab (which a field value may hold).
 _VALUE_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _HEADERS = ResponseHeaders({})
-_VARY_SPLIT = re.compile(r"\s*,\s*").split  # django.utils.cache.cc_delim_re
 _HEADER_METHODS = ("__setitem__", "__getitem__", "__contains__", "has_header")
+
+
+# -- Vary: how the installed Django's patch_vary_headers splits an existing value ----------
+
+
+def _vary_items(value: str) -> list[str]:
+    """Return the comma-separated items of `value`, stripped, empty ones dropped (Django 6.1's
+    `django.utils.http.split_header_value`)."""
+    return [item for item in map(str.strip, value.split(",")) if item]
+
+
+VARY_SPLITS: dict[str, Callable[[str], list[str]]] = {
+    # django.utils.cache.cc_delim_re.split: empty items and the value's outer whitespace stay.
+    "Django 4.2 to 6.0": re.compile(r"\s*,\s*").split,
+    "Django 6.1": _vary_items,
+}
+"""How each known `patch_vary_headers` splits the Vary value a response already has, by the
+Django versions that split it so. The engine's Vary patch (`django_vary`) takes one of these;
+the rest (an "origin" in any case kept, "*" makes the whole value "*", items joined with
+", ") is the same in every version."""
+
+VARY_PROBES = ("Accept", "", "Origin,", " Accept , Cookie ", "a,,b", ",\t", "ORIGIN", "x, *", " * ", "X-\xe9")
+"""Vary values whose patched forms tell the known splits apart (and agree where they agree)."""
+
+
+class _VaryProbe:
+    """The part of a response `patch_vary_headers` uses: Django's own header mapping."""
+
+    def __init__(self, vary: str) -> None:
+        self.headers = ResponseHeaders({"Vary": vary})
+
+    def has_header(self, name: str) -> bool:
+        return name in self.headers
+
+
+def vary_split_of(patch: Callable[[Any, Sequence[str]], None]) -> Optional[Callable[[str], list[str]]]:
+    """Return the split of `VARY_SPLITS` with which `django_vary` answers as `patch` does on
+    every probe, or None when none does (the engine then calls `patch` for every response)."""
+    for split in VARY_SPLITS.values():
+        for value in VARY_PROBES:
+            probe = _VaryProbe(value)
+            patch(probe, ("origin",))
+            if probe.headers["Vary"] != django_vary(value, split):
+                break
+        else:
+            return split
+    return None
+
+
+VARY_SPLIT = vary_split_of(patch_vary_headers)
+"""The split of the installed Django's `patch_vary_headers`, found once by probing it."""
 
 
 def has_control(origin: object) -> bool:
@@ -167,7 +221,8 @@ class Spec:
     response_base: type
     headers_type: type
     patch_vary: Callable[[Any, Sequence[str]], None]
-    vary_split: Callable[[str], list[str]]
+    vary_split: Optional[Callable[[str], list[str]]]
+    """How `patch_vary` splits an existing Vary value (`VARY_SPLITS`); None: call it always."""
     make_entry: Callable[[Any], Any]
     known_response_type: Callable[[type], bool]
     assertions: bool
@@ -375,7 +430,7 @@ def _compile(snapshot: Snapshot, engine: ModuleType) -> Spec:
         response_base=HttpResponseBase,
         headers_type=ResponseHeaders,
         patch_vary=patch_vary_headers,
-        vary_split=_VARY_SPLIT,
+        vary_split=VARY_SPLIT,
         make_entry=make_entry,
         known_response_type=known_response_type,
         assertions=not sys.flags.optimize,

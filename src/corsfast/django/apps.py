@@ -1,11 +1,16 @@
-"""The app config: `"corsfast.django"` in INSTALLED_APPS registers the system checks."""
+"""The app config: `"corsfast.django"` in INSTALLED_APPS registers the system checks.
+
+django-cors-headers' check runs with every `manage.py check` (and `runserver`), as
+django-cors-headers registers it; corsfast's own warnings are deployment checks, run by
+`manage.py check --deploy`.
+"""
 
 from __future__ import annotations
 
 from django.apps import AppConfig
 from django.core.checks import Tags, register
 
-from .checks import check_settings
+from .checks import check_deploy_settings, check_settings
 
 __all__ = ("CorsHeadersAppConfig",)
 
@@ -19,3 +24,4 @@ class CorsHeadersAppConfig(AppConfig):  # type: ignore[misc]
 
     def ready(self) -> None:
         register(Tags.security)(check_settings)
+        register(Tags.security, deploy=True)(check_deploy_settings)

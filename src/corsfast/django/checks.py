@@ -1,8 +1,13 @@
-"""System checks: django-cors-headers' errors (same IDs, same messages) and corsfast's warnings.
+"""System checks: django-cors-headers' errors (same IDs, same messages), and corsfast's warnings.
 
-`check_settings` is registered under the security tag by the app config. Its errors are
-django-cors-headers 4.9's, `corsheaders.E001` to `corsheaders.E015`, so existing
-`SILENCED_SYSTEM_CHECKS` entries keep working. Its warnings (`corsfast.W001`...) report
+The app config registers both under the security tag. `check_settings` is
+django-cors-headers 4.9's check: `manage.py check` reports what django-cors-headers reports,
+`corsheaders.E001` to `corsheaders.E015`, so existing `SILENCED_SYSTEM_CHECKS` entries and
+`--fail-level WARNING` runs keep working. Its one addition is `corsfast.W011`, for an allowed
+origin that `urlsplit` cannot parse, where django-cors-headers' check raises instead.
+
+`check_deploy_settings` is a deployment check (`manage.py check --deploy`, Django's place
+for production concerns): corsfast's warnings `corsfast.W001` to `corsfast.W010` report
 settings that are valid but dangerous, or that cannot work as written; the answers do not
 change. Silence one with `SILENCED_SYSTEM_CHECKS = ["corsfast.W002"]`.
 """
@@ -21,7 +26,7 @@ from .._options.base import _TCHARS
 from .._options.lint import _CANARY_HOST, _origin_problem, _sre_constants, _sre_parse, pattern_findings
 from .conf import conf
 
-__all__ = ("check_settings", "is_sequence", "re_type")
+__all__ = ("check_deploy_settings", "check_settings", "is_sequence", "re_type")
 
 re_type = type(re.compile(""))
 
@@ -39,12 +44,8 @@ def is_sequence(thing: Any, type_or_types: type[Any] | tuple[type[Any], ...]) ->
 
 
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
-    """Return django-cors-headers' errors for the CORS settings, then corsfast's warnings."""
-    errors = _errors()
-    return errors + _warnings()
-
-
-def _errors() -> list[CheckMessage]:
+    """Return django-cors-headers' errors for the CORS settings, in its order (and
+    `corsfast.W011` for an origin that cannot be parsed, where its check raises)."""
     errors: list[CheckMessage] = []
     if not is_sequence(conf.CORS_ALLOW_HEADERS, str):
         errors.append(Error("CORS_ALLOW_HEADERS should be a sequence of strings.", id="corsheaders.E001"))
@@ -75,8 +76,10 @@ def _errors() -> list[CheckMessage]:
                 continue
             try:
                 parsed = urlsplit(origin)
-            except ValueError:
-                continue  # django-cors-headers' check raises here; corsfast.W011 reports it
+            except ValueError as exc:
+                # django-cors-headers' check raises here, which stops `manage.py check`.
+                errors.append(_unparsable_origin(origin, origins_alias, exc))
+                continue
             if parsed.scheme == "" or parsed.netloc == "":
                 errors.append(
                     Error(
@@ -122,6 +125,14 @@ def _errors() -> list[CheckMessage]:
     return errors
 
 
+def _unparsable_origin(origin: str, alias: str, exc: ValueError) -> CheckMessage:
+    return Warning(
+        f"Origin {origin!r} in {alias} cannot be parsed ({exc}): every request with an "
+        "Origin that the other settings do not allow fails with ValueError.",
+        id="corsfast.W011",
+    )
+
+
 def _origins_alias() -> str:
     return "CORS_ALLOWED_ORIGINS" if hasattr(settings, "CORS_ALLOWED_ORIGINS") else "CORS_ORIGIN_WHITELIST"
 
@@ -137,7 +148,9 @@ def _regexes_alias() -> str:
 # -- corsfast's warnings: valid settings that are dangerous or cannot work ------------------
 
 
-def _warnings() -> list[CheckMessage]:
+def check_deploy_settings(**kwargs: Any) -> list[CheckMessage]:
+    """Return corsfast's warnings (`corsfast.W001` to `corsfast.W010`) for CORS settings that
+    are valid but dangerous, or that cannot work as written."""
     found: list[CheckMessage] = []
     any_origin_pattern = _check_regexes(found)
     credentials = conf.CORS_ALLOW_CREDENTIALS is True
@@ -178,15 +191,8 @@ def _check_origins(found: list[CheckMessage]) -> None:
             continue
         try:
             parsed = urlsplit(origin)
-        except ValueError as exc:
-            found.append(
-                Warning(
-                    f"Origin {origin!r} in {alias} cannot be parsed ({exc}): every request with an "
-                    "Origin that the other settings do not allow fails with ValueError.",
-                    id="corsfast.W011",
-                )
-            )
-            continue
+        except ValueError:
+            continue  # corsfast.W011, reported by check_settings
         if not parsed.scheme or not parsed.netloc or parsed.path or parsed.query or parsed.fragment:
             continue  # corsheaders.E013 / E014
         # Compared by scheme (which urlsplit lower-cases) and netloc (compared as written).
