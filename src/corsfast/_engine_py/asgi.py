@@ -171,7 +171,12 @@ def _has_cookie(headers: list[Any]) -> bool:
     Other items are skipped (the Starlette drop-in scanned the list plain; a subclass's code
     may have changed it since). No item's code runs here.
     """
-    return any(_plain([item]) and item[0] == b"cookie" for item in headers)
+    for item in headers:
+        if (item.__class__ is tuple or item.__class__ is list) and len(item) == 2:
+            key = item[0]
+            if key.__class__ is bytes and key == b"cookie" and item[1].__class__ is bytes:
+                return True
+    return False
 
 
 def starlette_entry(middleware: Any, policy: CORSPolicy, origin: bytes | None, cookie: bool = False) -> OriginEntry:
