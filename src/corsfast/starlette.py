@@ -314,8 +314,10 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             # Before 1.7 Starlette's `send` reads the Origin with `[...]`: its own code fails alike.
             if raw is not False and (raw is not None or release.vary_always):
                 # Before 1.0 it reads the Cookie of every request (an odd header list may fail there).
-                cookie = not release.credentials_attribute and (self._corsfast_cookie_reflect or not plain) and (
-                    "cookie" in request_headers
+                cookie = (
+                    not release.credentials_attribute
+                    and (self._corsfast_cookie_reflect or not plain)
+                    and ("cookie" in request_headers)
                 )
                 entry = engine.starlette_entry(self, policy, raw, cookie)
                 message["headers"] = policy.entry_headers(entry, message.setdefault("headers", []))
@@ -334,7 +336,6 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
 
 
 _BASE = {name: CORSMiddleware.__dict__[name] for name in HOOKS}
-
 
 
 def _release(middleware: CORSMiddleware) -> StarletteRelease:

@@ -99,17 +99,26 @@ def release_for(version: Optional[str]) -> StarletteRelease:
         return NEWEST
     parsed = parse_version(version)
     if parsed is None:
-        _warn(f"corsfast.starlette cannot read the installed Starlette's version {version!r}: "
-              f"it answers as Starlette {_dotted(NEWEST_KNOWN)}", strict=False)
+        _warn(
+            f"corsfast.starlette cannot read the installed Starlette's version {version!r}: "
+            f"it answers as Starlette {_dotted(NEWEST_KNOWN)}",
+            strict=False,
+        )
         return NEWEST
     if parsed[:2] > NEWEST_KNOWN[:2]:
-        _warn(f"corsfast.starlette is proven against Starlette {_dotted(OLDEST_SUPPORTED)} to "
-              f"{_dotted(NEWEST_KNOWN)}; the installed Starlette {version} is newer: it answers as "
-              f"Starlette {_dotted(NEWEST_KNOWN)}", strict=False)
+        _warn(
+            f"corsfast.starlette is proven against Starlette {_dotted(OLDEST_SUPPORTED)} to "
+            f"{_dotted(NEWEST_KNOWN)}; the installed Starlette {version} is newer: it answers as "
+            f"Starlette {_dotted(NEWEST_KNOWN)}",
+            strict=False,
+        )
     elif parsed < OLDEST_SUPPORTED:
-        _warn(f"corsfast.starlette is proven against Starlette {_dotted(OLDEST_SUPPORTED)} to "
-              f"{_dotted(NEWEST_KNOWN)}; the installed Starlette {version} is older: it answers as "
-              f"Starlette {_dotted(OLDEST_SUPPORTED)}", strict=False)
+        _warn(
+            f"corsfast.starlette is proven against Starlette {_dotted(OLDEST_SUPPORTED)} to "
+            f"{_dotted(NEWEST_KNOWN)}; the installed Starlette {version} is older: it answers as "
+            f"Starlette {_dotted(OLDEST_SUPPORTED)}",
+            strict=False,
+        )
     chosen = STARLETTE_RELEASES[0]
     for release in STARLETTE_RELEASES:
         if parsed >= release.since:
