@@ -2,10 +2,9 @@
 
 Two kinds of test live here.
 
-- Smoke tests of the installed package (always run; cibuildwheel also runs them alone on
-  the 3.9/3.10 wheels, where the differential suite's Starlette pin cannot be installed):
-  the compiled engine is there and selected, agrees with the pure twin, keeps the GIL off
-  on free-threaded builds, and the version is defined once.
+- Smoke tests of the installed package (always run): the compiled engine is there and
+  selected, agrees with the pure twin, keeps the GIL off on free-threaded builds, and the
+  version is defined once.
 - Packaging tests (marked `packaging`): build the sdist and a wheel from it with build
   isolation, as a clean clone would, check them with `twine check` and
   `check-wheel-contents`, read their file lists, build the pure `py3-none-any` wheel with
