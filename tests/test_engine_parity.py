@@ -8,6 +8,7 @@ the cache statistics, and the complete list of ASGI messages through the middlew
 
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 from collections.abc import Sequence
@@ -113,6 +114,8 @@ native_configs = st.fixed_dictionaries(
         "cache_size": st.sampled_from([0, 1, 2, 4096]),
     }
 )
+# Starlette before 0.51 has no allow_private_network: the drop-in then refuses it, as Starlette does.
+STARLETTE_PRIVATE_NETWORK = "allow_private_network" in inspect.signature(corsfast.starlette.CORSMiddleware).parameters
 starlette_configs = st.fixed_dictionaries(
     {
         "allow_origins": st.lists(exact_origins, max_size=3),
@@ -120,7 +123,7 @@ starlette_configs = st.fixed_dictionaries(
         "allow_headers": headers,
         "allow_credentials": st.booleans(),
         "allow_origin_regex": st.one_of(st.none(), st.sampled_from([p.pattern for p in PATTERNS] + PATTERNS[2:4])),
-        "allow_private_network": st.booleans(),
+        **({"allow_private_network": st.booleans()} if STARLETTE_PRIVATE_NETWORK else {}),
         "expose_headers": expose,
         "max_age": max_age,
     }
