@@ -18,6 +18,7 @@ an independent reference and the request-time guarantees (run on both engines):
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 import warnings
@@ -34,6 +35,9 @@ from corsfast import CORSConfigWarning
 from corsfast._options import DEFAULT_MAX_ORIGIN_LENGTH, KUI_DEFAULT_METHODS, kui_options, native_options
 from corsfast.asgi import CORSMiddleware as NativeCORSMiddleware
 from corsfast.starlette import CORSMiddleware as FastStarletteCORSMiddleware
+
+STARLETTE_PRIVATE_NETWORK = "allow_private_network" in inspect.signature(FastStarletteCORSMiddleware).parameters
+"""The installed Starlette (and so the drop-in) takes `allow_private_network` (0.51 and newer)."""
 
 FUZZ = settings(
     max_examples=300,
@@ -485,7 +489,8 @@ def shims(engine: ModuleType) -> dict[str, Any]:
             allow_origins=["*"],
             allow_headers=["*"],
             allow_methods=["*"],
-            allow_private_network=True,
+            # Starlette before 0.51 has no such option (the drop-in then refuses it too).
+            **({"allow_private_network": True} if STARLETTE_PRIVATE_NETWORK else {}),
             _engine=engine,
         ),
         "wsgi": quiet(

@@ -31,6 +31,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 from cases import http_scope, wsgi_environ
+from test_starlette_compat import INSTALLED
 
 import corsfast.wsgi
 from corsfast._options import DEFAULT_MAX_ORIGIN_LENGTH, native_options
@@ -591,6 +592,9 @@ def test_t2_ten_thousand_concurrent_requests_never_share_headers(engine: ModuleT
         start, body = messages
         path = f"/{index}".encode()
         assert body["body"] == path
+        # Starlette before 1.7 adds Vary only where it reflects, and passes requests
+        # without an Origin to the app untouched.
+        refused_vary = [(VARY, b"Origin")] if shim == "native" or INSTALLED.vary_always else []
         if allowed:
             allowed_count += 1
             expected = [(ACAO, origin), (ACAC, b"true"), (VARY, b"Origin")]
@@ -598,9 +602,7 @@ def test_t2_ten_thousand_concurrent_requests_never_share_headers(engine: ModuleT
                 expected = [(ACAC, b"true"), (ACAO, origin), (VARY, b"Origin")]
         else:
             expected = (
-                [(ACAC, b"true"), (VARY, b"Origin")]
-                if shim == "starlette" and origin is not None
-                else [(VARY, b"Origin")]
+                [(ACAC, b"true"), *refused_vary] if shim == "starlette" and origin is not None else refused_vary
             )
         assert start["headers"] == [(b"x-path", path), *expected], (index, origin)
     assert T2_REQUESTS // 3 < allowed_count < T2_REQUESTS

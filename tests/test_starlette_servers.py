@@ -27,6 +27,7 @@ pytestmark = pytest.mark.server
 
 APPS_MODULE = r'''
 """The apps the servers run (written to a temporary directory by test_starlette_servers.py)."""
+import inspect
 import os
 
 from fastapi import FastAPI, Request as FastAPIRequest
@@ -50,7 +51,12 @@ CONFIGS = {
         allow_credentials=True,
         expose_headers=["X-Status"],
         max_age=300,
-        allow_private_network=True,
+        # Starlette before 0.51 has no such option (the drop-in then refuses it too).
+        **(
+            {"allow_private_network": True}
+            if "allow_private_network" in inspect.signature(StarletteCORSMiddleware.__init__).parameters
+            else {}
+        ),
     ),
     "wildcard": dict(allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], expose_headers=["X-Status"]),
 }
