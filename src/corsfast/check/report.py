@@ -3,12 +3,13 @@ hints at the fix, rendered as text or JSON."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from . import fetch
 from .request import CHROMIUM_SAFELISTED_CLIENT_HINTS, JSON_VERSION, SPEC_URL, USER_AGENT, CheckRequest
 from .runner import Exchange, Transport
+from .terminal import paint, wrap
 
 __all__ = ("Problem", "Report", "check")
 
@@ -90,7 +91,20 @@ class Report:
             "notes": list(self.notes),
         }
 
-    def to_text(self) -> str:
+    def fixes(self) -> list[Problem]:
+        """Return the failures that carry a hint, in the order their fixes are shown.
+
+        The rule: a hint that names the change to make comes before a hint that only explains
+        its failure and refers to the others (`Failure.hint_refers`, e.g. "the CORS middleware
+        refused the preflight"); within each group, failures keep the Fetch standard's order.
+        So the first `fix:` line of a BLOCKED report is an actionable one whenever any exists.
+        """
+        hinted = [problem for problem in self.problems if problem.failure.hint]
+        return sorted(hinted, key=lambda problem: problem.failure.hint_refers)
+
+    def to_text(self, width: Optional[int] = None, color: bool = False) -> str:
+        """Return the report as text: lines wrapped at word boundaries to `width` columns
+        (None: not wrapped), with ANSI colours when `color` is true."""
         r = self.request
         mode = "include" if r.credentials else "omit"
         out = [
@@ -104,11 +118,15 @@ class Report:
                 seen = ()
             for line in seen:
                 out.append(f"  seen:        < {line}")
-            if first.failure.hint:
-                out.append(f"  fix:         {first.failure.hint}")
+            fixes = self.fixes()
+            shown = fixes[0] if fixes else None
+            if shown is not None:
+                out.append(f"  fix:         {shown.failure.hint}")
+            if first.failure.hint and first is not shown:
+                out.append(f"  why:         {first.failure.hint}")
             for problem in self.problems[1:]:
                 out.append(f"  also:        {problem.stage}: {problem.failure.message}  [{problem.failure.rule}]")
-                if problem.failure.hint:
+                if problem.failure.hint and problem is not shown:
                     out.append(f"               fix: {problem.failure.hint}")
         elif self.readable is not None:
             out.append(f"  JavaScript can read:  {', '.join(self.readable) or '(no headers)'}")
@@ -136,6 +154,10 @@ class Report:
             )
         for note in self.notes:
             out.append(f"note: {note}")
+        if width is not None:
+            out = [piece for line in out for piece in wrap(line, width)]
+        if color:
+            out = [paint(line) for line in out]
         return "\n".join(out)
 
 
@@ -225,6 +247,8 @@ def check(transport: Transport, request: CheckRequest, *, probe: bool = True, ta
     if origin_problems:
         _origin_hints(transport, report, origin_problems[0], probe)
     report.notes.extend(getattr(transport, "notes", ()))
+    # The same failure on the preflight, the actual request and the probes is said once.
+    report.notes = list(dict.fromkeys(report.notes))
     return report
 
 
@@ -247,7 +271,7 @@ def _explain_actual(failure: fetch.Failure, exchange: Exchange) -> fetch.Failure
             "the response has no CORS headers at all: no CORS layer handled this request, or it "
             "refused the origin without a trace; add the origin to the allowed origins"
         )
-    return fetch.Failure(failure.rule, failure.message, failure.lines, hint, failure.spec)
+    return replace(failure, hint=hint)
 
 
 def _origin_variants(origin: str) -> list[tuple[str, str]]:
@@ -306,9 +330,7 @@ def _origin_hints(transport: Transport, report: Report, index: int, probe: bool)
     if hints:
         failure = first.failure
         hint = "; ".join(hints) if not failure.hint else failure.hint + "; " + "; ".join(hints)
-        report.problems[index] = Problem(
-            first.stage, fetch.Failure(failure.rule, failure.message, failure.lines, hint, failure.spec)
-        )
+        report.problems[index] = Problem(first.stage, replace(failure, hint=hint, hint_refers=False))
 
 
 def _probe(transport: Transport, report: Report, variant: str, like: Optional[Exchange]) -> tuple[bool, int]:

@@ -1,11 +1,14 @@
-"""How `corsfast check` sends its requests: over HTTP(S) to a URL, or in-process to an ASGI app
-(`module:attribute`) driven with raw messages as a server would, lifespan included."""
+"""How `corsfast check` sends its requests: over HTTP(S) to a URL, or in-process to an app
+(`module:attribute`): an ASGI app driven with raw messages as a server would, lifespan
+included, or a WSGI (PEP 3333) app called with an environ and `start_response`."""
 
 from __future__ import annotations
 
 import asyncio
 import http.client
 import importlib
+import inspect
+import io
 import os
 import ssl
 import sys
@@ -13,11 +16,29 @@ import threading
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Optional, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 from .request import BODY_LIMIT, Headers, UsageError
 
-__all__ = ("ASGITransport", "Exchange", "HTTPTransport", "Transport", "load_app", "open_transport")
+__all__ = (
+    "INTERFACES",
+    "ASGITransport",
+    "Exchange",
+    "HTTPTransport",
+    "Transport",
+    "WSGITransport",
+    "app_interface",
+    "load_app",
+    "open_transport",
+)
+
+INTERFACES = ("auto", "asgi", "wsgi")
+"""Values of `--interface`: detect the kind of in-process app, or say it."""
+
+EXPECTED_APP = (
+    "an ASGI app (async def app(scope, receive, send), e.g. Starlette or FastAPI) or a WSGI app "
+    "(def app(environ, start_response), e.g. Flask's app or Django's wsgi.application)"
+)
 
 T = TypeVar("T")
 
@@ -71,13 +92,80 @@ class Transport:
         pass
 
 
-def open_transport(target: str, *, timeout: float = 10.0, insecure: bool = False) -> Transport:
-    """Return the transport for an http(s):// URL or a `module:attribute` ASGI app."""
+def open_transport(target: str, *, timeout: float = 10.0, insecure: bool = False, interface: str = "auto") -> Transport:
+    """Return the transport for an http(s):// URL or a `module:attribute` ASGI or WSGI app.
+
+    `interface` is "auto" (detected by `app_interface`), "asgi" or "wsgi"; it applies to
+    `module:attribute` targets only.
+    """
     if target.startswith(("http://", "https://")):
         return HTTPTransport(target, timeout=timeout, insecure=insecure)
     if "://" in target:
         raise UsageError(f"TARGET {target!r}: only http:// and https:// URLs are supported")
-    return ASGITransport(load_app(target), timeout=timeout, name=target)
+    if interface not in INTERFACES:
+        raise UsageError(f"--interface: {interface!r} is not one of {', '.join(INTERFACES)}")
+    app = load_app(target)
+    kind = interface
+    if kind == "auto":
+        detected = app_interface(app)
+        if detected is None:
+            raise UsageError(
+                f"{target!r} ({_describe(app)}) is callable but its signature does not say whether it is "
+                f"{EXPECTED_APP}; pass --interface asgi or --interface wsgi"
+            )
+        kind = detected
+    if kind == "wsgi":
+        return WSGITransport(app, name=target)
+    return ASGITransport(app, timeout=timeout, name=target)
+
+
+def _describe(obj: Any) -> str:
+    """Return what `obj` is, for an error message: "a function", "a flask.app.Flask", "an int"."""
+    if inspect.isroutine(obj):
+        return "a function"
+    kind = type(obj)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
+
+def _positional_count(function: Any) -> Optional[int]:
+    """Return how many positional arguments `function` takes (None: unknown, or *args)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    count = 0
+    for parameter in signature.parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            return None
+        if parameter.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+def app_interface(app: Any) -> Optional[str]:
+    """Return "asgi" or "wsgi" for an in-process app, or None when its signature cannot tell.
+
+    ASGI 3: a coroutine function, or an object whose `__call__` is one (Starlette, FastAPI,
+    corsfast's middlewares, Django's ASGIHandler), or any callable taking exactly three
+    positional arguments (scope, receive, send). WSGI (PEP 3333): a plain callable taking
+    exactly two (environ, start_response), such as Flask's app or Django's WSGIHandler.
+    """
+    # The class's own __call__ (looked up on the type, as a call does), not a bound method.
+    call = None
+    if not (inspect.isroutine(app) or inspect.isclass(app)):
+        call = next((vars(klass)["__call__"] for klass in type(app).__mro__ if "__call__" in vars(klass)), None)
+    for candidate in (app, call):
+        if candidate is not None and (
+            inspect.iscoroutinefunction(candidate) or inspect.iscoroutinefunction(getattr(candidate, "__func__", None))
+        ):
+            return "asgi"
+    count = _positional_count(app)
+    if count == 3:
+        return "asgi"
+    if count == 2:
+        return "wsgi"
+    return None
 
 
 def load_app(target: str) -> Any:
@@ -98,7 +186,7 @@ def load_app(target: str) -> Any:
         except AttributeError:
             raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
     if not callable(obj):
-        raise UsageError(f"{target!r} is not an ASGI application (not callable)")
+        raise UsageError(f"{target!r} is {_describe(obj)}, not an app (not callable): expected {EXPECTED_APP}")
     return obj
 
 
@@ -384,3 +472,98 @@ def _configured_origins(app: Any) -> list[str]:
         except Exception:  # introspection is best effort; never let it break a check
             continue
     return list(dict.fromkeys(found))
+
+
+class WSGITransport(Transport):
+    """Calls a WSGI (PEP 3333) app in-process with an environ as a server builds it, and
+    collects the status, headers and body it answers."""
+
+    host = "testserver"
+
+    def __init__(self, app: Any, *, name: str) -> None:
+        self.app = app
+        self.name = name
+        self.notes: list[str] = []
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}{path}"
+
+    def environ(self, method: str, path: str, headers: Headers, body: bytes) -> dict[str, Any]:
+        """Return the PEP 3333 environ for one request (headers as `(name, value)` strings)."""
+        raw_path, _, query = path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            # PEP 3333: PATH_INFO is the decoded path, its bytes carried as latin-1 characters.
+            "PATH_INFO": unquote_to_bytes(raw_path).decode("latin-1"),
+            "QUERY_STRING": query,
+            "SERVER_NAME": self.host,
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": io.StringIO(),
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in headers:
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+            # A server joins repeated header lines with a comma (PEP 3333 leaves it to the server).
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+        return environ
+
+    def request(self, method: str, path: str, headers: Headers, body: Optional[bytes]) -> Exchange:
+        sent = [("host", self.host), *((name.lower(), value) for name, value in headers)]
+        exchange = Exchange(method, path, sent)
+        environ = self.environ(method, path, sent, body or b"")
+        started: list[tuple[str, list[tuple[str, str]]]] = []
+        chunks: list[bytes] = []
+
+        def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if started and exc_info is None:
+                raise AssertionError("start_response called twice without exc_info (PEP 3333)")
+            started[:] = [(status, list(response_headers))]
+            return chunks.append
+
+        try:
+            result = self.app(environ, start_response)
+            try:
+                for chunk in result:
+                    if sum(map(len, chunks)) < BODY_LIMIT:
+                        chunks.append(bytes(chunk))
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception as error:  # a server answers 500 when the app raises before responding
+            if not started or not chunks:
+                exchange.status, exchange.reason = 500, "Internal Server Error"
+                exchange.body = b"Internal Server Error"
+                self.notes.append(
+                    f"the app raised {type(error).__name__}: {error} on {method} {path}; "
+                    "a server answers 500 with no CORS headers"
+                )
+                return exchange
+        if not started:
+            exchange.status, exchange.reason = 500, "Internal Server Error"
+            self.notes.append(f"the app returned without calling start_response for {method} {path}")
+            return exchange
+        status, response_headers = started[0]
+        code, _, reason = status.partition(" ")
+        try:
+            exchange.status = int(code)
+        except ValueError:
+            exchange.status = 500
+            self.notes.append(f"the app answered the status line {status!r}, which is not 'NNN Reason'")
+        exchange.reason = reason or http.client.responses.get(exchange.status, "")
+        exchange.headers = [(str(name), str(value)) for name, value in response_headers]
+        exchange.body = b"".join(chunks)[:BODY_LIMIT]
+        return exchange
+
+    def configured_origins(self) -> list[str]:
+        return _configured_origins(self.app)

@@ -51,6 +51,10 @@ class Failure:
     """What to change on the server, when it can be told."""
     spec: str = ""
     """The Fetch standard's section (anchor) that defines the rule."""
+    hint_refers: bool = False
+    """The hint explains this failure but the change to make is named by another failure
+    (a CORS middleware that refused a preflight: the method, header or origin failures say
+    what to allow); a report lists such a hint after the actionable ones."""
 
 
 def _lines(headers: HeaderList, *names: str) -> tuple[str, ...]:
@@ -283,9 +287,10 @@ def _status_failure(status: int, headers: HeaderList, reason: str, body: str) ->
         )
     elif status == 400 and text.startswith("Disallowed CORS"):
         hint = (
-            f"the CORS middleware refused the preflight ({text[:120]!r}): see the other failures "
-            "below for which of origin, method and headers to allow"
+            f"the CORS middleware refused the preflight ({text[:120]!r}): the other failures say "
+            "which of origin, method and headers to allow"
         )
+        return Failure("preflight-status", message, (f"status: {status}",), hint, "cors-preflight-fetch", True)
     elif status >= 500:
         hint = "the server failed while answering the preflight; look at its error log"
     else:
