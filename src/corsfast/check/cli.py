@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from urllib.parse import urlsplit
 
@@ -144,10 +145,15 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"corsfast check: error: {error}", file=sys.stderr)
         return 2
     if arguments.json:
-        print(json.dumps(report.to_json(), indent=2))
+        text = json.dumps(report.to_json(), indent=2)
     else:
         width = terminal_width(sys.stdout) if arguments.width is None else arguments.width
         if width is not None and width <= 0:
             width = None
-        print(report.to_text(width, use_color(arguments.color, sys.stdout)))
+        text = report.to_text(width, use_color(arguments.color, sys.stdout))
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `corsfast check ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return report.exit_status
