@@ -32,6 +32,8 @@ EVIL = "https://evil.example.net"
 ESCAPE = "\033["
 
 APPS_SOURCE = '''
+import threading
+
 from flask import Flask, jsonify
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -79,6 +81,19 @@ asgi_app = CORSMiddleware(
 async def asgi_function(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": [(b"access-control-allow-origin", b"*")]})
     await send({"type": "http.response.body", "body": b"ok"})
+
+
+def raising(environ, start_response):
+    raise RuntimeError("the database is down")
+
+
+release = threading.Event()
+
+
+def hanging(environ, start_response):
+    release.wait(30)
+    start_response("200 OK", [])
+    return [b""]
 
 
 def typeless(*args):
@@ -295,6 +310,24 @@ def test_interface_option_forces_the_kind(apps: str, capsys: pytest.CaptureFixtu
     status, out, _ = run_check(capsys, f"{apps}:flask_app", "--origin", APP, "--interface", "asgi")
     assert status == 1
     assert out.count("TypeError") == 1, out
+
+
+def test_wsgi_app_that_raises_is_a_500_said_once(apps: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_check(capsys, f"{apps}:raising", "--origin", APP)
+    assert status == 1 and err == ""
+    assert "< 500 Internal Server Error" in out and "fix the server error first" in out
+    assert out.count("RuntimeError: the database is down") == 1
+
+
+def test_wsgi_app_that_never_answers_times_out(apps: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+
+    try:
+        status, out, err = run_check(capsys, f"{apps}:hanging", "--origin", APP, "--timeout", "0.2")
+        assert status == 2 and out == ""
+        assert "the app did not answer GET / within 0.2 s" in err
+    finally:
+        importlib.import_module(apps).release.set()
 
 
 def test_wsgi_environ_is_pep_3333(apps: str) -> None:

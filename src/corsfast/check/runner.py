@@ -115,7 +115,7 @@ def open_transport(target: str, *, timeout: float = 10.0, insecure: bool = False
             )
         kind = detected
     if kind == "wsgi":
-        return WSGITransport(app, name=target)
+        return WSGITransport(app, name=target, timeout=timeout)
     return ASGITransport(app, timeout=timeout, name=target)
 
 
@@ -480,9 +480,10 @@ class WSGITransport(Transport):
 
     host = "testserver"
 
-    def __init__(self, app: Any, *, name: str) -> None:
+    def __init__(self, app: Any, *, name: str, timeout: float = 10.0) -> None:
         self.app = app
         self.name = name
+        self.timeout = timeout
         self.notes: list[str] = []
 
     def url(self, path: str) -> str:
@@ -530,17 +531,29 @@ class WSGITransport(Transport):
             started[:] = [(status, list(response_headers))]
             return chunks.append
 
-        try:
-            result = self.app(environ, start_response)
+        raised: list[Exception] = []
+
+        def call() -> None:
             try:
-                for chunk in result:
-                    if sum(map(len, chunks)) < BODY_LIMIT:
-                        chunks.append(bytes(chunk))
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-        except Exception as error:  # a server answers 500 when the app raises before responding
+                result = self.app(environ, start_response)
+                try:
+                    for chunk in result:
+                        if sum(map(len, chunks)) < BODY_LIMIT:
+                            chunks.append(bytes(chunk))
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
+            except Exception as error:  # the user's app may raise anything
+                raised.append(error)
+
+        # In a helper thread, so that an app that never answers cannot hang the check.
+        worker = threading.Thread(target=call, name="corsfast-check-wsgi", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            raise UsageError(f"{self.name}: the app did not answer {method} {path} within {self.timeout:g} s")
+        for error in raised:  # a server answers 500 when the app raises before responding
             if not started or not chunks:
                 exchange.status, exchange.reason = 500, "Internal Server Error"
                 exchange.body = b"Internal Server Error"
