@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from .report import check
 from .request import UsageError, parse_request
 from .runner import INTERFACES, open_transport
-from .terminal import COLORS, terminal_width, use_color
+from .terminal import COLORS, terminal_width, use_color, wrap
 
 __all__ = ("add_arguments", "run")
 
@@ -113,7 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="wrap the text report at COLUMNS, at spaces only (default: the terminal's width on a "
         "terminal; not wrapped when the output is a pipe or a file; 0 never wraps)",
     )
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request to a URL (default 10)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)")
     parser.add_argument("--insecure", action="store_true", help="for an https:// URL: do not verify its certificate")
 
 
@@ -142,7 +142,9 @@ def run(arguments: argparse.Namespace) -> int:
         finally:
             transport.close()
     except UsageError as error:
-        print(f"corsfast check: error: {error}", file=sys.stderr)
+        message = f"corsfast check: error: {error}"
+        width = terminal_width(sys.stderr)
+        print(message if width is None else "\n".join(wrap(message, width)), file=sys.stderr)
         return 2
     if arguments.json:
         text = json.dumps(report.to_json(), indent=2)
