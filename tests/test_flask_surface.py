@@ -91,9 +91,10 @@ def test_every_public_name_of_flask_cors_is_in_corsfast_flask(submodule: str) ->
     if getattr(theirs, "__all__", None) is not None:
         assert ours.__all__ == theirs.__all__
     # flask-cors' submodules have no `__all__`, so their star import also hands out the modules
-    # and library names they import (`re`, `logging`, Flask's `request`) and its typing helpers (the TypeVar `F`); ours declare `__all__`
-    # (every corsfast module does) with the names flask-cors defines there, which a star import
-    # gives as flask-cors' does. Every other name stays importable by name (checked above).
+    # and library names they import (`re`, `logging`, Flask's `request`) and its TypeVar `F`;
+    # ours declare `__all__` (every corsfast module does) with the names flask-cors defines
+    # there, which a star import gives as flask-cors' does. Every other name stays importable
+    # by name (checked above).
     star_theirs: dict[str, Any] = {}
     star_ours: dict[str, Any] = {}
     exec(f"from flask_cors{submodule} import *", star_theirs)
