@@ -48,3 +48,10 @@ def test_help_lists_version_and_every_subcommand(capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     for word in ("--version", "bench", "check", "demo"):
         assert word in out
+
+
+def test_the_cli_page_shows_what_version_prints() -> None:
+    """docs/tools/cli.md shows both engines' `--version` lines for the current release."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "tools" / "cli.md").read_text(encoding="utf-8")
+    for engine in ("compiled", "pure-Python"):
+        assert f"\ncorsfast {corsfast.__version__} ({engine} engine)\n" in page
