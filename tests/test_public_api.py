@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 import corsfast
+import corsfast.starlette
+import corsfast.wsgi
 
 API_PAGE = Path(__file__).resolve().parents[1] / "docs" / "reference" / "api.md"
 
@@ -161,3 +163,20 @@ def test_signatures_show_default_values_not_constant_names() -> None:
             for function in functions:
                 for parameter in function.parameters:
                     assert not named.fullmatch(str(parameter.default)), (function.path, parameter.name)
+
+
+def test_cache_info_is_the_public_named_tuple_on_every_engine(engine: ModuleType) -> None:
+    """Both engines return `corsfast.CacheInfo` itself, so code may check its type or fields."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    for middleware in (
+        corsfast.CORSMiddleware(app, allow_origins=["https://a.example"], _engine=engine),
+        corsfast.starlette.CORSMiddleware(app, allow_origins=["https://a.example"], _engine=engine),
+        corsfast.wsgi.CORSMiddleware(lambda environ, start: [b""], allow_origins=["https://a.example"], _engine=engine),
+    ):
+        info = middleware.cache_info()
+        assert type(info) is corsfast.CacheInfo
+        assert info._fields == ("hits", "misses", "maxsize", "currsize")
+        assert info == (0, 0, 4096, 0)
