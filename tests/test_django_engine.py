@@ -27,6 +27,7 @@ from django.test.utils import override_settings
 from django.utils.cache import patch_vary_headers
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+import corsfast
 from corsfast.django import _compile
 from corsfast.django.middleware import CorsMiddleware, _on_engine
 
@@ -310,6 +311,7 @@ def test_cache_is_bounded_and_cleared_when_full(engine: ModuleType) -> None:
         assert compiled.lookup(long).allowed and compiled.cache_info()[3] == 10  # not cached
         compiled.cache_clear()
         assert compiled.cache_info() == (0, 0, maxsize, 0)
+        assert type(compiled.cache_info()) is corsfast.CacheInfo and compiled.cache_info().maxsize == maxsize
 
 
 def test_str_subclass_origin_is_not_cached(engine: ModuleType) -> None:

@@ -23,8 +23,8 @@ import logging
 from http import HTTPStatus
 import sys
 import time
-from collections import namedtuple
 
+from ._cache_info import CacheInfo
 from ._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_LIST, WATCH_PREFLIGHT, WATCH_SIMPLE, CORSOptions
 
 _CORE_ALL = (
@@ -156,8 +156,6 @@ cdef extern from "Python.h":
     bint PyTuple_CheckExact(object o)
     bint PyDict_CheckExact(object o)
 
-CacheInfo = namedtuple("CacheInfo", ["hits", "misses", "maxsize", "currsize"])
-CacheInfo.__doc__ = "Origin-match cache statistics, as `functools.lru_cache` reports them."
 
 cdef bytes ORIGIN = b"origin"
 cdef bytes ACRM = b"access-control-request-method"

@@ -236,7 +236,7 @@ cdef class DjangoPolicy:
 
     def cache_info(self):
         """Return the origin cache's hits, misses, maximum and current size."""
-        return (self._hits, self._misses, self._maxsize, len(self._cache))
+        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
 
     def cache_clear(self):
         """Empty the origin cache and reset its statistics."""

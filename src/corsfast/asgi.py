@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
+from ._cache_info import CacheInfo
 from ._engine import engine as _default_engine
 from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, KUI_DEFAULT_METHODS, native_options
 
@@ -42,9 +43,9 @@ class EngineShim:
         instance.__init__(*args, **kwargs)
         return instance  # type: ignore[no-any-return]
 
-    def cache_info(self) -> Any:
-        """Return the origin cache's hits, misses, maximum and current size."""
-        return self.policy.cache_info()  # type: ignore[attr-defined]
+    def cache_info(self) -> CacheInfo:
+        """Return the origin cache's statistics: hits, misses, maximum and current size."""
+        return self.policy.cache_info()  # type: ignore[attr-defined,no-any-return]
 
     def cache_clear(self) -> None:
         """Empty the origin cache and reset its statistics."""

@@ -1,4 +1,5 @@
-"""The `corsfast` command: `corsfast bench` (side-by-side benchmark), `corsfast check`, `corsfast demo`."""
+"""The `corsfast` command: `corsfast bench` (side-by-side benchmark), `corsfast check`, `corsfast demo`,
+`corsfast --version`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,24 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+__all__ = ("main", "version_line")
+
+
+def version_line() -> str:
+    """Return what `corsfast --version` prints: `corsfast X.Y.Z (compiled engine)`, or
+    `(pure-Python engine)` when the pure twin answers (`CORSFAST_NO_EXTENSIONS=1`, no compiled
+    extension for this interpreter, or not CPython)."""
+    from . import NO_EXTENSIONS, __version__
+
+    return f"corsfast {__version__} ({'pure-Python' if NO_EXTENSIONS else 'compiled'} engine)"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `corsfast` command and return its exit status."""
     parser = argparse.ArgumentParser(prog="corsfast", description=__doc__)
+    parser.add_argument(
+        "--version", action="version", version=version_line(), help="print the version and the engine in use, and exit"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, module_name in (("bench", "bench"), ("check", "check"), ("demo", "_demo")):
         try:

@@ -29,9 +29,13 @@ import corsfast.flask.decorator
 import corsfast.flask.extension
 import corsfast.kui.asgi
 import corsfast.kui.wsgi
-from corsfast import NO_EXTENSIONS, CORSConfigWarning, CORSMiddleware, __version__
-from corsfast.cli import main
+from corsfast import NO_EXTENSIONS, CacheInfo, CORSConfigWarning, CORSMiddleware, __version__
+from corsfast.bench import Contender, Scenario, Suite, register_suite, registered_suites
+from corsfast.check import CheckRequest, Report, UsageError, check, parse_request
+from corsfast.check.runner import ASGITransport
+from corsfast.cli import main, version_line
 from corsfast.django.checks import check_deploy_settings, check_settings
+from corsfast.django.conf import Settings, conf as django_conf
 from corsfast.django.defaults import default_headers, default_methods
 from corsfast.django.middleware import ACCESS_CONTROL_ALLOW_ORIGIN, CorsMiddleware as DjangoCorsMiddleware
 from corsfast.django.signals import check_request_enabled
@@ -68,6 +72,8 @@ defaults = CORSMiddleware(endpoint)
 as_asgi: ASGIApp = native  # servers and frameworks take it as any ASGI app
 native.cache_clear()
 hits, misses, maxsize, currsize = native.cache_info()
+assert_type(native.cache_info(), CacheInfo)
+assert_type(native.cache_info().currsize, int)
 
 starlette_app = Starlette(middleware=[Middleware(CORSMiddleware, allow_origins=["https://example.com"])])
 
@@ -124,6 +130,7 @@ wsgi_app = WSGICORSMiddleware(
     max_origin_length=1024,
     strict=False,
 )
+assert_type(wsgi_app.cache_info(), CacheInfo)
 dynamic_wsgi = WSGICORSMiddleware(wsgi_endpoint, allow_origin_func=tenant_origin_sync, allow_origin_func_ttl=0.5)
 body: Iterable[bytes] = wsgi_app({"REQUEST_METHOD": "GET"}, lambda status, headers, exc_info=None: lambda data: None)
 
@@ -210,3 +217,25 @@ assert_type(corsfast.flask.__version__, str)
 # -- the command line -------------------------------------------------------------------------
 assert_type(main(["demo", "--help"]), int)
 assert_type(main(), int)
+assert_type(version_line(), str)
+assert_type(__version__, str)
+
+# -- corsfast.check in a project's own tests ----------------------------------------------------
+check_request: CheckRequest = parse_request(
+    "https://app.example.com", "PUT", ["Content-Type: application/json"], credentials=False, path="/"
+)
+check_transport = ASGITransport(native, timeout=10, name="app")
+check_report: Report = check(check_transport, check_request)
+check_allowed: bool = check_report.allowed
+check_text: str = check_report.to_text()
+check_transport.close()
+usage_error: type[Exception] = UsageError
+
+# -- corsfast.bench: the suite registry ---------------------------------------------------------
+suites: list[Suite] = registered_suites()
+bench_types: tuple[type[Any], ...] = (Contender, Scenario, Suite)
+bench_register: Callable[[Suite], Suite] = register_suite
+
+# -- corsfast.django.conf: django-cors-headers' settings object ---------------------------------
+django_settings: Settings = django_conf
+django_allow_all: bool = django_conf.CORS_ALLOW_ALL_ORIGINS

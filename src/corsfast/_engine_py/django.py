@@ -19,6 +19,8 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, cast
 
+from .._cache_info import CacheInfo
+
 __all__ = (
     "DjangoMiddlewareBase",
     "DjangoOriginEntry",
@@ -186,9 +188,9 @@ class DjangoPolicy:
                 self._cache[origin] = entry
         return entry
 
-    def cache_info(self) -> tuple[int, int, int, int]:
+    def cache_info(self) -> CacheInfo:
         """Return the origin cache's hits, misses, maximum and current size."""
-        return (self._hits, self._misses, self._maxsize, len(self._cache))
+        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
 
     def cache_clear(self) -> None:
         """Empty the origin cache and reset its statistics."""

@@ -13,8 +13,9 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any, NamedTuple, Union
+from typing import Any, Union
 
+from .._cache_info import CacheInfo
 from .._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_PREFLIGHT, WATCH_SIMPLE, CORSOptions
 
 __all__ = ("CORSPolicy", "CacheInfo", "OriginEntry")
@@ -68,15 +69,6 @@ NEVER = float("inf")
 """The `expires` of an entry that a rule decided: it never goes stale."""
 
 LOGGER = logging.getLogger("corsfast")
-
-
-class CacheInfo(NamedTuple):
-    """Origin-match cache statistics, as `functools.lru_cache` reports them."""
-
-    hits: int
-    misses: int
-    maxsize: int
-    currsize: int
 
 
 class OriginEntry:

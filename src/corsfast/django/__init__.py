@@ -10,3 +10,5 @@ fixes (origin regexes are full-matched; an Origin holding control characters is 
 allowed nor reflected), listed in the README. The settings are compiled once, and again
 whenever Django's `setting_changed` signal fires (`override_settings` sends it).
 """
+
+__all__ = ()

@@ -16,6 +16,8 @@ import sys
 from importlib.metadata import version as _distribution_version
 from types import ModuleType
 
+__all__ = ("__version__",)
+
 __version__ = "6.0.5"
 
 

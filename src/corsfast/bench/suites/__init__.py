@@ -5,3 +5,5 @@ rows to one (`from .asgi import SUITE; SUITE.add_contenders(...)`); it must impo
 its framework (import the framework inside the builders and name it in `Suite.requires` or
 `Contender.module`). Modules whose name starts with "_" are not imported.
 """
+
+__all__ = ()

@@ -23,6 +23,8 @@ from ..protocols import make_scope, record_asgi
 from ..suite import Contender, Scenario, Suite, Target, register_suite
 from .asgi import bare_app, check_messages, engine_module, quiet, starlette_kwargs
 
+__all__ = ("SUITE",)
+
 Body = Callable[[type], type]
 
 
