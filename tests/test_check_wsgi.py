@@ -24,7 +24,7 @@ from corsfast.check import fetch
 from corsfast.check.report import Problem, Report, check
 from corsfast.check.request import parse_request
 from corsfast.check.runner import app_interface, open_transport
-from corsfast.check.terminal import wrap
+from corsfast.check._terminal import wrap
 from corsfast.cli import main
 
 APP = "https://app.example.com"

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from .report import check
 from .request import UsageError, parse_request
 from .runner import INTERFACES, open_transport
-from .terminal import COLORS, terminal_width, use_color, wrap
+from ._terminal import COLORS, terminal_width, use_color, wrap
 
 __all__ = ("add_arguments", "run")
 
