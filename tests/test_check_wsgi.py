@@ -21,10 +21,10 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 
 from corsfast.check import fetch
+from corsfast.check._terminal import wrap
 from corsfast.check.report import Problem, Report, check
 from corsfast.check.request import parse_request
 from corsfast.check.runner import app_interface, open_transport
-from corsfast.check._terminal import wrap
 from corsfast.cli import main
 
 APP = "https://app.example.com"

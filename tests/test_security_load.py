@@ -601,9 +601,7 @@ def test_t2_ten_thousand_concurrent_requests_never_share_headers(engine: ModuleT
             if shim == "starlette":
                 expected = [(ACAC, b"true"), (ACAO, origin), (VARY, b"Origin")]
         else:
-            expected = (
-                [(ACAC, b"true"), *refused_vary] if shim == "starlette" and origin is not None else refused_vary
-            )
+            expected = [(ACAC, b"true"), *refused_vary] if shim == "starlette" and origin is not None else refused_vary
         assert start["headers"] == [(b"x-path", path), *expected], (index, origin)
     assert T2_REQUESTS // 3 < allowed_count < T2_REQUESTS
 

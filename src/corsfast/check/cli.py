@@ -8,10 +8,10 @@ import os
 import sys
 from urllib.parse import urlsplit
 
+from ._terminal import COLORS, terminal_width, use_color, wrap
 from .report import check
 from .request import UsageError, parse_request
 from .runner import INTERFACES, open_transport
-from ._terminal import COLORS, terminal_width, use_color, wrap
 
 __all__ = ("add_arguments", "run")
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from . import fetch
+from ._terminal import paint, wrap
 from .request import CHROMIUM_SAFELISTED_CLIENT_HINTS, JSON_VERSION, SPEC_URL, USER_AGENT, CheckRequest
 from .runner import Exchange, Transport
-from ._terminal import paint, wrap
 
 __all__ = ("Problem", "Report", "check")
 
