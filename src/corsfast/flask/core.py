@@ -50,57 +50,6 @@ if TYPE_CHECKING:
 # Mirrors flask_cors.core's module namespace, so `from corsfast.flask.core import *` gives
 # what `from flask_cors.core import *` gives (flask-cors' own tests rely on `re` among them).
 
-# flask-cors defines no `__all__`: these are the names it defines here (its star import also
-# leaks the modules and library names it imports; those stay importable, not star-exported).
-__all__ = (
-    "ACL_ALLOW_HEADERS",
-    "ACL_CREDENTIALS",
-    "ACL_EXPOSE_HEADERS",
-    "ACL_MAX_AGE",
-    "ACL_METHODS",
-    "ACL_ORIGIN",
-    "ACL_REQUEST_HEADERS",
-    "ACL_REQUEST_HEADER_PRIVATE_NETWORK",
-    "ACL_REQUEST_METHOD",
-    "ACL_RESPONSE_PRIVATE_NETWORK",
-    "ALL_METHODS",
-    "CONFIG_OPTIONS",
-    "DEFAULT_OPTIONS",
-    "FLASK_CORS_EVALUATED",
-    "LOG",
-    "CorsOptionsInput",
-    "CrossOriginOptionsInput",
-    "ExposeHeadersInput",
-    "HeadersInput",
-    "MaxAgeInput",
-    "MethodsInput",
-    "OriginsInput",
-    "RegexObject",
-    "ResourcePattern",
-    "ResourceSpec",
-    "ensure_iterable",
-    "flexible_str",
-    "get_allow_headers",
-    "get_app_kwarg_dict",
-    "get_cors_headers",
-    "get_cors_options",
-    "get_cors_origins",
-    "get_regexp_pattern",
-    "merge_options",
-    "parse_resources",
-    "probably_regex",
-    "re_fix",
-    "sanitize_regex_param",
-    "serialize_option",
-    "serialize_options",
-    "set_cors_headers",
-    "string_types",
-    "try_match",
-    "try_match_any",
-    "try_match_any_pattern",
-    "try_match_pattern",
-)
-
 LOG = logging.getLogger("flask_cors.core")
 """flask-cors' logger: corsfast logs on it what flask-cors logs while options are resolved."""
 

@@ -33,17 +33,6 @@ if TYPE_CHECKING:
 
 # The `x as x` imports re-export names flask_cors.decorator has, for code that imports them from it.
 
-# flask-cors defines no `__all__`: these are the names it defines here (its star import also
-# leaks the modules and library names it imports; those stay importable, not star-exported).
-__all__ = (
-    "FLASK_CORS_EVALUATED",
-    "LOG",
-    "CrossOriginOptionsInput",
-    "cross_origin",
-    "get_cors_options",
-    "set_cors_headers",
-)
-
 LOG = logging.getLogger("flask_cors.decorator")
 """flask-cors' logger: `cross_origin` logs each decorated view on it at DEBUG level, as flask-cors does."""
 

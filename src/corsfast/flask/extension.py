@@ -42,24 +42,6 @@ if TYPE_CHECKING:
 # The `x as x` imports re-export names flask_cors.extension has (flask-cors 5.x's `unquote_plus`
 # and `try_match` too), for code that imports them from it.
 
-# flask-cors defines no `__all__`: these are the names it defines here (its star import also
-# leaks the modules and library names it imports; those stay importable, not star-exported).
-__all__ = (
-    "ACL_ORIGIN",
-    "CORS",
-    "LOG",
-    "CorsOptionsInput",
-    "get_cors_options",
-    "get_regexp_pattern",
-    "make_after_request_function",
-    "merge_options",
-    "parse_resources",
-    "serialize_options",
-    "set_cors_headers",
-    "try_match",
-    "try_match_pattern",
-)
-
 LOG = logging.getLogger("flask_cors.extension")
 """flask-cors' logger: `init_app` logs its resources on it at DEBUG level, as flask-cors does."""
 
