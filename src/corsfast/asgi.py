@@ -107,7 +107,7 @@ _SHIMS = (EngineShim, ASGIShim)
 
 
 class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
-    """Answer CORS for an ASGI app: the seed's semantics (Kui's `allow_cors`), compiled.
+    """Answer CORS for an ASGI app: the semantics of Kui's `allow_cors`, compiled.
 
     - A preflight (OPTIONS with Origin and Access-Control-Request-Method) from an allowed
       origin gets an empty 200 with the CORS headers; the app is not called.

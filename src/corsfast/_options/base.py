@@ -18,7 +18,7 @@ ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUER
 `StarletteRelease.all_methods` for each release)."""
 
 KUI_DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
-"""Kui 1.15's `allow_cors` default methods, which the native API shares (the seed)."""
+"""Kui 1.15's `allow_cors` default methods, which the native API shares."""
 
 SAFELISTED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
 """CORS-safelisted request headers, always listed in Access-Control-Allow-Headers."""

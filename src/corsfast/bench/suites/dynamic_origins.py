@@ -163,7 +163,10 @@ SUITE = register_suite(
             "x the rule = overhead / the overhead of the same engine with the origin listed as an exact "
             "rule, in the same scenario ((a): a rule decides, the function is never asked)."
         ),
-        targets_title="targets of issue 16 (ratios within this run)",
+        targets_title=(
+            "targets (ratios within this run): with a ttl, a cached verdict costs at most 1.25 x the overhead "
+            "of the same origin listed as an exact rule"
+        ),
         highlight="corsfast-c+sync-ttl",
         plot_ylabel="overhead above the bare app, ns per request (log scale)",
     )

@@ -172,7 +172,10 @@ SUITE = register_suite(
             "x Starlette with the same body = overhead / the overhead of Starlette's class with the "
             "same subclass body, in the same scenario (the body's own code is paid on both sides)."
         ),
-        targets_title="targets of issue 12 (ratios within this run)",
+        targets_title=(
+            "targets (ratios within this run): a subclass of corsfast.starlette's class costs at most 0.10 "
+            "(nothing overridden) to 0.6 (a protocol method overridden) of Starlette's with the same body"
+        ),
         highlight="corsfast-c+verdict",
         plot_ylabel="overhead above the bare app, ns per request (log scale)",
     )
