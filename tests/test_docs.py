@@ -3,8 +3,8 @@
 Every code block of every page in docs/ is collected by its language (the conventions are on
 the site's Contributing page):
 
-- `python`: runs in a fresh namespace, without a warning (pytest turns them into errors);
-  `app` is predefined as a placeholder ASGI app for snippets that wrap one. A block that
+- `python`: runs in a fresh namespace with nothing predefined, so each example runs as a
+  reader would paste it, without a warning (pytest turns them into errors). A block that
   configures Django runs as a script in a fresh interpreter (Django's settings are global to
   a process), beside the page's `python` blocks titled `title="NAME.py"` written as files.
 - `pycon`: a doctest; a page's `pycon` blocks are one interpreter session, run in order;
@@ -103,12 +103,9 @@ def of(lang: str) -> list[Any]:
     return [pytest.param(b, id=b.id) for b in BLOCKS if b.lang == lang]
 
 
-async def placeholder_app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never called
-    """The `app` a snippet wraps when it does not build its own."""
-
-
 def namespace() -> dict[str, Any]:
-    return {"__name__": "docs_snippet", "app": placeholder_app}
+    """Return a fresh module namespace: nothing predefined, as in a reader's new file or session."""
+    return {"__name__": "docs_snippet"}
 
 
 def test_the_site_has_examples() -> None:
