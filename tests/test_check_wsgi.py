@@ -155,6 +155,22 @@ def cors_headers(exchange: dict[str, Any] | None) -> tuple[int, list[tuple[str, 
     return response["status"], headers
 
 
+def check_both_ways(
+    capsys: pytest.CaptureFixture[str], target: str, base: str, path: str
+) -> list[tuple[list[str], dict[str, Any]]]:
+    """Check every scenario in-process (`target`) and served (`base`): the expected verdict,
+    the same answers both ways. Return each scenario's arguments and in-process report."""
+    reports = []
+    for args, verdict, rule in SCENARIOS:
+        in_process = run_json(capsys, target, "--path", path, *args)
+        served = run_json(capsys, base + path, *args)
+        assert in_process["verdict"] == verdict, (args, in_process["failures"])
+        assert rule is None or rule in [f["rule"] for f in in_process["failures"]]
+        assert_same_answers(in_process, served)
+        reports.append((args, in_process))
+    return reports
+
+
 def assert_same_answers(in_process: dict[str, Any], served: dict[str, Any]) -> None:
     assert in_process["verdict"] == served["verdict"]
     assert [f["rule"] for f in in_process["failures"]] == [f["rule"] for f in served["failures"]]
@@ -219,12 +235,7 @@ def test_wsgi_app_in_process_answers_as_served(
     app = getattr(importlib.import_module(apps), attribute)
     assert app_interface(app) == "wsgi"
     for base in serve_wsgi(app):
-        for args, verdict, rule in SCENARIOS:
-            in_process = run_json(capsys, f"{apps}:{attribute}", "--path", path, *args)
-            served = run_json(capsys, base + path, *args)
-            assert in_process["verdict"] == verdict, (args, in_process["failures"])
-            assert rule is None or rule in [f["rule"] for f in in_process["failures"]]
-            assert_same_answers(in_process, served)
+        for args, in_process in check_both_ways(capsys, f"{apps}:{attribute}", base, path):
             if "--data" in args and attribute == "bare":
                 assert in_process["actual"]["response"]["body"] == "got {}"
 
@@ -236,12 +247,7 @@ def test_asgi_app_in_process_answers_as_served(apps: str, capsys: pytest.Capture
     app = importlib.import_module(apps).asgi_app
     assert app_interface(app) == "asgi"
     for base in serve_asgi(app):
-        for args, verdict, rule in SCENARIOS:
-            in_process = run_json(capsys, f"{apps}:asgi_app", "--path", "/api/data", *args)
-            served = run_json(capsys, base + "/api/data", *args)
-            assert in_process["verdict"] == verdict, (args, in_process["failures"])
-            assert rule is None or rule in [f["rule"] for f in in_process["failures"]]
-            assert_same_answers(in_process, served)
+        check_both_ways(capsys, f"{apps}:asgi_app", base, "/api/data")
 
 
 @pytest.mark.server
@@ -262,12 +268,7 @@ def test_django_wsgi_application_in_process_answers_as_served(
             application = importlib.import_module(name).application
             assert isinstance(application, WSGIHandler) and app_interface(application) == "wsgi"
             for base in serve_wsgi(application):
-                for args, verdict, rule in SCENARIOS:
-                    in_process = run_json(capsys, f"{name}:application", "--path", "/api/plain/", *args)
-                    served = run_json(capsys, base + "/api/plain/", *args)
-                    assert in_process["verdict"] == verdict, (args, in_process["failures"])
-                    assert rule is None or rule in [f["rule"] for f in in_process["failures"]]
-                    assert_same_answers(in_process, served)
+                check_both_ways(capsys, f"{name}:application", base, "/api/plain/")
     finally:
         sys.modules.pop(name, None)
 

@@ -979,6 +979,16 @@ def test_tab_in_request_headers_still_mirrored(engine: ModuleType) -> None:
     assert ours == starlette
 
 
+PRIVATE_NETWORK_PREFLIGHT = Req(
+    "OPTIONS",
+    (
+        (b"origin", b"https://example.org"),
+        (b"access-control-request-method", b"GET"),
+        (b"access-control-request-private-network", b"true"),
+    ),
+)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -992,15 +1002,7 @@ def test_tab_in_request_headers_still_mirrored(engine: ModuleType) -> None:
 )
 def test_truthy_flags_accepted_like_starlette(engine: ModuleType, kwargs: dict[str, Any]) -> None:
     config = {"allow_origins": ["https://example.org"], **kwargs}
-    request = Req(
-        "OPTIONS",
-        (
-            (b"origin", b"https://example.org"),
-            (b"access-control-request-method", b"GET"),
-            (b"access-control-request-private-network", b"true"),
-        ),
-    )
-    starlette, ours = both(config, request, engine)
+    starlette, ours = both(config, PRIVATE_NETWORK_PREFLIGHT, engine)
     assert ours == starlette
 
 
@@ -1036,15 +1038,7 @@ def test_private_network_keyword(engine: ModuleType, value: object) -> None:
     from 0.51 both take it."""
     config = {"allow_origins": ["https://example.org"], "allow_private_network": value}
     if INSTALLED.private_network:
-        request = Req(
-            "OPTIONS",
-            (
-                (b"origin", b"https://example.org"),
-                (b"access-control-request-method", b"GET"),
-                (b"access-control-request-private-network", b"true"),
-            ),
-        )
-        starlette, ours = both(config, request, engine)
+        starlette, ours = both(config, PRIVATE_NETWORK_PREFLIGHT, engine)
         assert ours == starlette
         return
     with pytest.raises(TypeError, match="allow_private_network"):

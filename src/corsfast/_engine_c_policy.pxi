@@ -480,42 +480,35 @@ cdef class CORSPolicy:
             return -1
         return 1 if self._decide(raw).allowed else 0
 
-    cdef OriginEntry _granted_entry(self, bytes origin):
-        cdef PyObject* found
-        cdef OriginEntry entry
-        if PyBytes_GET_SIZE(origin) > self._max_origin_length:
-            return self._denied
-        found = corsfast_dict_get_ref(self._granted, origin)
-        if found is not NULL:
-            entry = <OriginEntry>found
-            Py_DECREF(entry)  # the cast took its own reference
-            return entry
-        if not self._eligible(origin):
-            return self._denied
-        entry = self._make_entry(origin, True)
-        if self._maxsize:
-            if len(self._granted) >= self._maxsize:
-                self._granted.clear()
-            PyDict_SetItem(self._granted, origin, entry)
-        return entry
+    cdef inline OriginEntry _granted_entry(self, bytes origin):
+        return self._remembered_entry(self._granted, origin, False)
 
-    cdef OriginEntry _cookie_entry(self, bytes origin):
+    cdef inline OriginEntry _cookie_entry(self, bytes origin):
+        return self._remembered_entry(self._cookie_entries, origin, True)
+
+    cdef OriginEntry _remembered_entry(self, dict store, bytes origin, bint cookie):
+        """Return `store`'s entry reflecting `origin` (made on first use, the store bounded by
+        the cache size): granted by a hook, or (`cookie`) reflected for a Cookie before
+        Starlette 1.0; the refused entry for an Origin that never reaches a rule."""
         cdef PyObject* found
         cdef OriginEntry entry
         if PyBytes_GET_SIZE(origin) > self._max_origin_length:
             return self._denied
-        found = corsfast_dict_get_ref(self._cookie_entries, origin)
+        found = corsfast_dict_get_ref(store, origin)
         if found is not NULL:
             entry = <OriginEntry>found
             Py_DECREF(entry)  # the cast took its own reference
             return entry
         if not self._eligible(origin):
             return self._denied
-        entry = OriginEntry(True, self._simple_ops + ((ACAO, origin), self._reflect_vary), self._preflight_prefix)
+        if cookie:
+            entry = OriginEntry(True, self._simple_ops + ((ACAO, origin), self._reflect_vary), self._preflight_prefix)
+        else:
+            entry = self._make_entry(origin, True)
         if self._maxsize:
-            if len(self._cookie_entries) >= self._maxsize:
-                self._cookie_entries.clear()
-            PyDict_SetItem(self._cookie_entries, origin, entry)
+            if len(store) >= self._maxsize:
+                store.clear()
+            PyDict_SetItem(store, origin, entry)
         return entry
 
     def cookie_entry(self, bytes origin not None):

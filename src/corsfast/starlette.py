@@ -94,30 +94,6 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     _corsfast_release: Optional[StarletteRelease] = None
     """The installed Starlette release's switches, read at construction."""
 
-    if TYPE_CHECKING:
-
-        def __init__(
-            self,
-            app: Any,
-            allow_origins: Collection[str] = (),
-            allow_methods: Collection[str] = ("GET",),
-            allow_headers: Collection[str] = (),
-            allow_credentials: bool = False,
-            allow_origin_regex: Optional[Union[str, re.Pattern[str]]] = None,
-            allow_private_network: bool = False,
-            expose_headers: Collection[str] = (),
-            max_age: int = 600,
-        ) -> None: ...
-
-    else:
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            # The installed Starlette's parameters: before 0.51 there is no
-            # `allow_private_network`, so a positional `expose_headers` is the seventh.
-            bound = _INIT_SIGNATURE.bind(self, *args, **kwargs)
-            bound.apply_defaults()
-            self._corsfast_init(**{k: v for k, v in bound.arguments.items() if k != "self"})
-
     def _corsfast_init(
         self,
         app: Any,
@@ -162,6 +138,16 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             setattr(self, name, value)
         self._compile_policy()
         self._mark_coroutine_function()
+
+    if TYPE_CHECKING:
+        __init__ = _corsfast_init
+    else:
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # The installed Starlette's parameters: before 0.51 there is no
+            # `allow_private_network`, so a positional `expose_headers` is the seventh.
+            bound = _INIT_SIGNATURE.bind(self, *args, **kwargs)
+            self._corsfast_init(**{k: v for k, v in bound.arguments.items() if k != "self"})
 
     # -- compilation (the cold path) ---------------------------------------------------
 
@@ -550,4 +536,4 @@ def _starlette_signature() -> inspect.Signature:
 
 
 _INIT_SIGNATURE = _starlette_signature()
-CORSMiddleware.__init__.__signature__ = _INIT_SIGNATURE  # type: ignore[attr-defined]
+CORSMiddleware.__init__.__signature__ = _INIT_SIGNATURE

@@ -506,40 +506,35 @@ class CORSPolicy:
         An Origin that never reaches a rule (control characters, over the length cap) gets
         the refused entry: no hook can grant it.
         """
-        _require_bytes(origin)
-        if len(origin) > self._max_origin_length:
-            return self._denied
-        entry = self._granted.get(origin)
-        if entry is not None:
-            return entry
-        if not self._eligible(origin):
-            return self._denied
-        entry = self._make_entry(origin, True)
-        if self._maxsize:
-            with self._store_lock:
-                if len(self._granted) >= self._maxsize:
-                    self._granted.clear()
-                self._granted[origin] = entry
-        return entry
+        return self._remembered_entry(self._granted, origin, cookie=False)
 
     def cookie_entry(self, origin: bytes) -> OriginEntry:
         """Return the entry an allow-all simple response to a request with a Cookie header gets
         before Starlette 1.0: the Origin reflected (cached); the refused entry for an Origin
         that never reaches a rule."""
+        return self._remembered_entry(self._cookie_entries, origin, cookie=True)
+
+    def _remembered_entry(self, store: dict[bytes, OriginEntry], origin: bytes, cookie: bool) -> OriginEntry:
+        """Return `store`'s entry reflecting `origin` (made on first use, the store bounded by
+        the cache size): granted by a hook, or (`cookie`) reflected for a Cookie before
+        Starlette 1.0; the refused entry for an Origin that never reaches a rule."""
         _require_bytes(origin)
         if len(origin) > self._max_origin_length:
             return self._denied
-        entry = self._cookie_entries.get(origin)
+        entry = store.get(origin)
         if entry is not None:
             return entry
         if not self._eligible(origin):
             return self._denied
-        entry = OriginEntry(True, (*self._simple_ops, (ACAO, origin), self._reflect_vary), self._preflight_prefix)
+        if cookie:
+            entry = OriginEntry(True, (*self._simple_ops, (ACAO, origin), self._reflect_vary), self._preflight_prefix)
+        else:
+            entry = self._make_entry(origin, True)
         if self._maxsize:
             with self._store_lock:
-                if len(self._cookie_entries) >= self._maxsize:
-                    self._cookie_entries.clear()
-                self._cookie_entries[origin] = entry
+                if len(store) >= self._maxsize:
+                    store.clear()
+                store[origin] = entry
         return entry
 
     def is_current(self, uses: int = WATCH_SIMPLE | WATCH_PREFLIGHT) -> bool:
