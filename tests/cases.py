@@ -47,7 +47,7 @@ APP_HEADERS: tuple[Header, ...] = (
     (b"content-type", b"text/plain; charset=utf-8"),
     (b"content-length", str(len(APP_BODY)).encode()),
 )
-KUI_METHODS = b"GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, TRACE"
+DEFAULT_METHODS = b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 SAFELISTED = b"Accept, Accept-Language, Content-Language, Content-Type"
 
 EXAMPLE = b"https://example.com"
@@ -245,8 +245,8 @@ EXACT = {"allow_origins": ["https://example.com"]}
 REGEX = {"allow_origins": [re.compile(r"https://example\.com")]}
 REGEX_I = {"allow_origins": [re.compile(r"https://example\.com", re.I)]}
 WILDCARD = {"allow_origins": ["https://*.example.com"]}
-STAR: dict[str, Any] = {}
-STAR_CREDENTIALS = {"allow_credentials": True}
+STAR: dict[str, Any] = {"allow_origins": ["*"]}
+STAR_CREDENTIALS = {"allow_origins": ["*"], "allow_credentials": True}
 DOT_STAR = {"allow_origins": [re.compile(".*")]}
 LONG_OK = b"https://" + b"a" * (2048 - len("https://.com")) + b".com"
 LONG_BAD = b"https://" + b"a" * (2049 - len("https://.com")) + b".com"
@@ -519,7 +519,7 @@ CASES: tuple[Case, ...] = (
     _simple(
         "star-expose",
         "expose_headers are sent with `*`",
-        {"expose_headers": ["X-Request-Id", "X-Trace"]},
+        {"allow_origins": ["*"], "expose_headers": ["X-Request-Id", "X-Trace"]},
         b"https://any.test",
         [(ACAO, b"*"), (ACEH, b"X-Request-Id, X-Trace")],
     ),
@@ -534,7 +534,7 @@ CASES: tuple[Case, ...] = (
     _simple(
         "star-credentials-expose",
         "actual-response header order: ACAO, ACAC, ACEH, Vary",
-        {"allow_credentials": True, "expose_headers": ["X-Request-Id"]},
+        {"allow_origins": ["*"], "allow_credentials": True, "expose_headers": ["X-Request-Id"]},
         b"https://any.test",
         [(ACAO, b"https://any.test"), CREDENTIALS, (ACEH, b"X-Request-Id"), VARY_ORIGIN],
         warns=True,
@@ -619,7 +619,7 @@ CASES: tuple[Case, ...] = (
     _simple(
         "long-origin-custom-limit",
         "max_origin_length raises the limit",
-        {"allow_credentials": True, "max_origin_length": 4096},
+        {"allow_origins": ["*"], "allow_credentials": True, "max_origin_length": 4096},
         LONG_BAD,
         [(ACAO, LONG_BAD), CREDENTIALS, VARY_ORIGIN],
         warns=True,
@@ -627,11 +627,29 @@ CASES: tuple[Case, ...] = (
     # -- preflight ------------------------------------------------------------------------
     _preflight(
         "preflight-defaults",
-        "defaults (Kui's): `*`, Kui's methods, safelisted headers, 600 s, no Vary",
+        "defaults but `*`: the default methods (no TRACE or CONNECT), safelisted headers, 600 s, no Vary",
         STAR,
         b"https://any.test",
         b"PUT",
-        [(ACAO, b"*"), (ACAM, KUI_METHODS), (ACAH, SAFELISTED), (ACMA, b"600")],
+        [(ACAO, b"*"), (ACAM, DEFAULT_METHODS), (ACAH, SAFELISTED), (ACMA, b"600")],
+    ),
+    _simple(
+        "defaults-allow-no-origin",
+        "with no option at all no origin is allowed, and construction warns",
+        {},
+        EXAMPLE,
+        [VARY_ORIGIN],
+        warns=True,
+    ),
+    _simple(
+        "defaults-refuse-preflight",
+        "with no option at all a preflight reaches the app (it is refused), and construction warns",
+        {},
+        EXAMPLE,
+        [VARY_ORIGIN],
+        method="OPTIONS",
+        acrm=b"GET",
+        warns=True,
     ),
     _preflight(
         "preflight-exact",
@@ -692,7 +710,7 @@ CASES: tuple[Case, ...] = (
         [
             (ACAO, b"https://any.test"),
             CREDENTIALS,
-            (ACAM, KUI_METHODS),
+            (ACAM, DEFAULT_METHODS),
             (ACAH, SAFELISTED),
             (ACMA, b"600"),
             VARY_ORIGIN,
@@ -705,7 +723,7 @@ CASES: tuple[Case, ...] = (
         REGEX,
         EXAMPLE,
         b"POST",
-        [(ACAO, EXAMPLE), (ACAM, KUI_METHODS), (ACAH, SAFELISTED), (ACMA, b"600"), VARY_ORIGIN],
+        [(ACAO, EXAMPLE), (ACAM, DEFAULT_METHODS), (ACAH, SAFELISTED), (ACMA, b"600"), VARY_ORIGIN],
     ),
     _preflight(
         "preflight-wildcard",
@@ -713,7 +731,7 @@ CASES: tuple[Case, ...] = (
         WILDCARD,
         b"https://a.example.com",
         b"POST",
-        [(ACAO, b"https://a.example.com"), (ACAM, KUI_METHODS), (ACAH, SAFELISTED), (ACMA, b"600"), VARY_ORIGIN],
+        [(ACAO, b"https://a.example.com"), (ACAM, DEFAULT_METHODS), (ACAH, SAFELISTED), (ACMA, b"600"), VARY_ORIGIN],
     ),
     _preflight(
         "preflight-max-age-zero",
@@ -721,7 +739,7 @@ CASES: tuple[Case, ...] = (
         {"allow_origins": ["https://example.com"], "max_age": 0},
         EXAMPLE,
         b"GET",
-        [(ACAO, EXAMPLE), (ACAM, KUI_METHODS), (ACAH, SAFELISTED), (ACMA, b"0"), VARY_ORIGIN],
+        [(ACAO, EXAMPLE), (ACAM, DEFAULT_METHODS), (ACAH, SAFELISTED), (ACMA, b"0"), VARY_ORIGIN],
     ),
     _preflight(
         "methods-empty",
@@ -745,7 +763,14 @@ CASES: tuple[Case, ...] = (
             (VARY, b"Origin, Access-Control-Request-Method"),
         ],
     ),
-    _simple("no-origins-configured", "allow_origins=[] allows nothing", {"allow_origins": []}, EXAMPLE, [VARY_ORIGIN]),
+    _simple(
+        "no-origins-configured",
+        "allow_origins=[] allows nothing, and construction warns",
+        {"allow_origins": []},
+        EXAMPLE,
+        [VARY_ORIGIN],
+        warns=True,
+    ),
     _simple("head-request", "HEAD gets the same CORS headers as GET", EXACT, EXAMPLE, ALLOWED_EXAMPLE, method="HEAD"),
     _simple(
         "preflight-refused",
@@ -820,7 +845,7 @@ CASES: tuple[Case, ...] = (
     _preflight(
         "methods-star-custom-method",
         "any token method is mirrored as sent",
-        {"allow_methods": ["*"]},
+        {"allow_origins": ["*"], "allow_methods": ["*"]},
         b"https://any.test",
         b"M-SEARCH",
         [
@@ -834,7 +859,7 @@ CASES: tuple[Case, ...] = (
     _preflight(
         "methods-star-not-token",
         "a requested method that is not a token is not mirrored",
-        {"allow_methods": ["*"]},
+        {"allow_origins": ["*"], "allow_methods": ["*"]},
         b"https://any.test",
         b"GET POST",
         [(ACAO, b"*"), (ACAH, SAFELISTED), (ACMA, b"600"), (VARY, b"Access-Control-Request-Method")],
@@ -842,7 +867,7 @@ CASES: tuple[Case, ...] = (
     _preflight(
         "methods-star-empty",
         "an empty requested method is not mirrored",
-        {"allow_methods": ["*"]},
+        {"allow_origins": ["*"], "allow_methods": ["*"]},
         b"https://any.test",
         b"",
         [(ACAO, b"*"), (ACAH, SAFELISTED), (ACMA, b"600"), (VARY, b"Access-Control-Request-Method")],
@@ -850,7 +875,7 @@ CASES: tuple[Case, ...] = (
     _preflight(
         "methods-star-crlf",
         "CR/LF in a requested method is never mirrored",
-        {"allow_methods": ["*"]},
+        {"allow_origins": ["*"], "allow_methods": ["*"]},
         b"https://any.test",
         b"GET\r\nx: y",
         [(ACAO, b"*"), (ACAH, SAFELISTED), (ACMA, b"600"), (VARY, b"Access-Control-Request-Method")],
@@ -863,7 +888,7 @@ CASES: tuple[Case, ...] = (
         b"GET",
         [
             (ACAO, EXAMPLE),
-            (ACAM, KUI_METHODS),
+            (ACAM, DEFAULT_METHODS),
             (ACAH, b"x-a,x-b"),
             (ACMA, b"600"),
             (VARY, b"Origin, Access-Control-Request-Headers"),
@@ -873,12 +898,12 @@ CASES: tuple[Case, ...] = (
     _preflight(
         "headers-star-spacing",
         "optional whitespace around list elements is still a valid list",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
         [
             (ACAO, b"*"),
-            (ACAM, KUI_METHODS),
+            (ACAM, DEFAULT_METHODS),
             (ACAH, b" X-A ,\tx-b"),
             (ACMA, b"600"),
             (VARY, b"Access-Control-Request-Headers"),
@@ -888,83 +913,83 @@ CASES: tuple[Case, ...] = (
     _preflight(
         "headers-star-absent",
         "nothing requested, nothing mirrored (Vary still names ACRH)",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
-        [(ACAO, b"*"), (ACAM, KUI_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
+        [(ACAO, b"*"), (ACAM, DEFAULT_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
     ),
     _preflight(
         "headers-star-empty-element",
         "an empty list element is not a valid token list",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
-        [(ACAO, b"*"), (ACAM, KUI_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
+        [(ACAO, b"*"), (ACAM, DEFAULT_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
         acrh=b"x-a,,x-b",
     ),
     _preflight(
         "headers-star-trailing-comma",
         "a trailing comma leaves an empty element",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
-        [(ACAO, b"*"), (ACAM, KUI_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
+        [(ACAO, b"*"), (ACAM, DEFAULT_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
         acrh=b"x-a,",
     ),
     _preflight(
         "headers-star-empty",
         "an empty value is not mirrored",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
-        [(ACAO, b"*"), (ACAM, KUI_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
+        [(ACAO, b"*"), (ACAM, DEFAULT_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
         acrh=b"",
     ),
     _preflight(
         "headers-star-space-in-name",
         "a name with an inner space is not a token",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
-        [(ACAO, b"*"), (ACAM, KUI_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
+        [(ACAO, b"*"), (ACAM, DEFAULT_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
         acrh=b"x a",
     ),
     _preflight(
         "headers-star-crlf",
         "CR/LF in the requested headers is never mirrored",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
-        [(ACAO, b"*"), (ACAM, KUI_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
+        [(ACAO, b"*"), (ACAM, DEFAULT_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
         acrh=b"x-a\r\nset-cookie: a=b",
     ),
     _preflight(
         "headers-star-latin1",
         "non-ASCII bytes are not token characters",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
-        [(ACAO, b"*"), (ACAM, KUI_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
+        [(ACAO, b"*"), (ACAM, DEFAULT_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
         acrh=b"x-caf\xe9",
     ),
     _preflight(
         "headers-star-over-long",
         "a requested list longer than 8192 bytes is not mirrored",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
-        [(ACAO, b"*"), (ACAM, KUI_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
+        [(ACAO, b"*"), (ACAM, DEFAULT_METHODS), (ACMA, b"600"), (VARY, b"Access-Control-Request-Headers")],
         acrh=b"x-a," * 2048 + b"x-b",
     ),
     _preflight(
         "headers-star-at-limit",
         "a requested list of exactly 8192 bytes is mirrored",
-        {"allow_headers": ["*"]},
+        {"allow_origins": ["*"], "allow_headers": ["*"]},
         b"https://any.test",
         b"GET",
         [
             (ACAO, b"*"),
-            (ACAM, KUI_METHODS),
+            (ACAM, DEFAULT_METHODS),
             (ACAH, b"x-a," * 2047 + b"x-bc"),
             (ACMA, b"600"),
             (VARY, b"Access-Control-Request-Headers"),
@@ -974,7 +999,7 @@ CASES: tuple[Case, ...] = (
     _preflight(
         "both-star-credentials",
         "methods and headers mirrored with a reflected origin: full Vary",
-        {"allow_methods": ["*"], "allow_headers": ["*"], "allow_credentials": True},
+        {"allow_origins": ["*"], "allow_methods": ["*"], "allow_headers": ["*"], "allow_credentials": True},
         b"https://any.test",
         b"PUT",
         [
@@ -997,7 +1022,7 @@ CASES: tuple[Case, ...] = (
         b"GET",
         [
             (ACAO, EXAMPLE),
-            (ACAM, KUI_METHODS),
+            (ACAM, DEFAULT_METHODS),
             (ACAH, SAFELISTED),
             (ACMA, b"600"),
             (ACAPN, b"true"),
@@ -1013,7 +1038,7 @@ CASES: tuple[Case, ...] = (
         b"GET",
         [
             (ACAO, EXAMPLE),
-            (ACAM, KUI_METHODS),
+            (ACAM, DEFAULT_METHODS),
             (ACAH, SAFELISTED),
             (ACMA, b"600"),
             (VARY, b"Origin, Access-Control-Request-Private-Network"),
@@ -1022,12 +1047,12 @@ CASES: tuple[Case, ...] = (
     _preflight(
         "private-network-star",
         "with `*` only the private-network request header is varied on",
-        {"allow_private_network": True},
+        {"allow_origins": ["*"], "allow_private_network": True},
         b"https://any.test",
         b"GET",
         [
             (ACAO, b"*"),
-            (ACAM, KUI_METHODS),
+            (ACAM, DEFAULT_METHODS),
             (ACAH, SAFELISTED),
             (ACMA, b"600"),
             (ACAPN, b"true"),
@@ -1043,7 +1068,7 @@ CASES: tuple[Case, ...] = (
         b"GET",
         [
             (ACAO, EXAMPLE),
-            (ACAM, KUI_METHODS),
+            (ACAM, DEFAULT_METHODS),
             (ACAH, SAFELISTED),
             (ACMA, b"600"),
             (VARY, b"Origin, Access-Control-Request-Private-Network"),
@@ -1056,7 +1081,7 @@ CASES: tuple[Case, ...] = (
         EXACT,
         EXAMPLE,
         b"GET",
-        [(ACAO, EXAMPLE), (ACAM, KUI_METHODS), (ACAH, SAFELISTED), (ACMA, b"600"), VARY_ORIGIN],
+        [(ACAO, EXAMPLE), (ACAM, DEFAULT_METHODS), (ACAH, SAFELISTED), (ACMA, b"600"), VARY_ORIGIN],
         acrpn=b"true",
     ),
     # -- Vary merging -------------------------------------------------------------------------

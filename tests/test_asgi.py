@@ -163,21 +163,43 @@ def _quiet(factory: Any, *args: Any, **kwargs: Any) -> Any:
         return factory(*args, **kwargs)
 
 
-def test_seed_routes_group_defaults(engine: ModuleType) -> None:
-    # The seed's `http_middlewares=[allow_cors()]`: the defaults allow every origin.
+def test_defaults_allow_no_origin_and_warn(engine: ModuleType) -> None:
+    # Safe by default: nothing named, nothing allowed; the warning says how to allow some.
     app = RecordingApp()
-    middleware = corsfast.CORSMiddleware(app, _engine=engine)
+    with pytest.warns(corsfast.CORSConfigWarning, match=r"no origin is allowed .* allow_origins=\["):
+        middleware = corsfast.CORSMiddleware(app, _engine=engine)
+    for scope in (
+        http_scope("GET", request_headers(b"https://anywhere.test")),
+        http_scope("OPTIONS", request_headers(b"https://anywhere.test", b"GET")),
+    ):
+        messages = call(middleware, scope)
+        assert not any(name.startswith(b"access-control-") for name, _ in start_headers(messages))
+        assert start_headers(messages)[-1] == (VARY, b"Origin")
+    assert len(app.calls) == 2  # the refused preflight is the app's business
+    with pytest.raises(ValueError, match="no origin is allowed"):
+        corsfast.CORSMiddleware(app, strict=True, _engine=engine)
+
+
+@pytest.mark.parametrize("options", [{"allow_origins": ["https://a.test"]}, {"allow_origin_func": str.islower}])
+def test_an_origin_rule_or_function_is_enough_to_stay_quiet(engine: ModuleType, options: dict[str, Any]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        corsfast.CORSMiddleware(RecordingApp(), **options, _engine=engine)
+
+
+def test_default_methods_are_the_safelisted_ones_and_api_verbs(engine: ModuleType) -> None:
+    middleware = corsfast.CORSMiddleware(RecordingApp(), allow_origins=["*"], _engine=engine)
     messages = call(middleware, http_scope("OPTIONS", request_headers(b"https://anywhere.test", b"DELETE")))
     assert start_headers(messages) == [
         (ACAO, b"*"),
-        (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, TRACE"),
+        (b"access-control-allow-methods", b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
         (b"access-control-allow-headers", b"Accept, Accept-Language, Content-Language, Content-Type"),
         (b"access-control-max-age", b"600"),
         (b"content-length", b"0"),
     ]
-    messages = call(middleware, http_scope("GET", request_headers(b"https://anywhere.test")))
-    assert start_headers(messages)[-1] == (ACAO, b"*")
-    assert app.calls and len(app.calls) == 1
+    methods = dict(start_headers(messages))[b"access-control-allow-methods"].split(b", ")
+    assert methods[:3] == [b"GET", b"HEAD", b"POST"]  # the CORS-safelisted methods come first
+    assert b"TRACE" not in methods and b"CONNECT" not in methods  # methods browsers never send
 
 
 # -- preflights and the app ------------------------------------------------------------------
@@ -262,7 +284,7 @@ def test_non_http_scopes_pass_straight_through(engine: ModuleType, scope_type: s
 
 def test_http_returns_the_apps_awaitable(engine: ModuleType) -> None:
     app = PassThroughApp()
-    middleware = corsfast.CORSMiddleware(app, _engine=engine)
+    middleware = corsfast.CORSMiddleware(app, allow_origins=["*"], _engine=engine)
     scope = http_scope("GET", request_headers(b"https://a.test"))
     awaitable = middleware(scope, receive, lambda message: None)
     assert inspect.iscoroutine(awaitable) and awaitable.cr_code is PassThroughApp.awaitable.__code__
@@ -312,7 +334,7 @@ def test_second_start_message_is_not_edited(engine: ModuleType) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send(second)
 
-    middleware = corsfast.CORSMiddleware(app, _engine=engine)
+    middleware = corsfast.CORSMiddleware(app, allow_origins=["*"], _engine=engine)
     messages = call(middleware, http_scope("GET", request_headers(b"https://a.test")))
     assert messages[0]["headers"] == [(ACAO, b"*")]
     assert messages[1] is second and second["headers"] == [(b"x", b"y")]
@@ -393,7 +415,7 @@ def test_app_exceptions_propagate(engine: ModuleType, when: str) -> None:
 
 
 def test_send_exceptions_propagate(engine: ModuleType) -> None:
-    middleware = corsfast.CORSMiddleware(RecordingApp(), _engine=engine)
+    middleware = corsfast.CORSMiddleware(RecordingApp(), allow_origins=["*"], _engine=engine)
 
     async def send(message: Any) -> None:
         raise OSError("client went away")
@@ -488,7 +510,7 @@ def test_engines_send_identical_messages(credentials: bool) -> None:
 # -- ASGI 3 detection ------------------------------------------------------------------------
 
 SHIMS = {
-    "native": lambda app, engine: corsfast.CORSMiddleware(app, _engine=engine),
+    "native": lambda app, engine: corsfast.CORSMiddleware(app, allow_origins=["*"], _engine=engine),
     "starlette": lambda app, engine: corsfast.starlette.CORSMiddleware(app, _engine=engine),
 }
 
@@ -547,7 +569,7 @@ def test_detection_attribute_answers_requests_too(engine: ModuleType) -> None:
 
 
 def test_engine_keyword_picks_the_engine(engine: ModuleType) -> None:
-    middleware = corsfast.CORSMiddleware(RecordingApp(), _engine=engine)
+    middleware = corsfast.CORSMiddleware(RecordingApp(), allow_origins=["*"], _engine=engine)
     assert type(middleware.policy) is engine.CORSPolicy
     assert isinstance(middleware, engine.ASGIMiddlewareBase)
     assert type(middleware).__call__ is engine.asgi_call

@@ -90,7 +90,12 @@ def test_non_str_names(option: str, value: Any) -> None:
 
 
 def test_token_names_accepted() -> None:
-    build(allow_methods=["GET", "M-SEARCH", "X_Custom!"], allow_headers=["X-A", "x_b", "*"], expose_headers=["X~E"])
+    build(
+        allow_origins=["*"],
+        allow_methods=["GET", "M-SEARCH", "X_Custom!"],
+        allow_headers=["X-A", "x_b", "*"],
+        expose_headers=["X~E"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +118,7 @@ def test_max_age(value: Any, error: type[Exception]) -> None:
 
 
 def test_max_age_zero() -> None:
-    assert build(max_age=0).policy.options.max_age == 0
+    assert build(allow_origins=["*"], max_age=0).policy.options.max_age == 0
 
 
 @pytest.mark.parametrize(
@@ -213,7 +218,9 @@ def test_valid_configuration_does_not_warn() -> None:
 
 WARNING_CASES = [
     pytest.param({"allow_origins": ["*"], "allow_credentials": True}, "allow_credentials=True", id="star-credentials"),
-    pytest.param({"allow_credentials": True}, "allow_credentials=True", id="default-star-credentials"),
+    pytest.param({"allow_origins": ["*"], "allow_credentials": True}, "allow_credentials=True", id="star-credentials"),
+    pytest.param({}, "no origin is allowed", id="defaults-allow-no-origin"),
+    pytest.param({"allow_origins": []}, "no origin is allowed", id="empty-origins"),
     pytest.param({"allow_origins": ["null"]}, "'null'", id="null-origin"),
     pytest.param({"allow_origins": ["https://A.com/"]}, "allow_origins: 'https://A.com/'", id="upper-case-slash"),
     pytest.param({"allow_origins": ["example.com"]}, "allow_origins: 'example.com'", id="no-scheme"),

@@ -731,7 +731,7 @@ def test_drop_ins_never_refuse_what_their_peer_handles_and_only_warn() -> None:
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: NativeCORSMiddleware(_app),
+        lambda: NativeCORSMiddleware(_app, allow_origins=["https://app.example.com"]),
         lambda: NativeCORSMiddleware(
             _app,
             allow_origins=["https://a.com", "https://*.b.com", re.compile("https://[a-z]+\\.c\\.com")],
@@ -739,7 +739,13 @@ def test_drop_ins_never_refuse_what_their_peer_handles_and_only_warn() -> None:
             strict=True,
         ),
         lambda: NativeCORSMiddleware(
-            _app, allow_headers=["*"], allow_methods=["*"], expose_headers=["X-Total"], max_age=86400, strict=True
+            _app,
+            allow_origins=["*"],
+            allow_headers=["*"],
+            allow_methods=["*"],
+            expose_headers=["X-Total"],
+            max_age=86400,
+            strict=True,
         ),
         lambda: FastStarletteCORSMiddleware(_app),
         lambda: FastStarletteCORSMiddleware(_app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]),
@@ -753,7 +759,7 @@ def test_drop_ins_never_refuse_what_their_peer_handles_and_only_warn() -> None:
         lambda: kui(allow_origins=[re.compile("https://a\\.com")], allow_credentials=True),
     ],
     ids=[
-        "native-defaults",
+        "native-one-origin",
         "native-strict-mix",
         "native-star",
         "starlette-defaults",

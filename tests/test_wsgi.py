@@ -204,7 +204,7 @@ def test_preflight_answered_without_the_app(engine: ModuleType) -> None:
     assert (status, body, raw.calls) == ("200 OK", b"", 0)
     assert headers == [
         ("access-control-allow-origin", "https://a.com"),
-        ("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, TRACE"),
+        ("access-control-allow-methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
         ("access-control-allow-headers", "X-Token, Accept, Accept-Language, Content-Language, Content-Type"),
         ("access-control-max-age", "60"),
         ("vary", "Origin"),
@@ -490,7 +490,7 @@ def check_preflight(response: httpx.Response) -> None:
     assert response.status_code == 200 and response.content == b""
     assert response.headers["access-control-allow-origin"] == "https://app.example.com"
     assert response.headers["access-control-allow-credentials"] == "true"
-    assert response.headers["access-control-allow-methods"] == "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, TRACE"
+    assert response.headers["access-control-allow-methods"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
     assert (
         response.headers["access-control-allow-headers"]
         == "X-Token, Accept, Accept-Language, Content-Language, Content-Type"

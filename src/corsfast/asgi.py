@@ -16,7 +16,7 @@ from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
 
 from ._cache_info import CacheInfo
 from ._engine import engine as _default_engine
-from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, KUI_DEFAULT_METHODS, native_options
+from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, NATIVE_DEFAULT_METHODS, native_options
 
 __all__ = ("CORSMiddleware",)
 
@@ -116,6 +116,10 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     - A request with no Origin or a refused one reaches the app untouched but for
       `Vary: Origin`, so caches never serve one origin's answer to another.
 
+    Safe by default: no origin is allowed until `allow_origins` (or `allow_origin_func`) names
+    some, and constructing it with none emits a `CORSConfigWarning`. The default methods are
+    GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS, never TRACE or CONNECT.
+
     `allow_origins` items are compiled patterns (full match, flags honoured), exact origins
     such as `"https://example.com"`, one-label wildcards such as `"https://*.example.com"`,
     or `"*"` for any origin (answered with `*`, or reflected when credentials are allowed).
@@ -134,8 +138,8 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     def __init__(
         self,
         app: Any,
-        allow_origins: Iterable[Union[str, re.Pattern[str]]] = ("*",),
-        allow_methods: Iterable[str] = KUI_DEFAULT_METHODS,
+        allow_origins: Iterable[Union[str, re.Pattern[str]]] = (),
+        allow_methods: Iterable[str] = NATIVE_DEFAULT_METHODS,
         allow_headers: Iterable[str] = (),
         expose_headers: Iterable[str] = (),
         allow_credentials: bool = False,

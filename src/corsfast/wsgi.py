@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any, Callable, Optional, Union
 
 from ._engine import engine as _default_engine
-from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, KUI_DEFAULT_METHODS, native_options
+from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, NATIVE_DEFAULT_METHODS, native_options
 from .asgi import EngineShim
 
 __all__ = ("CORSMiddleware",)
@@ -47,8 +47,8 @@ class CORSMiddleware(EngineShim, _default_engine.WSGIMiddlewareBase):
     def __init__(
         self,
         app: WSGIApp,
-        allow_origins: Iterable[Union[str, re.Pattern[str]]] = ("*",),
-        allow_methods: Iterable[str] = KUI_DEFAULT_METHODS,
+        allow_origins: Iterable[Union[str, re.Pattern[str]]] = (),
+        allow_methods: Iterable[str] = NATIVE_DEFAULT_METHODS,
         allow_headers: Iterable[str] = (),
         expose_headers: Iterable[str] = (),
         allow_credentials: bool = False,

@@ -18,7 +18,11 @@ ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUER
 `StarletteRelease.all_methods` for each release)."""
 
 KUI_DEFAULT_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
-"""Kui 1.15's `allow_cors` default methods, which the native API shares."""
+"""Kui 1.15's `allow_cors` default methods, which the Kui drop-in keeps."""
+
+NATIVE_DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+"""The native middlewares' default methods: the CORS-safelisted GET, HEAD and POST, then the
+usual API verbs (flask-cors' default set). Never TRACE or CONNECT, which browsers refuse to send."""
 
 SAFELISTED_HEADERS = ("Accept", "Accept-Language", "Content-Language", "Content-Type")
 """CORS-safelisted request headers, always listed in Access-Control-Allow-Headers."""

@@ -108,6 +108,13 @@ def native_options(
         origin_func_ttl=ttl,
     )
     _lint(options, exact, strict)
+    if not (allow_all or exact or wildcards or port_wildcards or patterns or func is not None):
+        _warn(
+            "no origin is allowed (allow_origins is empty and there is no allow_origin_func): every "
+            "cross-origin request is refused; list the origins of your front end, such as "
+            "allow_origins=['https://app.example.com'], or ['*'] for any origin",
+            strict,
+        )
     if ttl > 0 and func is None:
         _warn("allow_origin_func_ttl has no effect without allow_origin_func", strict)
     elif ttl > 0 and options.cache_size == 0:
