@@ -9,6 +9,12 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import pytest
+from hypothesis import settings
+
+# Property tests assert answers, never speed: no per-example deadline, which a loaded machine
+# (the suite runs on every core, see scripts/test.sh) would turn into random failures.
+settings.register_profile("corsfast", deadline=None)
+settings.load_profile("corsfast")
 
 
 @dataclass(frozen=True)

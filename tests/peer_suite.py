@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,15 +55,19 @@ def sdist(
     directory = cache.mkdir(f"{project}-sdist") if cache is not None else tmp_path_factory.mktemp(f"{project}-sdist")
     name = f"{project.replace('-', '_').lower()}-{installed}.tar.gz"
 
-    def find() -> Path:
+    def find(folder: Path) -> Path:
         # Older sdists spell the project as registered (Flask-Cors-3.0.10.tar.gz).
-        for entry in sorted(directory.iterdir()):
+        for entry in sorted(folder.iterdir()):
             if entry.name.lower().replace("-", "_") == name.replace("-", "_"):
                 return entry
-        return directory / name
+        return folder / name
 
-    path = find()
-    if not path.is_file():
+    path = find(directory)
+    if path.is_file():
+        return path
+    # Parallel test workers share the cache: each downloads into a folder of its own and
+    # renames the file into place, so no worker ever reads a half-written archive.
+    with tempfile.TemporaryDirectory(dir=directory) as staging:
         result = subprocess.run(
             [
                 sys.executable,
@@ -74,7 +79,7 @@ def sdist(
                 ":all:",
                 "--disable-pip-version-check",
                 "-d",
-                str(directory),
+                staging,
                 f"{project}=={installed}",
             ],
             capture_output=True,
@@ -82,8 +87,10 @@ def sdist(
             timeout=300,
         )
         assert result.returncode == 0, f"pip download failed:\n{result.stdout}\n{result.stderr}"
-        path = find()
-    assert path.is_file(), f"pip download did not produce {name}: {sorted(os.listdir(directory))}"
+        downloaded = find(Path(staging))
+        assert downloaded.is_file(), f"pip download did not produce {name}: {sorted(os.listdir(staging))}"
+        path = directory / downloaded.name
+        os.replace(downloaded, path)
     return path
 
 
