@@ -2,7 +2,8 @@
 
 - Headless Chromium opens every page of the built site at 1280 px (a laptop) and finds no
   code block or table wider than its box, and no page wider than a 390 px phone screen
-  (markers `browser` and `docs`).
+  (markers `browser` and `docs`); without a browser, code lines are checked against the
+  widths that fit (80 characters on the site, 88 in the README on GitHub).
 - The built HTML loads no script, stylesheet or font from another host: the site reads well
   offline (marker `docs`).
 - The repository link in the header comes from `CORSFAST_REPO_URL`; without it there is none.
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_docs import _is_ci, served_site, site
+from test_docs import BLOCKS, FENCE, _is_ci, served_site, site
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -193,6 +194,43 @@ def test_the_diagram_redraws_the_same_from_its_source(tmp_path: Path) -> None:
 
 
 # -- no sideways scrolling -------------------------------------------------------------------
+
+SITE_CODE_WIDTH = 80
+"""Characters of code that fit a code block at 1280 px (the browser test below measures it)."""
+README_CODE_WIDTH = 88
+"""Characters of code that fit a code block on GitHub's page (about 830 px of content)."""
+
+
+def test_code_lines_fit_the_page() -> None:
+    """Written code (not a program's printed output, which wraps) fits without sideways scrolling.
+
+    The quick check behind the browser test: docs' `python`, `diff` and `bash` lines are at
+    most 80 characters; the README's code lines and commands at most 88 (GitHub shows it
+    narrower and does not wrap). A command's output is what the program prints.
+    """
+    long = [
+        f"docs/{block.page}:{block.line + number}: {len(line)} characters"
+        for block in BLOCKS
+        if block.lang in ("python", "diff", "bash")
+        for number, line in enumerate(block.source.splitlines(), start=1)
+        if len(line) > SITE_CODE_WIDTH
+    ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for match in FENCE.finditer(readme):
+        first = readme.count("\n", 0, match.start()) + 1
+        lines = match["body"].splitlines()
+        if match["lang"] == "console":  # the commands, and the lines that continue them
+            lines = [
+                line if line.startswith("$ ") or previous.endswith("\\") else ""
+                for previous, line in zip(["", *lines], lines)
+            ]
+        long += [
+            f"README.md:{first + number}: {len(line)} characters"
+            for number, line in enumerate(lines, start=1)
+            if len(line) > README_CODE_WIDTH
+        ]
+    assert not long, "break these lines (a trailing comment goes above the line):\n" + "\n".join(long)
+
 
 OVERFLOWS = """
 const wide = (el) => el.scrollWidth > el.clientWidth + 1;
