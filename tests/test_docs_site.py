@@ -176,6 +176,12 @@ def test_the_diagram_is_current_with_its_graphviz_source() -> None:
     assert "](how-it-works.svg)" in page and "```mermaid" not in page
 
 
+def test_no_page_has_a_mermaid_block() -> None:
+    """The site renders no Mermaid (mermaid.js would come from a CDN): a diagram is a .dot and its SVG."""
+    mermaid = [block.id for block in BLOCKS if block.lang == "mermaid"]
+    assert not mermaid, f"draw these with Graphviz (docs/*.dot, scripts/diagrams.py): {mermaid}"
+
+
 @pytest.mark.docs
 def test_the_diagram_redraws_the_same_from_its_source(tmp_path: Path) -> None:
     """Drawing the source again with Graphviz (the docs job installs it) gives the committed SVG's boxes."""
