@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything corsfast needs on a fresh machine, idempotently: system packages
-# (Chromium for the browser tests, wrk for the load benchmark), a virtual environment in
-# .venv, the compiled package and the test and benchmark dependencies.
+# (Chromium for the browser tests, wrk for the load benchmark, Graphviz for the docs'
+# diagrams), a virtual environment in .venv, the compiled package and the test and benchmark
+# dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: apt-get install ${missing[*]}"

@@ -39,8 +39,13 @@ def test_python_snippet_runs(source: str) -> None:
 
 @pytest.mark.parametrize("session", CONSOLE_BLOCKS, ids=[f"console-{i}" for i in range(len(CONSOLE_BLOCKS))])
 def test_check_session_prints_what_the_readme_shows(session: str, tmp_path: Path) -> None:
-    """The command prints every shown line, in order ('...' stands for lines left out)."""
+    """The command prints every shown line, in order ('...' stands for lines left out).
+
+    A command that ends with a backslash goes on on the next line, as in a shell.
+    """
     command, *shown = session.rstrip("\n").split("\n")
+    while command.endswith("\\"):
+        command = command[:-1].rstrip() + " " + shown.pop(0).strip()
     assert command.startswith("$ corsfast check ")
     (tmp_path / "myapp.py").write_text(CHECK_APP, encoding="utf-8")
     argv = [sys.executable, "-m", "corsfast", *shlex.split(command[len("$ corsfast ") :])]
