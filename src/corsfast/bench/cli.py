@@ -79,8 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="also write every result as JSON")
     parser.add_argument(
         "--plot",
-        metavar="FILE.png",
-        help="draw a grouped bar chart of overhead per scenario (needs matplotlib: corsfast[bench])",
+        metavar="DIR",
+        help="draw one chart per table into DIR: DIR/SUITE.png, and DIR/SUITE-kui.png for Kui rows measured "
+        "above a Kui app (needs matplotlib: corsfast[bench])",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
@@ -231,6 +232,13 @@ _LEGACY_KEYS = ("scenarios", "contenders", "results", "targets", "unsupported", 
 
 def run(arguments: argparse.Namespace) -> int:
     """Run the benchmark, print the tables, write --json / --plot; return 1 when a check failed."""
+    if arguments.plot and arguments.plot.lower().endswith(".png"):
+        print(
+            f"corsfast bench: --plot takes a directory (one chart per table: DIR/asgi.png, ...), "
+            f"not a file: {arguments.plot}",
+            file=sys.stderr,
+        )
+        return 2
     if arguments.plot:
         try:
             import matplotlib  # noqa: F401
@@ -281,8 +289,8 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.plot:
         from .plot import plot
 
-        plot(report, arguments.plot)
-        print(f"\nchart written to {arguments.plot}")
+        charts = plot(report, arguments.plot)
+        print(f"\ncharts written: {', '.join(charts)}")
     return 1 if any(section["failures"] for section in sections.values()) else 0
 
 

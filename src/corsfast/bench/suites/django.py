@@ -172,7 +172,6 @@ SUITE = register_suite(
         ratio_note="x django-cors-headers = overhead / django-cors-headers' overhead in the same scenario.",
         highlight="corsfast.django-c",
         plot_ylabel="overhead above the view, ns per request (log scale)",
-        colours={"corsfast.django-c": 0, "corsfast.django-py": 1, "django-cors-headers": 6},
     )
 )
 

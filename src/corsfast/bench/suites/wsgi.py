@@ -150,13 +150,5 @@ SUITE = register_suite(
         highlight="corsfast.wsgi-c",
         plot_ylabel="overhead above the floor, ns per request (log scale)",
         plot_note="WSGI: hatched wraps start_response instead.",
-        colours={
-            "corsfast.wsgi-c": 0,
-            "corsfast.wsgi-py": 1,
-            "start-response-wrapper": 5,
-            "kui": 8,
-            "corsfast.kui-c": 4,
-            "corsfast.kui-py": 9,
-        },
     )
 )
