@@ -89,7 +89,6 @@ def example_suite(suite_id: str = "wsgi-example", **overrides: Any) -> Suite:
         "baseline_label": "pure twin",
         "targets": [Target("corsfast-wsgi-c", "corsfast-wsgi-py", 0.5)],
         "floor_note": "floor = the same WSGI app without CORS.",
-        "highlight": "corsfast-wsgi-c",
     }
     options.update(overrides)
     return Suite(suite_id, "WSGI example cost", "sync", **options)

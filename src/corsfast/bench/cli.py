@@ -199,9 +199,6 @@ def _section(selection: Selection, raw: dict[str, Any], skipped: list[tuple[str,
         "ratio_method": f"median overhead / the row's baseline's median overhead (default {suite.baseline}), "
         "same scenario",
         "targets_title": suite.targets_title,
-        "highlight": suite.highlight,
-        "plot_ylabel": suite.plot_ylabel,
-        "plot_note": suite.plot_note,
         "scenarios": [
             {"id": s.id, "title": s.title, "method": s.method, "config": s.config, "request_headers": len(s.headers)}
             for s in scenarios

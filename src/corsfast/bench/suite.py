@@ -159,9 +159,6 @@ class Suite:
         floor_note: str = "",
         ratio_note: str = "",
         ratio_key: Optional[str] = None,
-        highlight: Optional[str] = None,
-        plot_ylabel: str = "overhead above the floor, ns per request (log scale)",
-        plot_note: str = "",
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"suite {id!r}: kind must be one of {KINDS}, not {kind!r}")
@@ -211,10 +208,6 @@ class Suite:
         )
         self.ratio_key = ratio_key
         """Also write each row's ratio under this key (the ASGI table keeps "ratio_to_starlette")."""
-        self.highlight = highlight
-        """The contender whose bars carry their ratio in the chart."""
-        self.plot_ylabel = plot_ylabel
-        self.plot_note = plot_note
         self._ready: Optional[tuple[bool, str]] = None
         self.add_scenarios(*scenarios)
         self.add_contenders(*contenders)

@@ -354,12 +354,6 @@ SUITE = register_suite(
             "pure-Python engine's, and below the send wrapper's on simple requests; the Kui drop-in's at most 0.25 "
             "of Kui's"
         ),
-        highlight="corsfast-c",
-        plot_ylabel="overhead above the bare app, ns per request (log scale)",
-        plot_note=(
-            "Kui middlewares: above the same Kui app without CORS. Hatched: the cheapest pure-Python "
-            "middleware wrapping send."
-        ),
     )
 )
 
