@@ -108,21 +108,47 @@ def test_plot_without_matplotlib_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
-    status = cli.main(["bench", *TINY, "--plot", str(tmp_path / "chart.png")])
+    status = cli.main(["bench", *TINY, "--plot", str(tmp_path / "charts")])
     assert status == 2
     assert "corsfast[bench]" in capsys.readouterr().err
-    assert not (tmp_path / "chart.png").exists()
+    assert not (tmp_path / "charts").exists()
 
 
-def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plot_writes_one_png_per_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--plot DIR` writes DIR/asgi.png, and DIR/asgi-kui.png for the Kui rows (above their own floor)."""
     pytest.importorskip("matplotlib")
-    chart = tmp_path / "chart.png"
+    from corsfast.bench.plot import SMALLEST_FONT_PX, smallest_font_px
+
+    charts = tmp_path / "charts"
     status = cli.main(
-        ["bench", *TINY, "--scenarios", "ad", "--contenders", "corsfast-py,starlette", "--plot", str(chart)]
+        [
+            "bench",
+            *TINY,
+            "--suite",
+            "asgi",
+            "--scenarios",
+            "ad",
+            "--contenders",
+            "corsfast-py,starlette,kui",
+            "--plot",
+            str(charts),
+        ]
     )
     assert status == 0
-    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert f"chart written to {chart}" in capsys.readouterr().out
+    assert sorted(p.name for p in charts.iterdir()) == ["asgi-kui.png", "asgi.png"]
+    for chart in charts.iterdir():
+        png = chart.read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert smallest_font_px(png) == pytest.approx(SMALLEST_FONT_PX, abs=0.1)
+    assert f"charts written: {charts / 'asgi.png'}, {charts / 'asgi-kui.png'}" in capsys.readouterr().out
+
+
+def test_plot_refuses_a_file_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--plot chart.png` (one file, as before there was a chart per table) says what it takes instead."""
+    status = cli.main(["bench", *TINY, "--plot", str(tmp_path / "chart.png")])
+    assert status == 2
+    assert "--plot takes a directory" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_wrong_answer_is_reported_and_not_timed() -> None:

@@ -89,7 +89,6 @@ def example_suite(suite_id: str = "wsgi-example", **overrides: Any) -> Suite:
         "baseline_label": "pure twin",
         "targets": [Target("corsfast-wsgi-c", "corsfast-wsgi-py", 0.5)],
         "floor_note": "floor = the same WSGI app without CORS.",
-        "highlight": "corsfast-wsgi-c",
     }
     options.update(overrides)
     return Suite(suite_id, "WSGI example cost", "sync", **options)
@@ -114,8 +113,8 @@ def test_a_sync_suite_is_measured_reported_charted_and_written(
     registered: Callable[[Suite], Suite], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     registered(example_suite())
-    output, chart = tmp_path / "bench.json", tmp_path / "chart.png"
-    plot = ["--plot", str(chart)] if importlib.util.find_spec("matplotlib") else []
+    output, charts = tmp_path / "bench.json", tmp_path / "charts"
+    plot = ["--plot", str(charts)] if importlib.util.find_spec("matplotlib") else []
     argv = ["bench", *TINY, "--scenarios", "abcdg", "--contenders", "asgi:corsfast-py,wsgi-example:corsfast-wsgi-py"]
     if HAS_COMPILED:
         argv[-1] += ",corsfast-wsgi-c"
@@ -129,8 +128,9 @@ def test_a_sync_suite_is_measured_reported_charted_and_written(
     assert "(a) GET, no Origin" in example and "(f)" not in example  # f is not selected
     assert "bare WSGI app (floor)" in example and "corsfast.wsgi pure twin" in example and "x pure twin" in example
     assert "(g) corsfast-wsgi-py: the example leaves credentials out" in example  # under "not supported"
-    if plot:
-        assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if plot:  # a chart per table, the suite's own among them
+        assert sorted(p.name for p in charts.iterdir()) == ["asgi.png", "wsgi-example.png"]
+        assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in charts.iterdir())
 
     report: dict[str, Any] = json.loads(output.read_text())
     assert list(report["suites"]) == ["asgi", "wsgi-example"]

@@ -97,6 +97,14 @@ def page_blocks(path: Path) -> list[Block]:
 
 PAGES = sorted(p for p in DOCS.rglob("*.md") if "hooks" not in p.relative_to(DOCS).parts)
 BLOCKS = [block for page in PAGES for block in page_blocks(page)]
+CHART = re.compile(r"!\[[^\]]*\]\((?P<path>(?:\.\./)*figures/(?P<name>[\w-]+\.png))\)")
+CHART_PAGES = {
+    page.relative_to(DOCS).as_posix(): [m["name"] for m in CHART.finditer(page.read_text(encoding="utf-8"))]
+    for page in PAGES
+    if CHART.search(page.read_text(encoding="utf-8"))
+}
+"""Each page that shows a chart, with the charts it shows (docs/figures/NAME.png)."""
+CHARTS = sorted({name for names in CHART_PAGES.values() for name in names})
 
 
 def of(lang: str) -> list[Any]:
@@ -345,10 +353,11 @@ def test_console_session_prints_what_the_page_shows(block: Block, tmp_path: Path
 
 
 def test_figures_are_directives_not_copied_numbers() -> None:
-    """A page's figure tables come from the JSON through the hook, never typed in by hand."""
+    """A page's figure tables are written by scripts/figures.py after their directive, never typed by hand."""
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
-        hand_made = re.findall(r"^\|[^\n]*\b\d{1,3},\d{3} \(\d\.\d{3}\)", text, re.MULTILINE)
+        outside = re.sub(r"<!--\s*(?:bench|http-load):.*?<!-- /figure -->", "", text, flags=re.DOTALL)
+        hand_made = re.findall(r"^\|[^\n]*\b\d{1,3},\d{3} \(\d\.\d{3}\)", outside, re.MULTILINE)
         assert not hand_made, f"{page}: benchmark figures typed by hand: {hand_made[:2]}"
 
 
@@ -404,9 +413,8 @@ def test_site_builds_strictly_with_every_page_and_figure(site: Path) -> None:
         name = page.relative_to(DOCS).with_suffix("").as_posix()
         expected = "index.html" if name == "index" else f"{name}/index.html"
         assert expected in built, f"{page} was not built"
-    assert (site / "bench.png").stat().st_size > 10_000
-    for built_page in site.rglob("*.html"):
-        assert "<!-- bench:" not in built_page.read_text(encoding="utf-8"), f"{built_page}: a figure was not rendered"
+    for chart in CHARTS:
+        assert (site / "figures" / chart).stat().st_size > 10_000, chart
     # A figure on the Starlette page is the one in bench.json, formatted as the bench formats it.
     report = json.loads((DOCS / "bench.json").read_text(encoding="utf-8"))
     table = report["suites"]["asgi"] if "suites" in report else report
@@ -456,7 +464,27 @@ def test_figures_read_both_bench_json_layouts_alike(monkeypatch: pytest.MonkeyPa
             [figures.render(page.read_text(encoding="utf-8"), page.relative_to(DOCS).as_posix()) for page in pages]
         )
     assert rendered[0] == rendered[1]
-    assert not any("<!-- bench:" in text or "<!-- http-load:" in text for text in rendered[0])
+    assert rendered[1] == [page.read_text(encoding="utf-8") for page in pages]  # the figures as written
+
+
+@pytest.mark.docs
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("<!-- bench:range suite=asgi rows=starlette unit=us -->1 to 2 µs<!-- /figure -->", "reads '1 to 2 µs'"),
+        ("<!-- bench:range suite=asgi rows=starlette unit=us -->", "reads None"),
+    ],
+)
+def test_a_written_figure_the_json_does_not_give_fails_the_build(written: str, problem: str) -> None:
+    """A figure edited by hand, or a directive left without its value, stops `mkdocs build`."""
+    figures = _figures_hook()
+    from mkdocs.exceptions import PluginError
+
+    page = type("Page", (), {"file": type("File", (), {"src_uri": "index.md"})()})()
+    good = figures.render("Text <!-- bench:range suite=asgi rows=starlette unit=us --> more text.\n")
+    assert figures.on_page_markdown(good, page, None, None) == good
+    with pytest.raises(PluginError, match=re.escape(problem)):
+        figures.on_page_markdown(f"Text {written} more text.\n", page, None, None)
 
 
 @pytest.mark.docs
@@ -470,6 +498,8 @@ def test_figures_read_both_bench_json_layouts_alike(monkeypatch: pytest.MonkeyPa
         "<!-- bench:chart -->",
         "<!-- bench:table colour=red -->",
         "<!-- http-load:range server=nginx -->",
+        "<!-- bench:range rows=corsfast-c of=p99 -->",
+        "<!-- http-load:range of=p99 -->",
     ],
 )
 def test_a_figure_the_json_does_not_hold_fails_the_build(directive: str) -> None:
@@ -554,7 +584,7 @@ def assert_not_blank(png: bytes) -> None:
 
 
 PAGE_STATE = """
-const image = document.querySelector('img[src$="bench.png"]');
+const image = document.querySelector('img[src$="figures/asgi.png"]');
 const header = document.querySelector('header.md-header');
 return {
   ready: document.readyState,
@@ -600,7 +630,7 @@ def test_a_reader_sees_the_theme_the_chart_and_the_navigation(served_site: str, 
         assert home["tables"] >= 1 and home["highlighted"] >= 1, home
         (tmp_path / "home.png").write_bytes(driver.get_screenshot_as_png())
         assert_not_blank((tmp_path / "home.png").read_bytes())
-        driver.execute_script("document.querySelector('img[src$=\"bench.png\"]').scrollIntoView();")
+        driver.execute_script("document.querySelector('img[src$=\"figures/asgi.png\"]').scrollIntoView();")
         (tmp_path / "home-chart.png").write_bytes(driver.get_screenshot_as_png())
         assert_not_blank((tmp_path / "home-chart.png").read_bytes())
 
@@ -618,4 +648,105 @@ def test_a_reader_sees_the_theme_the_chart_and_the_navigation(served_site: str, 
     finally:
         left = browser.quit()
         shutil.rmtree(profile, ignore_errors=True)
+    assert not left, f"Chromium processes still running after quit (killed): {left}"
+
+
+# -- the charts, legible on a laptop and on a phone ----------------------------------------
+
+LEGIBLE_PX = 9.0
+"""The smallest text height, in CSS pixels, a reader is asked to read on a chart."""
+WIDTHS = {"laptop": (1280, 900), "phone": (390, 844)}
+
+CHART_STATE = """
+const root = document.documentElement;
+return {
+  ready: document.readyState,
+  viewport: root.clientWidth,
+  scrollWidth: root.scrollWidth,
+  charts: Array.from(document.querySelectorAll('article img[src*="figures/"]')).map(img => {
+    const box = img.getBoundingClientRect();
+    return {src: img.getAttribute('src'), complete: img.complete, naturalWidth: img.naturalWidth,
+            shown: box.width, left: box.left, right: box.right};
+  }),
+};
+"""
+
+
+def test_every_chart_is_shown_beside_its_table_and_drawn() -> None:
+    """Each chart in docs/figures/ is on a page, and each page's chart names one that is drawn."""
+    drawn = {p.name for p in (DOCS / "figures").glob("*.png")}
+    assert {"asgi.png", "django.png", "flask.png", "wsgi.png", "http-load.png"} <= set(CHARTS), CHARTS
+    assert set(CHARTS) <= drawn, set(CHARTS) - drawn
+    assert "index.md" in CHART_PAGES
+
+
+@pytest.mark.browser
+@pytest.mark.docs
+def test_charts_are_legible_on_a_laptop_and_on_a_phone(served_site: str, tmp_path: Path) -> None:
+    """Headless Chromium at 1280 and 390 CSS pixels wide opens every page that shows a chart.
+
+    The page has no horizontal overflow; each chart is loaded and fits the viewport, and at the
+    width it is shown its smallest text (the size each PNG records, from the plot settings) is at
+    least LEGIBLE_PX CSS pixels tall. The screenshots are saved in tmp_path.
+    """
+    from browser._cors_browser import CHROMEDRIVER, CHROMIUM, INSTALL_HINT, start_browser
+
+    from corsfast.bench.plot import smallest_font_px
+
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing or importlib.util.find_spec("selenium") is None:
+        message = f"the site's browser test needs Chromium ({missing or 'selenium missing'}); {INSTALL_HINT}"
+        if _is_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    font_px = {}
+    for name in CHARTS:
+        recorded = smallest_font_px((DOCS / "figures" / name).read_bytes())
+        assert recorded is not None, (
+            f"docs/figures/{name} records no font size: draw it with scripts/figures.py --charts"
+        )
+        font_px[name] = recorded
+    profile = tempfile.mkdtemp(prefix="corsfast-docs-chromium-")
+    browser = start_browser(profile, uuid.uuid4().hex)
+    problems = []
+    try:
+        driver = browser.driver
+        for device, (width, height) in WIDTHS.items():
+            driver.execute_cdp_cmd(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": device == "phone"},
+            )
+            for page, names in CHART_PAGES.items():
+                url = served_site + "/" + ("" if page == "index.md" else page.removesuffix(".md") + "/")
+                browser.navigate(url)
+                driver.execute_script(
+                    "return Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)));"
+                )
+                state = driver.execute_script(CHART_STATE)
+                where = f"{page} at {width} px"
+                assert state["ready"] == "complete", where
+                shown = sorted(Path(chart["src"]).name for chart in state["charts"])
+                assert shown == sorted(names), f"{where}: charts {shown}, the page has {names}"
+                if state["scrollWidth"] > state["viewport"]:
+                    problems.append(
+                        f"{where}: the page scrolls sideways ({state['scrollWidth']} > {state['viewport']})"
+                    )
+                for chart in state["charts"]:
+                    name = Path(chart["src"]).name
+                    if not (chart["complete"] and chart["naturalWidth"] > 0):
+                        problems.append(f"{where}: {name} did not load")
+                        continue
+                    if chart["left"] < 0 or chart["right"] > state["viewport"]:
+                        problems.append(f"{where}: {name} overflows the viewport ({chart['left']}..{chart['right']})")
+                    text_px = font_px[name] * chart["shown"] / chart["naturalWidth"]
+                    if text_px < LEGIBLE_PX:
+                        problems.append(f"{where}: {name}'s smallest text is {text_px:.1f} px tall (< {LEGIBLE_PX})")
+                screenshot = tmp_path / f"{device}-{page.replace('/', '-').removesuffix('.md')}.png"
+                driver.execute_script("document.querySelector('article img[src*=\"figures/\"]').scrollIntoView();")
+                screenshot.write_bytes(driver.get_screenshot_as_png())
+                assert_not_blank(screenshot.read_bytes())
+    finally:
+        left = browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    assert not problems, "\n".join(problems)
     assert not left, f"Chromium processes still running after quit (killed): {left}"

@@ -1,8 +1,14 @@
-"""MkDocs hook: the site's figures, read from `docs/bench.json` and `docs/http_load.json` at build time.
+"""MkDocs hook: every figure on the site is the one `docs/bench.json` and `docs/http_load.json` hold.
 
-A page asks for a figure with an HTML comment, which this hook replaces before Markdown runs,
-so no number on the site is copied by hand and none can drift from the JSON that
-`corsfast bench --json` and `benchmarks/http_load.py --json` wrote:
+A figure is written in the page, between a directive (an HTML comment naming what it shows)
+and `<!-- /figure -->`, so the Markdown reads the same on GitHub, where no hook runs, as on
+the site; `python scripts/figures.py` writes every figure of README.md and docs/ from the
+JSON that `corsfast bench --json` and `benchmarks/http_load.py --json` wrote, and this hook
+fails the build when a page's figure differs from what the JSON gives (or is not written):
+
+    <!-- bench:range suite=asgi rows=starlette unit=us -->6.4 to 10.0 µs<!-- /figure -->
+
+The directives:
 
     <!-- bench:table suite=asgi rows=corsfast-c,corsfast-py,starlette baseline=starlette -->
         a Markdown table: overhead in ns per request above each row's floor and, in
@@ -12,12 +18,14 @@ so no number on the site is copied by hand and none can drift from the JSON that
     <!-- bench:range suite=asgi rows=corsfast-c baseline=starlette -->   "0.052 to 0.094"
         (`baseline=row`: each row's own baseline, as a suite with per-row baselines records it)
     <!-- bench:range suite=asgi rows=starlette unit=us -->               "4.6 to 7.2 µs"
-        the smallest and largest value over the rows and scenarios (inline).
+        the smallest and largest value over the rows and scenarios (inline);
+        `of=iqr`: of the overheads' spread over rounds (interquartile range) instead.
     <!-- bench:setup -->           the machine, Python, peers' versions and rounds (inline)
     <!-- bench:scenarios suite=asgi -->   the table's scenarios (request, configuration)
     <!-- bench:targets suite=asgi -->     the table's speed targets and whether the run met them
     <!-- http-load:table -->       the end-to-end table (uvicorn, granian)
     <!-- http-load:range server=uvicorn contender=corsfast -->   "0.965 to 1.081" (x bare req/s)
+        `of=spread`: how much the row's req/s vary over rounds, "11 to 18 %" of its median
     <!-- http-load:setup -->       the end-to-end run's servers, connections and rounds (inline)
 
 A directive that names an unknown suite, row, scenario or option fails the build: a page
@@ -37,6 +45,14 @@ from mkdocs.exceptions import PluginError
 
 DOCS = Path(__file__).resolve().parent.parent
 DIRECTIVE = re.compile(r"<!--\s*(?P<kind>bench|http-load):(?P<name>[a-z-]+)(?P<args>[^>]*?)\s*-->")
+CLOSE = "<!-- /figure -->"
+# A directive, then its written value and the closing comment when it has them (a value never
+# holds another directive, so a directive without its value does not swallow the next figure).
+FIGURE = re.compile(
+    r"(?P<before>\n*)(?P<open>" + DIRECTIVE.pattern + r")"
+    r"(?:(?P<value>(?:(?!<!--\s*(?:bench|http-load):).)*?)" + re.escape(CLOSE) + r"(?P<after>\n*))?",
+    re.DOTALL,
+)
 
 _cache: dict[Path, tuple[float, Any]] = {}
 
@@ -84,6 +100,10 @@ def section(report: dict[str, Any], suite: str) -> dict[str, Any]:
 
 def _overheads(table: dict[str, Any]) -> dict[tuple[str, str], Optional[float]]:
     return {(r["scenario"], r["contender"]): r["overhead_ns"] for r in table["results"]}
+
+
+def _iqrs(table: dict[str, Any]) -> dict[tuple[str, str], Optional[float]]:
+    return {(r["scenario"], r["contender"]): r["overhead_iqr_ns"] for r in table["results"]}
 
 
 def _scenarios(table: dict[str, Any], letters: Optional[str]) -> list[dict[str, Any]]:
@@ -170,6 +190,18 @@ def bench_table(report: dict[str, Any], arguments: dict[str, str]) -> str:
             if value is None:
                 raise ValueError(f"bench.json has no overhead for {cid!r} in scenario {scenario['id']!r}")
             cell = fmt_ns(value)
+            if value < 0:
+                iqr = _iqrs(table).get(key) or 0.0
+                why = (
+                    "zero within the noise"
+                    if -value <= iqr
+                    else "below the floor: the middleware answers this request itself, for less than the "
+                    "app without CORS takes to answer it"
+                )
+                notes.append(
+                    f"({scenario['id']}) {labels[cid]}: {cell} ns is {why} (the spread of this overhead "
+                    f"over rounds, its interquartile range, is {fmt_ns(iqr)} ns)."
+                )
             share = ratio(table, scenario["id"], cid, baseline) if baseline else None
             if share is not None:
                 cell += f" ({fmt_ratio(share)})"
@@ -212,10 +244,13 @@ def bench_range(report: dict[str, Any], arguments: dict[str, str]) -> str:
     if not rows:
         raise ValueError("bench:range needs rows=ID,...")
     scenarios = _scenarios(table, arguments.get("scenarios"))
-    baseline, unit = arguments.get("baseline"), arguments.get("unit", "ns")
+    baseline, unit, of = arguments.get("baseline"), arguments.get("unit", "ns"), arguments.get("of", "overhead")
     if baseline not in (None, "row"):
         _contenders(table, [baseline])
-    overhead, unsupported = _overheads(table), _unsupported(table)
+    if of not in ("overhead", "iqr") or (of == "iqr" and baseline):
+        raise ValueError(f"of must be overhead or iqr (without a baseline), not {of!r}")
+    unsupported = _unsupported(table)
+    overhead = _overheads(table) if of == "overhead" else _iqrs(table)
     values = []
     for contender in rows:
         for scenario in scenarios:
@@ -291,7 +326,16 @@ def bench_targets(report: dict[str, Any], arguments: dict[str, str]) -> str:
                 cell = fmt_ratio(target["value"])
             cells.append(cell if target["met"] else f"**{cell} (missed)**")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    missed = []
+    for name, by_scenario in verdicts.items():
+        misses = [t for t in by_scenario.values() if not t["met"]]
+        if misses:
+            show = fmt_ratio if misses[0]["unit"] != "ns" else (lambda v: fmt_ns(v) + " ns")
+            by = sorted(t["missed_by"] for t in misses)
+            where = ", ".join(f"({t['scenario']})" for t in misses)
+            missed.append(f"{name}: missed in {where}, by {_span(show(by[0]), show(by[-1]))}")
+    summary = "Missed in this run: " + "; ".join(missed) + "." if missed else "This run met every target."
+    return "\n".join(lines) + "\n\n" + summary + "\n"
 
 
 # -- benchmarks/http_load.py --------------------------------------------------------------
@@ -331,15 +375,24 @@ def http_load_table(load_report: dict[str, Any], arguments: dict[str, str]) -> s
 
 
 def http_load_range(load_report: dict[str, Any], arguments: dict[str, str]) -> str:
-    """Return "LOW to HIGH" of a contender's req/s as a fraction of the bare app's."""
-    server, contender = arguments.get("server"), arguments.get("contender", "corsfast")
-    values = [
-        r["ratio_to_bare"]
+    """Return "LOW to HIGH" of a contender's req/s as a fraction of the bare app's.
+
+    `of=spread`: of (its largest - its smallest req/s over rounds) / its median, in percent.
+    """
+    server, contender, of = arguments.get("server"), arguments.get("contender", "corsfast"), arguments.get("of")
+    if of not in (None, "spread"):
+        raise ValueError(f"of must be spread, not {of!r}")
+    rows = [
+        r
         for (srv, _, cid), r in _load_rows(load_report).items()
         if (server is None or srv == server) and cid == contender
     ]
-    if not values:
+    if not rows:
         raise ValueError(f"http_load.json has no rows for server={server!r} contender={contender!r}")
+    if of == "spread":
+        spreads = [100 * (r["rps_max"] - r["rps_min"]) / r["rps"] for r in rows]
+        return _span(f"{min(spreads):.0f}", f"{max(spreads):.0f}") + " %"
+    values = [r["ratio_to_bare"] for r in rows]
     return f"{min(values):.3f} to {max(values):.3f}"
 
 
@@ -357,41 +410,69 @@ RENDERERS: dict[tuple[str, str], tuple[str, Renderer, set[str]]] = {
         bench_table,
         {"suite", "rows", "scenarios", "baseline", "bold"},
     ),
-    ("bench", "range"): ("bench.json", bench_range, {"suite", "rows", "scenarios", "baseline", "unit"}),
+    ("bench", "range"): ("bench.json", bench_range, {"suite", "rows", "scenarios", "baseline", "unit", "of"}),
     ("bench", "setup"): ("bench.json", bench_setup, set()),
     ("bench", "scenarios"): ("bench.json", bench_scenarios, {"suite"}),
     ("bench", "targets"): ("bench.json", bench_targets, {"suite"}),
     ("http-load", "table"): ("http_load.json", http_load_table, set()),
-    ("http-load", "range"): ("http_load.json", http_load_range, {"server", "contender"}),
+    ("http-load", "range"): ("http_load.json", http_load_range, {"server", "contender", "of"}),
     ("http-load", "setup"): ("http_load.json", http_load_setup, set()),
 }
 
 
-def render(markdown: str, where: str = "index.md") -> str:
-    """Return `markdown` with every figure directive replaced; raise `PluginError` on a bad one.
+def figure(kind: str, name: str, args: str, root: str) -> str:
+    """Return the value of one figure directive, rendered from the JSON; `root` prefixes links to it."""
+    key = (kind, name)
+    if key not in RENDERERS:
+        raise ValueError("unknown directive")
+    source, renderer, allowed = RENDERERS[key]
+    arguments = _arguments(args, allowed)
+    arguments["_root"] = root
+    return renderer(load(source), arguments)
 
-    `where` is the page's path in docs/: links to the JSON files are made relative to it.
+
+def render(markdown: str, where: str = "index.md", root: Optional[str] = None) -> str:
+    """Return `markdown` with every figure written from the JSON; raise `PluginError` on a bad directive.
+
+    `where` is the page's path in docs/: links to the JSON files are made relative to it
+    (`root`, when given, is the prefix instead: "docs/" for the README). A table is written on
+    lines of its own, with blank lines around, so Markdown renders it on GitHub and on the site.
     """
-    root = "../" * where.count("/")
+    prefix = "../" * where.count("/") if root is None else root
 
     def replace(match: re.Match[str]) -> str:
-        key = (match["kind"], match["name"])
         try:
-            if key not in RENDERERS:
-                raise ValueError("unknown directive")
-            source, renderer, allowed = RENDERERS[key]
-            arguments = _arguments(match["args"], allowed)
-            arguments["_root"] = root
-            return renderer(load(source), arguments)
+            value = figure(match["kind"], match["name"], match["args"], prefix)
         except (ValueError, KeyError) as error:
-            raise PluginError(f"{where}: {match[0]}: {error}") from error
+            raise PluginError(f"{where}: {match['open']}: {error}") from error
+        before, after = match["before"], match["after"] or ""
+        line = markdown[markdown.rfind("\n", 0, match.start("open")) + 1 : match.start("open")]
+        if "\n" not in value.strip("\n") and (before or not line.strip()):
+            # Markdown reads a comment that begins a line as a block of HTML: the sentence would break.
+            raise PluginError(f"{where}: {match['open']}: an inline figure must not begin a line")
+        if "\n" in value.strip("\n"):  # a block: the directive and the close on lines of their own
+            value = "\n\n" + value.strip("\n") + "\n\n"
+            before = "\n\n" if before else before
+            after = "\n\n" if after and match.end() < len(markdown) else after
+        return before + match["open"] + value + CLOSE + after
 
-    return DIRECTIVE.sub(replace, markdown)
+    return FIGURE.sub(replace, markdown)
+
+
+def stale(markdown: str, where: str = "index.md", root: Optional[str] = None) -> Optional[str]:
+    """Return the first figure of `markdown` that differs from the JSON (or is not written), or None."""
+    for written, fresh in zip(FIGURE.finditer(markdown), FIGURE.finditer(render(markdown, where, root))):
+        if written[0] != fresh[0]:
+            return f"{written['open']} reads {written['value']!r}, the JSON gives {fresh['value']!r}"
+    return None
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """MkDocs event: fill in the page's figures."""
-    return render(markdown, page.file.src_uri)
+    """MkDocs event: fail the build when a figure of the page differs from the JSON."""
+    problem = stale(markdown, page.file.src_uri)
+    if problem is not None:
+        raise PluginError(f"{page.file.src_uri}: {problem}; run: python scripts/figures.py")
+    return markdown
 
 
 def on_serve(server: Any, config: Any, builder: Any) -> Any:
@@ -401,4 +482,18 @@ def on_serve(server: Any, config: Any, builder: Any) -> Any:
     return server
 
 
-__all__ = ("fmt_ns", "fmt_ratio", "load", "on_page_markdown", "on_serve", "ratio", "render", "section")
+__all__ = (
+    "CLOSE",
+    "DIRECTIVE",
+    "FIGURE",
+    "figure",
+    "fmt_ns",
+    "fmt_ratio",
+    "load",
+    "on_page_markdown",
+    "on_serve",
+    "ratio",
+    "render",
+    "section",
+    "stale",
+)

@@ -12,7 +12,7 @@ its floors). Every contender's answers are checked before it is timed.
 Each table is a suite (`--suite`), one module each in `corsfast.bench.suites`. The package:
 `suite` (the suite API and registry), `browser` (the requests every table reuses),
 `protocols` (calling ASGI and WSGI apps), `measure` (the shared measurement core),
-`summary` (overheads, ratios, targets), `report` (text), `plot` (chart), `cli`.
+`summary` (overheads, ratios, targets), `report` (text), `plot` (the charts, one per table), `cli`.
 """
 
 from __future__ import annotations

@@ -79,8 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="also write every result as JSON")
     parser.add_argument(
         "--plot",
-        metavar="FILE.png",
-        help="draw a grouped bar chart of overhead per scenario (needs matplotlib: corsfast[bench])",
+        metavar="DIR",
+        help="draw one chart per table into DIR: DIR/SUITE.png, and DIR/SUITE-kui.png for Kui rows measured "
+        "above a Kui app (needs matplotlib: corsfast[bench])",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
@@ -198,9 +199,6 @@ def _section(selection: Selection, raw: dict[str, Any], skipped: list[tuple[str,
         "ratio_method": f"median overhead / the row's baseline's median overhead (default {suite.baseline}), "
         "same scenario",
         "targets_title": suite.targets_title,
-        "highlight": suite.highlight,
-        "plot_ylabel": suite.plot_ylabel,
-        "plot_note": suite.plot_note,
         "scenarios": [
             {"id": s.id, "title": s.title, "method": s.method, "config": s.config, "request_headers": len(s.headers)}
             for s in scenarios
@@ -231,6 +229,13 @@ _LEGACY_KEYS = ("scenarios", "contenders", "results", "targets", "unsupported", 
 
 def run(arguments: argparse.Namespace) -> int:
     """Run the benchmark, print the tables, write --json / --plot; return 1 when a check failed."""
+    if arguments.plot and arguments.plot.lower().endswith(".png"):
+        print(
+            f"corsfast bench: --plot takes a directory (one chart per table: DIR/asgi.png, ...), "
+            f"not a file: {arguments.plot}",
+            file=sys.stderr,
+        )
+        return 2
     if arguments.plot:
         try:
             import matplotlib  # noqa: F401
@@ -281,8 +286,8 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.plot:
         from .plot import plot
 
-        plot(report, arguments.plot)
-        print(f"\nchart written to {arguments.plot}")
+        charts = plot(report, arguments.plot)
+        print(f"\ncharts written: {', '.join(charts)}")
     return 1 if any(section["failures"] for section in sections.values()) else 0
 
 

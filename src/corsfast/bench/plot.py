@@ -1,147 +1,258 @@
-"""The chart: per suite, a grouped bar chart of overhead per scenario and contender (log scale)."""
+"""The charts: one PNG per table, one row per contender, legible on a phone.
+
+Each row shows a contender's overhead in every scenario of the table (one marker per
+scenario) and the span from its smallest to its largest (a bar), on a log scale; the
+contender's name is written above its row, so no legend is needed. A contender keeps its
+colour and marker in every chart: the colour says what it is (corsfast compiled, its
+pure-Python twin, the package a drop-in replaces, another package, a one-header wrapper),
+from the Okabe-Ito palette, which colour-blind readers tell apart.
+
+The figure is `WIDTH_IN` inches wide at `DPI` dots per inch and its smallest text is
+`FONT_PT` points: `SMALLEST_FONT_PX` image pixels, written into each PNG as the text chunk
+`SMALLEST_FONT_KEY`, so a page can check the size its readers see the text at.
+"""
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import math
+import os
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Optional
 
-__all__ = ("plot",)
+__all__ = (
+    "DPI",
+    "FONT_PT",
+    "SMALLEST_FONT_KEY",
+    "SMALLEST_FONT_PX",
+    "WIDTH_IN",
+    "charts",
+    "plot",
+    "plot_http_load",
+)
 
-# Colours (indices into matplotlib's tab20) for contenders a suite leaves unnamed.
-_FAMILY_COLOURS = {"corsfast-c": 0, "corsfast-py": 1, "floor": 5}
-_OTHER_COLOURS = (8, 10, 14, 12, 16, 18, 2, 4, 6, 9)
+WIDTH_IN = 5.5
+DPI = 140
+FONT_PT = 12.0
+"""The smallest text of a chart (tick labels, names, notes); titles are larger."""
+SMALLEST_FONT_PX = FONT_PT * DPI / 72
+SMALLEST_FONT_KEY = "corsfast smallest font px"
+
+# Okabe-Ito colours; a marker each, so a row reads without its colour too.
+_BLUE, _SKY, _VERMILLION, _ORANGE = "#0072B2", "#56B4E9", "#D55E00", "#E69F00"
+_PURPLE, _GREEN, _YELLOW, _BLACK = "#CC79A7", "#009E73", "#F0E442", "#000000"
+_STYLES: dict[str, tuple[str, str]] = {
+    "corsfast-c": (_BLUE, "o"),
+    "corsfast-py": (_SKY, "s"),
+    "replaced": (_VERMILLION, "^"),  # the package a drop-in replaces
+    "wrapper": (_BLACK, "D"),  # the cheapest middleware: a wrapper adding one header
+}
+_REPLACED_FAMILIES = {"starlette", "django-cors-headers", "flask-cors", "kui"}
+# Other packages, by contender id, so each keeps its style in every chart.
+_OTHERS: dict[str, tuple[str, str]] = {"litestar": (_ORANGE, "v"), "asgi-cors": (_PURPLE, "P")}
+_SPARE = ((_GREEN, "X"), (_YELLOW, "*"), (_ORANGE, "h"), (_PURPLE, "p"))
+
+_LINE_IN = FONT_PT * 1.3 / 72  # one line of 12 pt text
+_BAR_IN = 0.2
+_ROW_GAP_IN = 0.14
+_LABEL_CHARS = 52  # what fits on one line of the figure at FONT_PT
 
 
-def plot(report: dict[str, Any], path: str) -> None:
-    """Draw a grouped bar chart of overhead per scenario and contender (log scale) into `path`,
-    one panel per suite, stacked."""
+@dataclass(frozen=True)
+class _Row:
+    label: str
+    style: tuple[str, str]
+    values: list[float]
+
+
+def style(contender: dict[str, Any]) -> tuple[str, str]:
+    """Return the (colour, marker) of a contender of a `corsfast bench` report."""
+    family = contender.get("family", "other")
+    if family in ("corsfast-c", "corsfast-py"):
+        return _STYLES[family]
+    if family in _REPLACED_FAMILIES:
+        return _STYLES["replaced"]
+    if family == "floor":
+        return _STYLES["wrapper"]
+    cid = str(contender["id"])
+    return _OTHERS.get(cid) or _SPARE[sum(map(ord, cid)) % len(_SPARE)]
+
+
+def charts(section: dict[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """Return a suite's charts: (file stem, floor's label, contenders), one per floor.
+
+    A table is the contenders measured above the same floor: the ASGI suite's Kui rows,
+    above a Kui app, make a chart of their own (`asgi-kui`).
+    """
+    by_key = {(r["scenario"], r["contender"]): r for r in section["results"]}
+    labels = {c["id"]: c["label"] for c in section["contenders"]}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for contender in section["contenders"]:
+        floor = contender.get("floor")
+        measured = any(
+            by_key.get((s["id"], contender["id"]), {}).get("overhead_ns") is not None for s in section["scenarios"]
+        )
+        if floor and measured:
+            groups.setdefault(floor, []).append(contender)
+    result = []
+    for index, (floor, contenders) in enumerate(groups.items()):
+        stem = section["id"] if index == 0 else f"{section['id']}-{floor.removesuffix('-bare')}"
+        floor_label = labels.get(floor, floor).split(" (floor")[0]
+        result.append((stem, floor_label, contenders))
+    return result
+
+
+def plot(report: dict[str, Any], directory: str) -> list[str]:
+    """Draw one chart per table of a `corsfast bench` report into `directory`; return the paths.
+
+    A chart is named after its suite (`asgi.png`), or after its suite and floor when a
+    suite measures some rows above another floor (`asgi-kui.png`: the Kui rows).
+    """
+    suites = report.get("suites") or {"asgi": {**report, "id": "asgi", "title": "ASGI middleware cost"}}
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for section in suites.values():
+        by_key = {(r["scenario"], r["contender"]): r for r in section["results"]}
+        scenario_ids = [s["id"] for s in section["scenarios"]]
+        for stem, floor_label, contenders in charts(section):
+            rows = [
+                _Row(
+                    c["label"],
+                    style(c),
+                    [
+                        by_key[(s, c["id"])]["overhead_ns"]
+                        for s in scenario_ids
+                        if by_key.get((s, c["id"]), {}).get("overhead_ns") is not None
+                    ],
+                )
+                for c in contenders
+            ]
+            title = section["title"] if stem == section["id"] else f"{section['title']}: {floor_label}"
+            letters = "".join(scenario_ids)
+            path = os.path.join(directory, f"{stem}.png")
+            _draw(
+                title,
+                [
+                    f"Overhead above the {floor_label}, ns per request, log scale. "
+                    f"A marker per scenario ({letters[0]} to {letters[-1]}); the bar spans them.",
+                ],
+                rows,
+                path,
+                log=True,
+            )
+            written.append(path)
+    if not written:
+        raise ValueError("nothing to plot")
+    return written
+
+
+def plot_http_load(report: dict[str, Any], path: str) -> str:
+    """Draw the end-to-end chart of a `benchmarks/http_load.py` report: req/s as a fraction of bare."""
+    names = {
+        "corsfast": ("behind corsfast", "corsfast-c"),
+        "starlette": ("behind Starlette's CORSMiddleware", "starlette"),
+    }
+    rows = []
+    servers = list(dict.fromkeys(r["server"] for r in report["rows"]))
+    for server in servers:
+        for contender, (phrase, family) in names.items():
+            values = [
+                r["ratio_to_bare"] for r in report["rows"] if r["server"] == server and r["contender"] == contender
+            ]
+            if values:
+                rows.append(_Row(f"{server}, {phrase}", style({"id": contender, "family": family}), values))
+    if not rows:
+        raise ValueError("nothing to plot")
+    _draw(
+        "End to end: requests per second",
+        [
+            "As a fraction of the same server's bare app (1.0, dashed). A marker per scenario; the bar spans them.",
+        ],
+        rows,
+        path,
+        log=False,
+    )
+    return path
+
+
+def _draw(title: str, notes: list[str], rows: list[_Row], path: str, log: bool) -> None:
     importlib.import_module("matplotlib").use("Agg")
     plt: Any = importlib.import_module("matplotlib.pyplot")
+    ticker: Any = importlib.import_module("matplotlib.ticker")
 
-    sections = [s for s in report["suites"].values() if _shown(s)]
-    if not sections:
-        raise ValueError("nothing to plot")
-    width = max(max(9.0, 1.6 * len(s["scenarios"]) + 2) for s in sections)
-    fig, axes = plt.subplots(len(sections), 1, figsize=(width, 7.0 * len(sections)), dpi=110, squeeze=False)
-    for ax, section in zip(axes[:, 0], sections):
-        _draw(plt, ax, report, section, alone=len(sections) == 1)
-    notes = [s["plot_note"] for s in sections if s.get("plot_note")]
-    fig.text(0.01, 0.01, " ".join([*notes, "Overheads <= 1 ns drawn at 1 ns (cross-hatched)."]), fontsize=7)
-    if len(sections) == 1:
-        fig.tight_layout()
-    else:  # keep the last legend clear of the note under the panels
-        fig.tight_layout(rect=(0.0, 0.3 / (7.0 * len(sections)), 1.0, 1.0))
-    fig.savefig(path)
+    values = [v for row in rows for v in row.values]
+    wrapped = [textwrap.wrap(row.label, _LABEL_CHARS) or [""] for row in rows]
+    title_lines = textwrap.wrap(title, 44)
+    note_lines = [line for note in notes for line in textwrap.wrap(note, 58)]
+    top_in = 0.15 + len(title_lines) * 1.3 * 14 / 72 + len(note_lines) * _LINE_IN + 0.15
+    axes_in = sum(len(lines) * _LINE_IN + _BAR_IN + _ROW_GAP_IN for lines in wrapped) + _ROW_GAP_IN
+    clamped = log and min(values) <= 0
+    bottom_in = 0.85 if clamped else 0.55
+    height_in = top_in + axes_in + bottom_in
+    fig = plt.figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
+    left, right = 0.06, 0.08
+    ax = fig.add_axes((left, bottom_in / height_in, 1 - left - right, axes_in / height_in))
+    fig.text(0.03, 1 - 0.15 / height_in, "\n".join(title_lines), fontsize=FONT_PT + 2, weight="bold", va="top")
+    fig.text(
+        0.03,
+        1 - (0.2 + len(title_lines) * 1.3 * 14 / 72) / height_in,
+        "\n".join(note_lines),
+        fontsize=FONT_PT,
+        va="top",
+        linespacing=1.2,
+    )
+
+    if log:
+        positive = [v for v in values if v > 0] or [1.0]
+        low = 10 ** math.floor(math.log10(min(positive) * 0.8))
+        high = 10 ** math.ceil(math.log10(max(positive) * 1.25))
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    else:
+        low, high = 0.0, max(1.1, max(values) * 1.05)
+        ax.axvline(1.0, color=_BLACK, linestyle="--", linewidth=1.2)
+    ax.set_xlim(low, high)
+    y = _ROW_GAP_IN
+    for row, lines in zip(rows, wrapped):
+        ax.text(0.01, y, "\n".join(lines), transform=ax.get_yaxis_transform(), fontsize=FONT_PT, va="top")
+        centre = y + len(lines) * _LINE_IN + _BAR_IN / 2
+        colour, marker = row.style
+        shown = [max(v, low) for v in row.values]
+        ax.barh(centre, max(shown) - min(shown), left=min(shown), height=_BAR_IN * 0.55, color=colour, alpha=0.35)
+        below = [v <= 0 for v in row.values]
+        ax.scatter(
+            shown,
+            [centre] * len(shown),
+            s=(FONT_PT * 0.75) ** 2,
+            marker=marker,
+            facecolors=["white" if b else colour for b in below],
+            edgecolors=_BLACK if colour != _BLACK else "#666666",
+            linewidths=0.8,
+            zorder=3,
+        )
+        y += len(lines) * _LINE_IN + _BAR_IN + _ROW_GAP_IN
+    ax.set_ylim(y, 0)
+    ax.set_yticks([])
+    ax.tick_params(axis="x", labelsize=FONT_PT)
+    ax.grid(axis="x", which="major", alpha=0.4)
+    ax.set_axisbelow(True)
+    if clamped:
+        ax.set_xlabel("hollow marker at the left edge: zero or below (noise)", fontsize=FONT_PT)
+    fig.savefig(path, dpi=DPI, metadata={SMALLEST_FONT_KEY: f"{SMALLEST_FONT_PX:.1f}"})
     plt.close(fig)
 
 
-def _shown(section: dict[str, Any]) -> list[str]:
-    """Return the ids of the contenders with at least one overhead in `section`."""
-    by_key = {(r["scenario"], r["contender"]): r for r in section["results"]}
-    scenario_ids = [s["id"] for s in section["scenarios"]]
-    return [
-        c["id"]
-        for c in section["contenders"]
-        if any(by_key.get((s, c["id"]), {}).get("overhead_ns") is not None for s in scenario_ids)
-    ]
-
-
-def _colours(section: dict[str, Any], shown: list[str], palette: Any) -> dict[str, Any]:
-    """Return a colour per contender: the suite's own choice, else by family, else in turn."""
-    from .suite import get_suite
-
-    try:
-        named: dict[str, int] = get_suite(section["id"]).colours
-    except KeyError:
-        named = {}
-    families = {c["id"]: c.get("family", "other") for c in section["contenders"]}
-    others = iter(_OTHER_COLOURS * (1 + len(shown) // len(_OTHER_COLOURS)))
-    colours = {}
-    for contender_id in shown:
-        if contender_id in named:
-            index = named[contender_id]
-        elif not named and families.get(contender_id) in _FAMILY_COLOURS:
-            index = _FAMILY_COLOURS[families[contender_id]]
-        elif not named:
-            index = next(others)
-        else:
-            index = 15  # a row added to a suite that names its colours
-        colours[contender_id] = palette(index)
-    return colours
-
-
-def _draw(plt: Any, ax: Any, report: dict[str, Any], section: dict[str, Any], alone: bool) -> None:
-    labels = {c["id"]: c["label"] for c in section["contenders"]}
-    hatched = {c["id"] for c in section["contenders"] if c.get("family") == "floor" and c.get("floor")}
-    by_key = {(r["scenario"], r["contender"]): r for r in section["results"]}
-    scenario_ids = [s["id"] for s in section["scenarios"]]
-    ticks = [f"({s['id']}) {s['title']}" for s in section["scenarios"]]
-    shown = _shown(section)
-    group_width = 0.86
-    bar_width = group_width / len(shown)
-    colours = _colours(section, shown, plt.get_cmap("tab20"))
-    smallest = min(
-        max(by_key[(s, c)]["overhead_ns"], 1.0)
-        for s in scenario_ids
-        for c in shown
-        if (s, c) in by_key and by_key[(s, c)]["overhead_ns"] is not None
-    )
-    highlight = section.get("highlight")
-    for index, contender_id in enumerate(shown):
-        xs, heights, clipped = [], [], []
-        for position, sid in enumerate(scenario_ids):
-            row = by_key.get((sid, contender_id))
-            if row is None or row["overhead_ns"] is None:
-                continue
-            xs.append(position - group_width / 2 + (index + 0.5) * bar_width)
-            heights.append(max(row["overhead_ns"], 1.0))
-            clipped.append(row["overhead_ns"] < 1.0)
-        bars = ax.bar(
-            xs,
-            heights,
-            bar_width * 0.92,
-            label=labels[contender_id],
-            color=colours[contender_id],
-            edgecolor="black",
-            linewidth=0.3,
-            hatch="//" if contender_id in hatched else None,
-        )
-        for bar, was_clipped in zip(bars, clipped):
-            if was_clipped:
-                bar.set_hatch("xx")
-        if contender_id == highlight:
-            for bar, sid in zip(bars, [s for s in scenario_ids if by_key.get((s, contender_id))]):
-                ratio = by_key[(sid, contender_id)]["ratio_to_baseline"]
-                if ratio is not None:
-                    ax.annotate(
-                        f"{ratio:.2f}x",
-                        (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        xytext=(0, 2),
-                        textcoords="offset points",
-                        ha="center",
-                        va="bottom",
-                        fontsize=6,
-                        rotation=90,
-                    )
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=smallest / 2)
-    ax.set_xticks(range(len(scenario_ids)))
-    ax.set_xticklabels(ticks, rotation=15, ha="right", fontsize=8)
-    ax.set_ylabel(section["plot_ylabel"])
-    run = section.get("run") or report  # a suite measured in a run of its own carries that run's details
-    machine = run["machine"]
-    highlighted = (
-        f"; label on {labels[highlight]} = its overhead / {section['baseline_label']}'s" if highlight in labels else ""
-    )
-    ax.set_title(
-        f"{'CORS middleware overhead' if alone else section['title']} per request: medians of "
-        f"{run['settings']['rounds']} interleaved rounds, one process\n{machine['cpu']}, {machine['cores']} "
-        f"cores, {machine['python']}, corsfast {run['versions'].get('corsfast')}{highlighted}",
-        fontsize=9,
-    )
-    ax.grid(axis="y", which="both", alpha=0.3)
-    ax.set_axisbelow(True)
-    # As many columns as the longest label leaves room for: a subclass table's labels are long.
-    longest = max((len(label) for label in ax.get_legend_handles_labels()[1]), default=0)
-    ncol = 4 if longest <= 45 else 3 if longest <= 60 else 2
-    ax.legend(fontsize=7, ncol=ncol, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+def smallest_font_px(png: bytes) -> Optional[float]:
+    """Return the smallest font size, in image pixels, a chart's PNG records (None: not one of ours)."""
+    position = 8
+    while position + 8 <= len(png):
+        length = int.from_bytes(png[position : position + 4], "big")
+        kind, chunk = png[position + 4 : position + 8], png[position + 8 : position + 8 + length]
+        if kind == b"tEXt":
+            key, _, value = chunk.partition(b"\0")
+            if key.decode("latin-1") == SMALLEST_FONT_KEY:
+                return float(value)
+        position += 12 + length
+    return None

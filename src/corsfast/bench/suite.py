@@ -81,7 +81,7 @@ class Contender:
     twin_of: Optional[str] = None
     """A contender whose answers this one must reproduce exactly (checked before timing)."""
     family: str = "other"
-    """"corsfast-c", "corsfast-py", the peer's name, "floor" or "other" (checks, targets, colours)."""
+    """"corsfast-c", "corsfast-py", the peer's name, "floor" or "other" (checks, targets, the charts' colours)."""
     module: str = ""
     """What must be importable for this contender ("corsfast._engine_c": the compiled engine,
     skipped with CORSFAST_NO_EXTENSIONS=1); empty: always available."""
@@ -159,10 +159,6 @@ class Suite:
         floor_note: str = "",
         ratio_note: str = "",
         ratio_key: Optional[str] = None,
-        highlight: Optional[str] = None,
-        plot_ylabel: str = "overhead above the floor, ns per request (log scale)",
-        plot_note: str = "",
-        colours: Optional[dict[str, int]] = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"suite {id!r}: kind must be one of {KINDS}, not {kind!r}")
@@ -212,12 +208,6 @@ class Suite:
         )
         self.ratio_key = ratio_key
         """Also write each row's ratio under this key (the ASGI table keeps "ratio_to_starlette")."""
-        self.highlight = highlight
-        """The contender whose bars carry their ratio in the chart."""
-        self.plot_ylabel = plot_ylabel
-        self.plot_note = plot_note
-        self.colours = dict(colours or {})
-        """Contender id -> index in matplotlib's tab20 palette."""
         self._ready: Optional[tuple[bool, str]] = None
         self.add_scenarios(*scenarios)
         self.add_contenders(*contenders)

@@ -354,26 +354,6 @@ SUITE = register_suite(
             "pure-Python engine's, and below the send wrapper's on simple requests; the Kui drop-in's at most 0.25 "
             "of Kui's"
         ),
-        highlight="corsfast-c",
-        plot_ylabel="overhead above the bare app, ns per request (log scale)",
-        plot_note=(
-            "Kui middlewares: above the same Kui app without CORS. Hatched: the cheapest pure-Python "
-            "middleware wrapping send."
-        ),
-        colours={
-            "corsfast-c": 0,
-            "corsfast-py": 1,
-            "corsfast.starlette-c": 2,
-            "corsfast.starlette-py": 3,
-            "starlette": 6,
-            "send-wrapper": 5,
-            "kui": 8,
-            "corsfast.kui-c": 4,
-            "corsfast.kui-py": 9,
-            "corsfast.kui": 4,
-            "asgi-cors": 14,
-            "litestar": 10,
-        },
     )
 )
 

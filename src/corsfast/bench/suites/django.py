@@ -170,9 +170,6 @@ SUITE = register_suite(
         method="one loop calling middleware(request) on a fresh RequestFactory request per call",
         floor_note="floor = the view alone (HttpResponse('ok')), on the same fresh requests.",
         ratio_note="x django-cors-headers = overhead / django-cors-headers' overhead in the same scenario.",
-        highlight="corsfast.django-c",
-        plot_ylabel="overhead above the view, ns per request (log scale)",
-        colours={"corsfast.django-c": 0, "corsfast.django-py": 1, "django-cors-headers": 6},
     )
 )
 

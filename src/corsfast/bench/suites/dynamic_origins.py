@@ -167,8 +167,6 @@ SUITE = register_suite(
             "targets (ratios within this run): with a ttl, a cached verdict costs at most 1.25 x the overhead "
             "of the same origin listed as an exact rule"
         ),
-        highlight="corsfast-c+sync-ttl",
-        plot_ylabel="overhead above the bare app, ns per request (log scale)",
     )
 )
 

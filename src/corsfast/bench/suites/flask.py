@@ -120,6 +120,5 @@ SUITE = register_suite(
         floor_note="floor = the same Flask app and view without CORS.",
         ratio_note="x flask-cors = overhead / flask-cors' overhead (CORS(app) rows: its CORS(app); "
         "@cross_origin rows: its @cross_origin) in the same scenario.",
-        highlight="corsfast-flask-c",
     )
 )

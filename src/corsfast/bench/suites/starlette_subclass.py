@@ -176,8 +176,6 @@ SUITE = register_suite(
             "targets (ratios within this run): a subclass of corsfast.starlette's class costs at most 0.10 "
             "(nothing overridden) to 0.6 (a protocol method overridden) of Starlette's with the same body"
         ),
-        highlight="corsfast-c+verdict",
-        plot_ylabel="overhead above the bare app, ns per request (log scale)",
     )
 )
 

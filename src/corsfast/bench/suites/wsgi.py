@@ -147,16 +147,5 @@ SUITE = register_suite(
         floor_note="floor = the bare WSGI app, or the same Kui WSGI app without CORS for Kui's allow_cors.",
         ratio_note="native rows: overhead / the pure-Python start_response wrapper's overhead; Kui rows: "
         "overhead / Kui allow_cors' overhead, in the same scenario.",
-        highlight="corsfast.wsgi-c",
-        plot_ylabel="overhead above the floor, ns per request (log scale)",
-        plot_note="WSGI: hatched wraps start_response instead.",
-        colours={
-            "corsfast.wsgi-c": 0,
-            "corsfast.wsgi-py": 1,
-            "start-response-wrapper": 5,
-            "kui": 8,
-            "corsfast.kui-c": 4,
-            "corsfast.kui-py": 9,
-        },
     )
 )
