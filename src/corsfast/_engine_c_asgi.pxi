@@ -196,10 +196,35 @@ def kui_origin(headers):
 # -- ASGI ---------------------------------------------------------------------------------
 
 cdef class ASGIMiddlewareBase:
-    """The state an ASGI shim needs: the wrapped app and the compiled policy."""
+    """The state an ASGI shim needs: the wrapped app and the compiled policy.
 
-    cdef public object app
-    cdef public CORSPolicy policy
+    Both are read and replaced under the object's critical section (no-ops with the GIL):
+    without the GIL a thread replacing the policy (the Starlette drop-in, when an attribute
+    changes) could otherwise free it between another thread's read and its reference.
+    """
+
+    cdef object _app
+    cdef CORSPolicy _policy
+
+    @property
+    def app(self):
+        with cython.critical_section(self):
+            return self._app
+
+    @app.setter
+    def app(self, value):
+        with cython.critical_section(self):
+            self._app = value
+
+    @property
+    def policy(self):
+        with cython.critical_section(self):
+            return self._policy
+
+    @policy.setter
+    def policy(self, CORSPolicy value):
+        with cython.critical_section(self):
+            self._policy = value
 
 
 @cython.final
@@ -377,19 +402,23 @@ def asgi_call(self, scope, receive, send):
     drop-in leaves a header list that is not pairs of exactly bytes to Starlette's own code.
     """
     cdef ASGIMiddlewareBase middleware = <ASGIMiddlewareBase?>self
-    cdef CORSPolicy policy = middleware.policy
+    cdef CORSPolicy policy
+    cdef object app
     cdef RequestHeaders found
     cdef PyObject* item
     cdef OriginEntry entry
     cdef bytes origin
     cdef bint preflight
+    with cython.critical_section(middleware):
+        policy = middleware._policy
+        app = middleware._app
     if PyDict_CheckExact(scope):
         item = PyDict_GetItemWithError(scope, "type")
         kind = <object>item if item is not NULL else scope["type"]
     else:
         kind = scope["type"]
     if kind is not HTTP and kind != HTTP:
-        return middleware.app(scope, receive, send)
+        return app(scope, receive, send)
     if policy is None:
         policy = middleware._compile_policy()
     headers = scope["headers"]
@@ -403,7 +432,7 @@ def asgi_call(self, scope, receive, send):
         kept = _scan(headers, &found)  # noqa: F841 - holds what `found` borrows
     if found.origin is NULL:
         if policy._no_origin_passthrough:
-            return middleware.app(scope, receive, send)
+            return app(scope, receive, send)
         if policy._protocol_simple:
             return middleware._starlette_call(scope, receive, send, False)
         entry = policy._no_origin
@@ -429,7 +458,7 @@ def asgi_call(self, scope, receive, send):
         elif policy._protocol_simple:
             return middleware._starlette_call(scope, receive, send, False)
         if policy._hooked and not policy._allow_all:
-            return middleware.app(scope, receive, _wrap_send_deferred(send, policy, middleware, origin))
+            return app(scope, receive, _wrap_send_deferred(send, policy, middleware, origin))
         entry = policy._lookup(origin)
         if entry is policy._undecided:
             if policy._func_async:
@@ -443,7 +472,7 @@ def asgi_call(self, scope, receive, send):
             answer = policy._preflight_entry(entry, method, names, private_network)
             if answer is not None:
                 return _answer(send, <tuple>answer)
-    return middleware.app(scope, receive, _wrap_send(send, policy, entry))
+    return app(scope, receive, _wrap_send(send, policy, entry))
 
 
 async def _asgi_decide(ASGIMiddlewareBase middleware, CORSPolicy policy, scope, receive, send,

@@ -5,10 +5,31 @@
 
 
 cdef class WSGIMiddlewareBase:
-    """The state the WSGI shim needs: the wrapped app and the compiled policy."""
+    """The state the WSGI shim needs: the wrapped app and the compiled policy, read and
+    replaced under the object's critical section, as `ASGIMiddlewareBase`'s."""
 
-    cdef public object app
-    cdef public CORSPolicy policy
+    cdef object _app
+    cdef CORSPolicy _policy
+
+    @property
+    def app(self):
+        with cython.critical_section(self):
+            return self._app
+
+    @app.setter
+    def app(self, value):
+        with cython.critical_section(self):
+            self._app = value
+
+    @property
+    def policy(self):
+        with cython.critical_section(self):
+            return self._policy
+
+    @policy.setter
+    def policy(self, CORSPolicy value):
+        with cython.critical_section(self):
+            self._policy = value
 
 
 cdef object _environ_bytes(object environ, str key):
@@ -156,9 +177,14 @@ def wsgi_call(self, environ, start_response):
     verdict is taken once, before the app runs (`allow_origin_func` is asked at most once).
     """
     cdef WSGIMiddlewareBase middleware = <WSGIMiddlewareBase?>self
-    cdef CORSPolicy policy = middleware.policy
-    cdef OriginEntry entry = policy._no_origin
+    cdef CORSPolicy policy
+    cdef object app
+    cdef OriginEntry entry
     cdef _WSGIStart wrapped
+    with cython.critical_section(middleware):
+        policy = middleware._policy
+        app = middleware._app
+    entry = policy._no_origin
     origin = _environ_bytes(environ, "HTTP_ORIGIN")
     if origin is not None:
         entry = policy._decide(origin) if PyBytes_CheckExact(origin) else policy.lookup(origin)
@@ -180,7 +206,7 @@ def wsgi_call(self, environ, start_response):
     wrapped.start_response = start_response
     wrapped.policy = policy
     wrapped.entry = entry
-    return middleware.app(environ, wrapped)
+    return app(environ, wrapped)
 
 
 _WSGI_ALL = ("WSGIMiddlewareBase", "wsgi_call", "wsgi_headers")
