@@ -12,7 +12,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SI
 from cpython.dict cimport PyDict_SetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.object cimport PyObject
-from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsLatin1String, PyUnicode_CheckExact, PyUnicode_DecodeLatin1
 from libc.math cimport INFINITY
@@ -114,6 +114,67 @@ cdef extern from *:
     int corsfast_same_items(PyObject* container, int is_dict, PyObject* const* items, Py_ssize_t n,
                             unsigned long long* version) noexcept
     PyObject* const* corsfast_tuple_items(PyObject* tuple) noexcept
+
+cdef extern from *:
+    """
+    /* Shared counters and write-once slots that stay exact without the GIL.
+       corsfast_count: one relaxed atomic increment (cache hits and misses are statistics:
+       no ordering is needed, only that no increment is lost).
+       corsfast_publish: store a new reference in an empty slot unless another thread stored
+       one first; returns the slot's value (a borrowed reference the slot keeps until its
+       owner dies) and drops `value` when it lost. A slot is never replaced once set, so a
+       reader of a non-NULL slot can never see it freed. */
+    static inline void corsfast_count(Py_ssize_t* counter) {
+    #ifdef Py_GIL_DISABLED
+        _Py_atomic_add_ssize(counter, 1);
+    #else
+        (*counter)++;
+    #endif
+    }
+    static inline Py_ssize_t corsfast_counted(Py_ssize_t* counter) {
+    #ifdef Py_GIL_DISABLED
+        return _Py_atomic_load_ssize_relaxed(counter);
+    #else
+        return *counter;
+    #endif
+    }
+    static inline void corsfast_count_reset(Py_ssize_t* counter) {
+    #ifdef Py_GIL_DISABLED
+        _Py_atomic_store_ssize_relaxed(counter, 0);
+    #else
+        *counter = 0;
+    #endif
+    }
+    static inline PyObject* corsfast_published(PyObject** slot) {
+    #ifdef Py_GIL_DISABLED
+        return (PyObject*)_Py_atomic_load_ptr_acquire(slot);
+    #else
+        return *slot;
+    #endif
+    }
+    static inline PyObject* corsfast_publish(PyObject** slot, PyObject* value) {
+    #ifdef Py_GIL_DISABLED
+        PyObject* expected = NULL;
+        if (_Py_atomic_compare_exchange_ptr(slot, &expected, value)) {
+            return value;
+        }
+        Py_DECREF(value);
+        return expected;
+    #else
+        if (*slot == NULL) {
+            *slot = value;
+            return value;
+        }
+        Py_DECREF(value);
+        return *slot;
+    #endif
+    }
+    """
+    void corsfast_count(Py_ssize_t* counter) noexcept nogil
+    Py_ssize_t corsfast_counted(Py_ssize_t* counter) noexcept nogil
+    void corsfast_count_reset(Py_ssize_t* counter) noexcept nogil
+    PyObject* corsfast_published(PyObject** slot) noexcept nogil
+    PyObject* corsfast_publish(PyObject** slot, PyObject* value) noexcept
 
 cdef extern from *:
     """

@@ -218,15 +218,15 @@ cdef class DjangoPolicy:
         if not PyUnicode_CheckExact(origin) or PyUnicode_GET_LENGTH(origin) > self._max_origin_length:
             # Computed, never cached: a str subclass may hash as it likes, and long keys
             # would let a client fill the cache with megabytes.
-            self._misses += 1
+            corsfast_count(&self._misses)
             return <DjangoOriginEntry?>self._make_entry(origin)
         found = corsfast_dict_get_ref(self._cache, origin)
         if found is not NULL:
-            self._hits += 1
+            corsfast_count(&self._hits)
             entry = <DjangoOriginEntry>found
             Py_DECREF(entry)  # the cast took its own reference
             return entry
-        self._misses += 1
+        corsfast_count(&self._misses)
         entry = <DjangoOriginEntry?>self._make_entry(origin)
         if self._maxsize:
             if len(self._cache) >= self._maxsize:
@@ -236,13 +236,15 @@ cdef class DjangoPolicy:
 
     def cache_info(self):
         """Return the origin cache's hits, misses, maximum and current size."""
-        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
+        return CacheInfo(
+            corsfast_counted(&self._hits), corsfast_counted(&self._misses), self._maxsize, len(self._cache)
+        )
 
     def cache_clear(self):
         """Empty the origin cache and reset its statistics."""
         self._cache.clear()
-        self._hits = 0
-        self._misses = 0
+        corsfast_count_reset(&self._hits)
+        corsfast_count_reset(&self._misses)
 
     def before(self, request):
         """Return the preflight answer for `request`, or None to call the view."""

@@ -260,11 +260,11 @@ cdef class FlaskPolicy:
             return self._no_origin
         found = corsfast_dict_get_ref(self._cache, origin)
         if found is not NULL:
-            self._hits += 1
+            corsfast_count(&self._hits)
             entry = <FlaskEntry>found
             Py_DECREF(entry)  # the cast took its own reference
             return entry
-        self._misses += 1
+        corsfast_count(&self._misses)
         entry = self._make_entry(origin)
         if PyUnicode_GET_LENGTH(origin) <= MAX_CACHED_ORIGIN:
             _cache_store(self._cache, self._maxsize, origin, entry)
@@ -280,15 +280,17 @@ cdef class FlaskPolicy:
 
     def cache_info(self):
         """Return the origin cache's hits, misses, maximum and current size."""
-        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
+        return CacheInfo(
+            corsfast_counted(&self._hits), corsfast_counted(&self._misses), self._maxsize, len(self._cache)
+        )
 
     def cache_clear(self):
         """Empty the caches and reset the origin cache's statistics."""
         self._cache.clear()
         self._method_cache.clear()
         self._names_cache.clear()
-        self._hits = 0
-        self._misses = 0
+        corsfast_count_reset(&self._hits)
+        corsfast_count_reset(&self._misses)
 
     # -- preflights ----------------------------------------------------------------------
 

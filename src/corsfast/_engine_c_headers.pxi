@@ -53,7 +53,9 @@ cdef class OriginEntry:
     cdef readonly double expires
     """When a cached verdict of `allow_origin_func` goes stale (the policy's clock); `NEVER`
     for every other entry."""
-    cdef list _wsgi_block  # `block` as latin-1 str pairs, made on first use (the WSGI path)
+    cdef PyObject* _wsgi_block
+    """`block` as a list of latin-1 str pairs, made on first use (the WSGI path) and then
+    never replaced: written once through `corsfast_publish`, so threads may race to make it."""
 
     def __init__(self, bint allowed, tuple ops, tuple preflight_head):
         self.allowed = allowed
@@ -61,6 +63,9 @@ cdef class OriginEntry:
         self.block = tuple(_apply_ops([], ops, True))
         self.preflight_head = preflight_head
         self.expires = INFINITY
+
+    def __dealloc__(self):
+        Py_XDECREF(self._wsgi_block)
 
 
 # -- the names the engine sets -----------------------------------------------------------

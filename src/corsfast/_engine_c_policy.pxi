@@ -379,18 +379,18 @@ cdef class CORSPolicy:
         cdef OriginEntry entry
         if PyBytes_GET_SIZE(origin) > self._max_origin_length:
             # Refused before hashing, caching or running any rule on it.
-            self._misses += 1
+            corsfast_count(&self._misses)
             return self._denied
         found = corsfast_dict_get_ref(self._cache, origin)
         if found is not NULL:
             entry = <OriginEntry>found
             Py_DECREF(entry)  # the cast took its own reference
             if self._timed and entry.expires != INFINITY and self._stale(entry):
-                self._misses += 1
+                corsfast_count(&self._misses)
                 return self._undecided  # a stale verdict: ask again
-            self._hits += 1
+            corsfast_count(&self._hits)
             return entry
-        self._misses += 1
+        corsfast_count(&self._misses)
         if self._match(origin):
             entry = self._make_entry(origin, True)
         elif self._undecided is not None and self._eligible(origin):
@@ -548,13 +548,15 @@ cdef class CORSPolicy:
 
     def cache_info(self):
         """Return the origin cache's hits, misses, maximum and current size."""
-        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
+        return CacheInfo(
+            corsfast_counted(&self._hits), corsfast_counted(&self._misses), self._maxsize, len(self._cache)
+        )
 
     def cache_clear(self):
         """Empty the origin cache and reset its statistics."""
         self._cache.clear()
-        self._hits = 0
-        self._misses = 0
+        corsfast_count_reset(&self._hits)
+        corsfast_count_reset(&self._misses)
 
     # -- requests ------------------------------------------------------------------------
 

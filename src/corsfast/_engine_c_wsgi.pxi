@@ -81,9 +81,13 @@ cdef list _str_headers(headers):
 
 cdef list _str_block(OriginEntry entry):
     """Return `entry.block` as latin-1 str pairs, decoded once per entry and kept on it."""
-    if entry._wsgi_block is None:
-        entry._wsgi_block = _str_headers(entry.block)
-    return entry._wsgi_block
+    cdef PyObject* block = corsfast_published(&entry._wsgi_block)
+    cdef list made
+    if block is NULL:
+        made = _str_headers(entry.block)
+        Py_INCREF(made)  # the slot's own reference
+        block = corsfast_publish(&entry._wsgi_block, <PyObject*>made)
+    return <list>block
 
 
 cdef inline bint _ascii_is(const unsigned char* s, const char* name, Py_ssize_t n) noexcept:

@@ -15,11 +15,13 @@ header methods are Django's own; any other response gets the public API.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Optional, cast
 
 from .._cache_info import CacheInfo
+from .policy import counted
 
 __all__ = (
     "DjangoMiddlewareBase",
@@ -133,8 +135,8 @@ class DjangoPolicy:
         self._cache: dict[str, DjangoOriginEntry] = {}
         self._store_lock = threading.Lock()
         self._known: dict[type, bool] = {}
-        self._hits = 0
-        self._misses = 0
+        self._hits = itertools.count()
+        self._misses = itertools.count()
 
     # -- the parts of a request ----------------------------------------------------------
 
@@ -173,13 +175,13 @@ class DjangoPolicy:
         if origin.__class__ is not str or len(origin) > self._max_origin_length:
             # Computed, never cached: a str subclass may hash as it likes, and long keys
             # would let a client fill the cache with megabytes.
-            self._misses += 1
+            next(self._misses)
             return self._make_entry(origin)
         entry = self._cache.get(origin)
         if entry is not None:
-            self._hits += 1
+            next(self._hits)
             return entry
-        self._misses += 1
+        next(self._misses)
         entry = self._make_entry(origin)
         if self._maxsize:
             with self._store_lock:
@@ -190,13 +192,13 @@ class DjangoPolicy:
 
     def cache_info(self) -> CacheInfo:
         """Return the origin cache's hits, misses, maximum and current size."""
-        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
+        return CacheInfo(counted(self._hits), counted(self._misses), self._maxsize, len(self._cache))
 
     def cache_clear(self) -> None:
         """Empty the origin cache and reset its statistics."""
         self._cache.clear()
-        self._hits = 0
-        self._misses = 0
+        self._hits = itertools.count()
+        self._misses = itertools.count()
 
     def before(self, request: Any) -> Any:
         """Return the preflight answer for `request`, or None to call the view.

@@ -27,6 +27,7 @@ Origin or requested header name holding control characters never matches.
 from __future__ import annotations
 
 import copy
+import itertools
 import operator
 import re
 import threading
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 from .._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH
-from .policy import CacheInfo
+from .policy import CacheInfo, counted
 
 __all__ = (
     "FlaskContext",
@@ -196,8 +197,8 @@ class FlaskPolicy:
         self._cache = _BoundedCache(cache_size)
         self._method_cache = _BoundedCache(cache_size)
         self._names_cache = _BoundedCache(cache_size)
-        self._hits = 0
-        self._misses = 0
+        self._hits = itertools.count()
+        self._misses = itertools.count()
         self._no_origin = self._make_entry(None)
 
     # -- origins -----------------------------------------------------------------------
@@ -255,13 +256,13 @@ class FlaskPolicy:
             return self._no_origin
         entry = self._cache.get(origin)
         if entry is not None:
-            self._hits += 1
+            next(self._hits)
             return entry  # type: ignore[no-any-return]
         return self._miss(origin)
 
     def _miss(self, origin: str) -> FlaskEntry:
         """Return the entry for an Origin not in the cache, and cache it (bounded, short values only)."""
-        self._misses += 1
+        next(self._misses)
         entry = self._make_entry(origin)
         if len(origin) <= DEFAULT_MAX_ORIGIN_LENGTH:
             self._cache.store(origin, entry)
@@ -273,15 +274,15 @@ class FlaskPolicy:
 
     def cache_info(self) -> CacheInfo:
         """Return the origin cache's hits, misses, maximum and current size."""
-        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
+        return CacheInfo(counted(self._hits), counted(self._misses), self._maxsize, len(self._cache))
 
     def cache_clear(self) -> None:
         """Empty the caches and reset the origin cache's statistics."""
         self._cache.clear()
         self._method_cache.clear()
         self._names_cache.clear()
-        self._hits = 0
-        self._misses = 0
+        self._hits = itertools.count()
+        self._misses = itertools.count()
 
     # -- preflights --------------------------------------------------------------------
 

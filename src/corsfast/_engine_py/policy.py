@@ -9,6 +9,7 @@ app's response start gets.
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 import threading
 import time
@@ -17,6 +18,17 @@ from typing import Any, Union
 
 from .._cache_info import CacheInfo
 from .._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_PREFLIGHT, WATCH_SIMPLE, CORSOptions
+
+
+def counted(counter: itertools.count[int]) -> int:
+    """Return how many numbers `counter` (an `itertools.count()` from 0) has handed out.
+
+    The cache statistics count with `next(counter)`, one atomic step even without the GIL
+    (CPython 3.14t), where `self._hits += 1` could lose increments between threads; a
+    count's repr is `count(N)`, N the next number, so N calls were made.
+    """
+    return int(repr(counter)[6:-1])
+
 
 __all__ = ("CORSPolicy", "CacheInfo", "OriginEntry")
 
@@ -246,8 +258,8 @@ class CORSPolicy:
         # Held only on a miss, between the size check and the store, so that no thread switch
         # there lets the cache grow past its bound (hits take no lock).
         self._store_lock = threading.Lock()
-        self._hits = 0
-        self._misses = 0
+        self._hits = itertools.count()
+        self._misses = itertools.count()
         # Starlette reflects the origin instead of `*` when credentials are allowed.
         self._explicit = not self._allow_all or options.allow_credentials
         self._methods = frozenset(m.encode("latin-1") for m in options.allow_methods)
@@ -433,16 +445,16 @@ class CORSPolicy:
             raise TypeError(f"Expected bytes, got {type(origin).__name__}")
         if len(origin) > self._max_origin_length:
             # Refused before hashing, caching or running any rule on it.
-            self._misses += 1
+            next(self._misses)
             return self._denied
         entry = self._cache.get(origin)
         if entry is not None:
             if self._timed and entry.expires != NEVER and not self._clock() < entry.expires:
-                self._misses += 1
+                next(self._misses)
                 return self._undecided  # type: ignore[return-value]  # a stale verdict: ask again
-            self._hits += 1
+            next(self._hits)
             return entry
-        self._misses += 1
+        next(self._misses)
         if self._match(origin):
             entry = self._make_entry(origin, True)
         elif self._undecided is not None and self._eligible(origin):
@@ -553,13 +565,13 @@ class CORSPolicy:
 
     def cache_info(self) -> CacheInfo:
         """Return the origin cache's hits, misses, maximum and current size."""
-        return CacheInfo(self._hits, self._misses, self._maxsize, len(self._cache))
+        return CacheInfo(counted(self._hits), counted(self._misses), self._maxsize, len(self._cache))
 
     def cache_clear(self) -> None:
         """Empty the origin cache and reset its statistics."""
         self._cache.clear()
-        self._hits = 0
-        self._misses = 0
+        self._hits = itertools.count()
+        self._misses = itertools.count()
 
     # -- requests ----------------------------------------------------------------------
 
