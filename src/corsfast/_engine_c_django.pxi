@@ -375,17 +375,66 @@ cdef class DjangoState:
     """
 
     cdef public object refresh
-    cdef public DjangoPolicy policy
-    cdef public object snapshot
-    cdef public Py_ssize_t generation
-    cdef public Py_ssize_t compiled
+    cdef DjangoPolicy _policy
+    cdef object _snapshot
+    cdef Py_ssize_t _generation
+    cdef Py_ssize_t _compiled
 
     def __init__(self, refresh):
         self.refresh = refresh
-        self.policy = None
-        self.snapshot = None
-        self.generation = 0
-        self.compiled = -1
+        self._policy = None
+        self._snapshot = None
+        self._generation = 0
+        self._compiled = -1
+
+    # Read and written under the object's critical section (no-ops with the GIL): without
+    # the GIL a request reading the policy while a setting change replaces it could
+    # otherwise take a reference to a freed policy.
+
+    @property
+    def policy(self):
+        with cython.critical_section(self):
+            return self._policy
+
+    @policy.setter
+    def policy(self, DjangoPolicy value):
+        with cython.critical_section(self):
+            self._policy = value
+
+    @property
+    def snapshot(self):
+        with cython.critical_section(self):
+            return self._snapshot
+
+    @snapshot.setter
+    def snapshot(self, value):
+        with cython.critical_section(self):
+            self._snapshot = value
+
+    @property
+    def generation(self):
+        with cython.critical_section(self):
+            return self._generation
+
+    @generation.setter
+    def generation(self, Py_ssize_t value):
+        with cython.critical_section(self):
+            self._generation = value
+
+    @property
+    def compiled(self):
+        with cython.critical_section(self):
+            return self._compiled
+
+    @compiled.setter
+    def compiled(self, Py_ssize_t value):
+        with cython.critical_section(self):
+            self._compiled = value
+
+    def bump(self):
+        """Count one setting change (a step of its own, so no concurrent change is lost)."""
+        with cython.critical_section(self):
+            self._generation += 1
 
 
 cdef class DjangoMiddlewareBase:
@@ -399,11 +448,18 @@ cdef class DjangoMiddlewareBase:
 
 cdef inline DjangoPolicy _dj_current(DjangoMiddlewareBase middleware):
     cdef DjangoState state = middleware._corsfast_state
+    cdef DjangoPolicy policy
+    cdef bint stale
     if state is None or not middleware._corsfast_fast:
         return None
-    if state.compiled != state.generation:
+    with cython.critical_section(state):
+        stale = state._compiled != state._generation
+        policy = state._policy
+    if stale:
         state.refresh()
-    return state.policy
+        with cython.critical_section(state):
+            policy = state._policy
+    return policy
 
 
 def django_call(self, request):

@@ -325,7 +325,7 @@ class DjangoState:
     never lost.
     """
 
-    __slots__ = ("compiled", "generation", "policy", "refresh", "snapshot")
+    __slots__ = ("_bumping", "compiled", "generation", "policy", "refresh", "snapshot")
 
     def __init__(self, refresh: Callable[[], None]) -> None:
         self.refresh = refresh
@@ -333,6 +333,12 @@ class DjangoState:
         self.snapshot: Any = None
         self.generation = 0
         self.compiled = -1
+        self._bumping = threading.Lock()
+
+    def bump(self) -> None:
+        """Count one setting change (a step of its own, so no concurrent change is lost)."""
+        with self._bumping:
+            self.generation += 1
 
 
 class DjangoMiddlewareBase:

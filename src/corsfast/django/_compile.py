@@ -470,7 +470,7 @@ def _refresh(engine: ModuleType, state: Any) -> None:
 def _setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith("CORS_"):
         for state in list(_STATES.values()):
-            state.generation += 1
+            state.bump()
 
 
 setting_changed.connect(_setting_changed, weak=False, dispatch_uid="corsfast.django._compile")
