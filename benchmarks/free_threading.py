@@ -31,7 +31,12 @@ SCOPE = {
     "path": "/",
     "headers": [(b"host", b"api.example.com"), (b"origin", b"https://app.example.com"), (b"accept", b"*/*")],
 }
-ENVIRON = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_HOST": "api.example.com", "HTTP_ORIGIN": "https://app.example.com"}
+ENVIRON = {
+    "REQUEST_METHOD": "GET",
+    "PATH_INFO": "/",
+    "HTTP_HOST": "api.example.com",
+    "HTTP_ORIGIN": "https://app.example.com",
+}
 START = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
 BODY = {"type": "http.response.body", "body": b"ok"}
 
