@@ -233,6 +233,24 @@ def test_starlette_drop_in_while_allow_origins_changes(engine: ModuleType, threa
     assert mixed == 0, f"{mixed} of {len(answers)} answers are neither the old nor the new configuration's"
 
 
+SHARED_START = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
+SHARED_BODY = {"type": "http.response.body", "body": b"ok"}
+
+
+async def sharing_app(scope: Any, receive: Any, send: Any) -> None:
+    # An app that sends the same message dicts from every thread (a bug, but not one that
+    # may crash a server): the middleware replaces `headers` in a dict other threads read.
+    await send(SHARED_START)
+    await send(SHARED_BODY)
+
+
+@pytest.mark.parametrize("threads", THREADS)
+def test_an_app_sharing_its_messages_between_threads_crashes_nothing(engine: ModuleType, threads: int) -> None:
+    middleware = corsfast.CORSMiddleware(sharing_app, **NATIVE, _engine=engine)
+    answers = run_threads(threads, asgi_work(middleware, REQUESTS))
+    assert answers and all(answer[0] == 200 for request, answer in answers if request[0] == "GET")
+
+
 # -- WSGI ---------------------------------------------------------------------------------------
 
 

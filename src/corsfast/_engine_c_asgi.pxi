@@ -253,16 +253,27 @@ cdef class _CORSSend:
         cdef PyObject* found
         if self.started:
             return self.send(message)
+        # New references in one step: an app may send one message dict from many threads,
+        # and without the GIL another thread's `message["headers"] = ...` could free a
+        # borrowed value before it is used.
         if PyDict_CheckExact(message):
-            found = PyDict_GetItemWithError(message, "type")
-            kind = <object>found if found is not NULL else message["type"]
+            found = corsfast_dict_get_ref(message, "type")
+            if found is not NULL:
+                kind = <object>found
+                Py_DECREF(kind)  # the cast took its own reference
+            else:
+                kind = message["type"]
         else:
             kind = message["type"]
         if kind is RESPONSE_START or kind == RESPONSE_START:
             self.started = True
             if PyDict_CheckExact(message):
-                found = PyDict_GetItemWithError(message, "headers")
-                headers = <object>found if found is not NULL else ()
+                found = corsfast_dict_get_ref(message, "headers")
+                if found is not NULL:
+                    headers = <object>found
+                    Py_DECREF(headers)
+                else:
+                    headers = ()
             else:
                 headers = message.get("headers", ())
             entry = self.entry

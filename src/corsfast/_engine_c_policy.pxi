@@ -603,13 +603,16 @@ cdef class CORSPolicy:
             headers = list(headers)
         # Copy first, never extend the app's list: a response object may send it again, and
         # the checks below may run an odd item's own code, which must not change what is read.
-        n = PyList_GET_SIZE(headers)
         m = PyTuple_GET_SIZE(block)
-        result = PyList_New(n + m)
-        for i in range(n):
-            item = <object>PyList_GET_ITEM(headers, i)
-            Py_INCREF(item)
-            PyList_SET_ITEM(result, i, item)
+        # Under the list's critical section (a no-op with the GIL): without the GIL another
+        # thread changing a list the app shares could otherwise free an item being copied.
+        with cython.critical_section(headers):
+            n = PyList_GET_SIZE(headers)
+            result = PyList_New(n + m)
+            for i in range(n):
+                item = <object>PyList_GET_ITEM(headers, i)
+                Py_INCREF(item)
+                PyList_SET_ITEM(result, i, item)
         for i in range(m):
             item = <object>PyTuple_GET_ITEM(block, i)
             Py_INCREF(item)

@@ -134,15 +134,18 @@ cdef list _wsgi_headers(CORSPolicy policy, OriginEntry entry, object headers):
     cdef Py_ssize_t i
     cdef PyObject* item
     if policy._touched_default and PyList_CheckExact(headers):
-        for i in range(PyList_GET_SIZE(headers)):
-            item = PyList_GET_ITEM(headers, i)
-            if not (PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2):
-                break
-            if not _plain_untouched(<object>PyTuple_GET_ITEM(<object>item, 0),
-                                    <object>PyTuple_GET_ITEM(<object>item, 1)):
-                break
-        else:
-            return <list>headers + _str_block(entry)
+        # Under the list's critical section (a no-op with the GIL): the items are read
+        # borrowed, which another thread changing a list the app shares must not free.
+        with cython.critical_section(headers):
+            for i in range(PyList_GET_SIZE(headers)):
+                item = PyList_GET_ITEM(headers, i)
+                if not (PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2):
+                    break
+                if not _plain_untouched(<object>PyTuple_GET_ITEM(<object>item, 0),
+                                        <object>PyTuple_GET_ITEM(<object>item, 1)):
+                    break
+            else:
+                return <list>headers + _str_block(entry)
     spelling = {}
     encoded = []
     for name, value in headers:
