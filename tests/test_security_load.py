@@ -252,7 +252,14 @@ def test_r10_flood_without_a_cache(engine: ModuleType) -> None:
     run_flood(policy, 0, 20_000, rng, stats)  # warm-up: the pattern's and the allocator's own caches
     with traced():
         before = tracemalloc.get_traced_memory()[0]
-        run_flood(policy, 20_000, 20_000 + TRACED_WINDOW, rng, stats)
+        # No automatic collection in the window: a free-threaded build's collector allocates
+        # working memory in proportion to every live object of the process, which the peak
+        # would count (hundreds of KiB late in a test run).
+        gc.disable()
+        try:
+            run_flood(policy, 20_000, 20_000 + TRACED_WINDOW, rng, stats)
+        finally:
+            gc.enable()
         grown, peak = (size - before for size in tracemalloc.get_traced_memory())
     print(
         f"\n[R10 cache_size=0 {engine.__name__}] {TRACED_WINDOW:,} traced lookups: peak +{peak:,} B, end +{grown:,} B"
@@ -262,7 +269,10 @@ def test_r10_flood_without_a_cache(engine: ModuleType) -> None:
     info = policy.cache_info()
     assert (info.hits, info.misses, info.maxsize, info.currsize) == (0, 20_000 + TRACED_WINDOW, 0, 0)
     assert stats.largest_currsize == 0
-    assert grown < 4 * KiB  # nothing retained per lookup
+    # Nothing retained per lookup: one object kept per lookup would be over 500 KiB. The slack is
+    # the interpreter's free lists, which keep up to 100 freed ints (4.7 KiB on a free-threaded
+    # build, where an int takes 48 bytes).
+    assert grown < 16 * KiB
     assert peak < 2 * MAX_ORIGIN + 16 * KiB  # one lookup's temporaries (an origin at the cap)
 
 
@@ -358,9 +368,18 @@ def test_no_leak_over_many_requests_on_a_warm_cache(engine: ModuleType, shim: st
     blocks_before = blocks()
     with traced():
         before = tracemalloc.get_traced_memory()[0]
-        run(LEAK_REQUESTS)
+        # No automatic collection during the run: a free-threaded build's collector allocates
+        # working memory in proportion to every live object of the process (hundreds of KiB late
+        # in a test run), which the peak would count. A reference cycle made per request would
+        # now pile up in the peak instead.
+        gc.disable()
+        try:
+            run(LEAK_REQUESTS)
+            traced_peak = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            gc.enable()
         gc.collect()
-        traced_grown, traced_peak = (size - before for size in tracemalloc.get_traced_memory())
+        traced_grown = tracemalloc.get_traced_memory()[0] - before
     blocks_grown = blocks() - blocks_before
     elapsed = time.perf_counter() - began
     print(
