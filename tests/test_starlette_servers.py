@@ -11,6 +11,7 @@ Real HTTP requests (httpx) must get the same status, headers (order and values, 
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
@@ -320,14 +321,24 @@ class Server:
     """One server subprocess in its own process group (granian forks workers)."""
 
     def __init__(self, name: str, app: str, env: dict[str, str], directory: Path, label: str) -> None:
+        self.command = functools.partial(SERVER_COMMANDS[name], app=app)
+        self.env = env
+        self.directory = directory
+        self.log = directory / f"{label}.log"
+        self.launches = 0
+        self._launch()
+
+    def _launch(self) -> None:
+        # The port is free when picked, but another process (a parallel test worker's
+        # server) may bind it before this server does: `wait_ready` then launches again.
+        self.launches += 1
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = directory / f"{label}.log"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                SERVER_COMMANDS[name](self.port, app),
-                cwd=directory,
-                env=env,
+                self.command(self.port),
+                cwd=self.directory,
+                env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -337,7 +348,11 @@ class Server:
     def wait_ready(self, path: str, deadline: float) -> None:
         while True:
             if self.process.poll() is not None:
-                raise AssertionError(f"server exited with {self.process.returncode}:\n{self.log.read_text()}")
+                output = self.log.read_text()
+                if "address already in use" in output.lower() and self.launches < 3:
+                    self._launch()
+                    continue
+                raise AssertionError(f"server exited with {self.process.returncode}:\n{output}")
             try:
                 if httpx.get(self.base + path, timeout=1.0).status_code == 200:
                     return
