@@ -11,6 +11,7 @@ configuration, never a mix), and the cache statistics must count every lookup.
 With the GIL these prove the answers under thread switches; on a free-threaded CPython
 (3.14t, `PYTHON_GIL=0`) they are the stress suite of the free-threaded job, where a race
 would crash, raise or mix answers. Loops are bounded in count and in time.
+`CORSFAST_STRESS_REPORT=FILE` appends a JSON line per threaded run (test, threads, requests).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import io
+import json
+import os
 import sys
 import threading
 import time
@@ -90,7 +93,13 @@ def run_threads(count: int, work: Callable[[int], list[tuple[Request, Answer]]])
         assert not thread.is_alive(), "a thread did not finish"
     if errors:
         raise errors[0]
-    return [pair for result in results for pair in result]
+    answers = [pair for result in results for pair in result]
+    report = os.environ.get("CORSFAST_STRESS_REPORT")
+    if report:  # a line per run, to total the requests a stress run made
+        with open(report, "a", encoding="utf-8") as out:
+            test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+            out.write(json.dumps({"test": test, "threads": count, "requests": len(answers)}) + "\n")
+    return answers
 
 
 # -- ASGI ---------------------------------------------------------------------------------------
