@@ -31,6 +31,7 @@ ALLOWED = "https://app.example.com"
 REFUSED = "https://evil.example.net"
 CACHE_SIZE = 64
 SHARED_ORIGINS = 200  # more than CACHE_SIZE: the cache is cleared and refilled all the time
+BURST_EVERY = 8
 FUNC_TTL = 0.005  # seconds: verdicts of allow_origin_func go stale during the run
 
 
@@ -169,6 +170,9 @@ class Stress:
         self.deadline = time.monotonic() + seconds
         self.failures: list[str] = []
         self.requests = 0
+        # Every BURST_EVERY steps all workers answer one new Origin at the same moment, so
+        # that the state an entry fills on first use is filled by several threads at once.
+        self.burst = threading.Barrier(threads, timeout=60)
         self._lock = threading.Lock()
         options: dict[str, Any] = {
             "allow_origins": [ALLOWED],
@@ -225,15 +229,20 @@ class Stress:
                     self._check_django(origin, preflight)
                 if self.flask is not None:
                     self._check_flask(origin, preflight)
+                if step % BURST_EVERY == 0:
+                    self._burst(step)
                 if step % 16 == 0:
                     for middleware in (self.asgi, self.wsgi, self.wsgi_untimed):
                         info = middleware.cache_info()
                         if not 0 <= info.currsize <= CACHE_SIZE + self.threads:
                             self.fail(f"cache size out of bounds: {info}")
                 step += 1
+        except threading.BrokenBarrierError:
+            pass  # another worker has stopped
         except Exception as error:  # reported; the run then fails
             self.fail(f"worker {number}: {type(error).__name__}: {error}")
         finally:
+            self.burst.abort()
             loop.close()
             with self._lock:
                 self.requests += step
@@ -243,6 +252,13 @@ class Stress:
             value = value.decode("latin-1")
         if (value == origin) != allowed:
             self.fail(f"{name}: Origin {origin} answered {value!r}, expected allowed={allowed}")
+
+    def _burst(self, step: int) -> None:
+        origin = f"https://b{step}.dyn.test"
+        self.burst.wait()
+        for name, app in (("wsgi", self.wsgi), ("wsgi untimed", self.wsgi_untimed)):
+            text = _wsgi_request(app, origin, False)
+            self._check(f"{name} burst", origin, text.get("access-control-allow-origin"), True)
 
     def _check_django(self, origin: str, preflight: bool) -> None:
         from django.test import RequestFactory
