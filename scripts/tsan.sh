@@ -62,7 +62,10 @@ if [ ! -x "$PY" ]; then
   done
 fi
 stamp=$VENV/.corsfast-built
-if [ ! -f "$stamp" ] || [ -n "$(find src/corsfast setup.py -newer "$stamp" -type f 2>/dev/null | head -n 1)" ]; then
+changed() {  # a source file of the package newer than the last build (not Cython's output)
+  find src/corsfast setup.py -newer "$stamp" -type f \( -name '*.py' -o -name '*.pyx' -o -name '*.pxi' \) | head -n 1
+}
+if [ ! -f "$stamp" ] || [ -n "$(changed)" ]; then
   log "building the engine with -fsanitize=thread"
   CORSFAST_SANITIZE=thread pip_install --no-deps --no-build-isolation --force-reinstall .
   touch "$stamp"
