@@ -40,7 +40,7 @@ import corsfast
 ROOT = Path(__file__).resolve().parents[1]
 """The project directory: a git checkout, or an extracted sdist under cibuildwheel."""
 
-ENGINE_ENV = ("CORSFAST_NO_EXTENSIONS", "CORSFAST_CYTHON_TRACING", "CORSFAST_CYTHON_ANNOTATE")
+ENGINE_ENV = ("CORSFAST_NO_EXTENSIONS", "CORSFAST_CYTHON_TRACING", "CORSFAST_CYTHON_ANNOTATE", "CORSFAST_SANITIZE")
 """Build switches read by setup.py; cleared for every build here unless a test sets one."""
 
 GENERATED = (".c", ".h", ".html", ".pyc", ".pyo")
