@@ -76,7 +76,7 @@ if [ $# -eq 0 ]; then
   if [ -f tests/test_free_threading.py ]; then
     # Not the memory test: under TSan the process grows with the sanitizer's own shadow
     # memory and synchronization records, whatever the code under test does.
-    set -- tests/test_free_threading.py -m threads -p no:cacheprovider -k "not memory_stays_flat"
+    set -- tests/test_free_threading.py -m threads -p no:cacheprovider
   else
     set -- scripts/tsan_stress.py
   fi

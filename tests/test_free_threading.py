@@ -22,6 +22,7 @@ import io
 import json
 import os
 import sys
+import sysconfig
 import threading
 import time
 import warnings
@@ -413,6 +414,10 @@ def _rss_kib() -> Optional[int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+@pytest.mark.skipif(
+    "--with-thread-sanitizer" in (sysconfig.get_config_var("CONFIG_ARGS") or ""),
+    reason="ThreadSanitizer's own memory grows with the run",
+)
 def test_memory_stays_flat_under_threads(engine: ModuleType) -> None:
     # Unique origins churn the bounded cache: after a warm-up round, more rounds of the same
     # load must not grow the process (a leak of one entry per request would add megabytes).
