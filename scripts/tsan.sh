@@ -74,8 +74,8 @@ fi
 # -- the run ----------------------------------------------------------------------------------
 if [ $# -eq 0 ]; then
   if [ -f tests/test_free_threading.py ]; then
-    # Not the memory test: under TSan the process grows with the sanitizer's own shadow
-    # memory and synchronization records, whatever the code under test does.
+    # The memory test skips itself here: under TSan the process grows with the sanitizer's
+    # own shadow memory and synchronization records, whatever the code under test does.
     set -- tests/test_free_threading.py -m threads -p no:cacheprovider
   else
     set -- scripts/tsan_stress.py
