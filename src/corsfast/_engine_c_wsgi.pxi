@@ -133,9 +133,11 @@ def wsgi_headers(CORSPolicy policy not None, OriginEntry entry not None, headers
 cdef list _wsgi_headers(CORSPolicy policy, OriginEntry entry, object headers):
     cdef Py_ssize_t i
     cdef PyObject* item
+    cdef bint plain = False
     if policy._touched_default and PyList_CheckExact(headers):
         # Under the list's critical section (a no-op with the GIL): the items are read
-        # borrowed, which another thread changing a list the app shares must not free.
+        # borrowed, which another thread changing a list the app shares must not free. The
+        # section holds for the check only: the concatenation locks the list itself.
         with cython.critical_section(headers):
             for i in range(PyList_GET_SIZE(headers)):
                 item = PyList_GET_ITEM(headers, i)
@@ -145,7 +147,9 @@ cdef list _wsgi_headers(CORSPolicy policy, OriginEntry entry, object headers):
                                         <object>PyTuple_GET_ITEM(<object>item, 1)):
                     break
             else:
-                return <list>headers + _str_block(entry)
+                plain = True
+        if plain:
+            return <list>headers + _str_block(entry)
     spelling = {}
     encoded = []
     for name, value in headers:
