@@ -21,6 +21,7 @@ headless Chromium opens two built pages (markers `browser` and `docs`).
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import functools
 import html
@@ -382,27 +383,62 @@ def _is_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1")
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[Path]:
-    """Build the site once with `scripts/docs.sh` (mkdocs build --strict) into a temporary directory."""
+@contextlib.contextmanager
+def docs_browser() -> Iterator[Any]:
+    """Yield a headless Chromium with a fresh profile for the site's browser tests, and check
+    on the way out that quitting it left no process; skip (fail on CI) without Chromium."""
+    from browser._cors_browser import CHROMEDRIVER, CHROMIUM, INSTALL_HINT, start_browser
+
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing or importlib.util.find_spec("selenium") is None:
+        message = f"the site's browser test needs Chromium ({missing or 'selenium missing'}); {INSTALL_HINT}"
+        if _is_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    profile = tempfile.mkdtemp(prefix="corsfast-docs-chromium-")
+    browser = start_browser(profile, uuid.uuid4().hex)
+    try:
+        yield browser
+    finally:
+        left = browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    assert not left, f"Chromium processes still running after quit (killed): {left}"
+
+
+def needs_mkdocs() -> None:
+    """Skip (fail on CI) when the docs dependency group is not installed."""
     if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
         message = "the docs build needs the docs dependency group (pip install --group docs)"
         if _is_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
+
+
+def build_site(output: Path, **environment: str) -> str:
+    """Build the site strictly into `output` with `environment` added (and no
+    CORSFAST_REPO_URL unless given); return the build's log."""
+    env = {k: v for k, v in os.environ.items() if k != "CORSFAST_REPO_URL"}
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "docs.sh"), str(output)],
+        env={**env, "PYTHON": sys.executable, **environment},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log
+    assert "WARNING" not in log and "ERROR" not in log, log
+    return log
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[Path]:
+    """Build the site once with `scripts/docs.sh` (mkdocs build --strict) into a temporary directory."""
+    needs_mkdocs()
     with tempfile.TemporaryDirectory(prefix="corsfast-site-") as temporary:
         output = Path(temporary) / "site"
-        result = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "docs.sh"), str(output)],
-            env={**os.environ, "PYTHON": sys.executable},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        log = result.stdout + result.stderr
-        assert result.returncode == 0, log
-        assert "WARNING" not in log and "ERROR" not in log, log
+        build_site(output)
         yield output
 
 
@@ -605,17 +641,7 @@ return {
 @pytest.mark.docs
 def test_a_reader_sees_the_theme_the_chart_and_the_navigation(served_site: str, tmp_path: Path) -> None:
     """Headless Chromium opens the home page and the FastAPI/Starlette page of the built site."""
-    from browser._cors_browser import CHROMEDRIVER, CHROMIUM, INSTALL_HINT, start_browser
-
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if missing or importlib.util.find_spec("selenium") is None:
-        message = f"the site's browser test needs Chromium ({missing or 'selenium missing'}); {INSTALL_HINT}"
-        if _is_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    profile = tempfile.mkdtemp(prefix="corsfast-docs-chromium-")
-    browser = start_browser(profile, uuid.uuid4().hex)
-    try:
+    with docs_browser() as browser:
         driver = browser.driver
         driver.set_window_size(1400, 1000)  # wide enough for Material's navigation sidebar
 
@@ -645,10 +671,6 @@ def test_a_reader_sees_the_theme_the_chart_and_the_navigation(served_site: str, 
         assert "corsfast.starlette compiled" in figures and "Starlette CORSMiddleware" in figures
         (tmp_path / "starlette.png").write_bytes(driver.get_screenshot_as_png())
         assert_not_blank((tmp_path / "starlette.png").read_bytes())
-    finally:
-        left = browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-    assert not left, f"Chromium processes still running after quit (killed): {left}"
 
 
 # -- the charts, legible on a laptop and on a phone ----------------------------------------
@@ -689,16 +711,8 @@ def test_charts_are_legible_on_a_laptop_and_on_a_phone(served_site: str, tmp_pat
     width it is shown its smallest text (the size each PNG records, from the plot settings) is at
     least LEGIBLE_PX CSS pixels tall. The screenshots are saved in tmp_path.
     """
-    from browser._cors_browser import CHROMEDRIVER, CHROMIUM, INSTALL_HINT, start_browser
-
     from corsfast.bench.plot import smallest_font_px
 
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if missing or importlib.util.find_spec("selenium") is None:
-        message = f"the site's browser test needs Chromium ({missing or 'selenium missing'}); {INSTALL_HINT}"
-        if _is_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
     font_px = {}
     for name in CHARTS:
         recorded = smallest_font_px((DOCS / "figures" / name).read_bytes())
@@ -706,10 +720,8 @@ def test_charts_are_legible_on_a_laptop_and_on_a_phone(served_site: str, tmp_pat
             f"docs/figures/{name} records no font size: draw it with scripts/figures.py --charts"
         )
         font_px[name] = recorded
-    profile = tempfile.mkdtemp(prefix="corsfast-docs-chromium-")
-    browser = start_browser(profile, uuid.uuid4().hex)
     problems = []
-    try:
+    with docs_browser() as browser:
         driver = browser.driver
         for device, (width, height) in WIDTHS.items():
             driver.execute_cdp_cmd(
@@ -745,8 +757,4 @@ def test_charts_are_legible_on_a_laptop_and_on_a_phone(served_site: str, tmp_pat
                 driver.execute_script("document.querySelector('article img[src*=\"figures/\"]').scrollIntoView();")
                 screenshot.write_bytes(driver.get_screenshot_as_png())
                 assert_not_blank(screenshot.read_bytes())
-    finally:
-        left = browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
     assert not problems, "\n".join(problems)
-    assert not left, f"Chromium processes still running after quit (killed): {left}"

@@ -18,15 +18,12 @@ import importlib.util
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_docs import BLOCKS, FENCE, _is_ci, served_site, site
+from test_docs import BLOCKS, FENCE, _is_ci, build_site, docs_browser, needs_mkdocs, served_site, site
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -34,31 +31,6 @@ if not (ROOT / "mkdocs.yml").is_file():  # pragma: no cover - an installed wheel
     pytest.skip("no mkdocs.yml and docs/ beside the tests", allow_module_level=True)
 
 __all__ = ["served_site", "site"]  # the fixtures, shared with tests/test_docs.py
-
-
-def _needs_mkdocs() -> None:
-    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
-        message = "the docs build needs the docs dependency group (pip install --group docs)"
-        if _is_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-
-
-def build(output: Path, **environment: str) -> str:
-    """Build the site strictly into `output` with `environment` added; return the build's log."""
-    env = {k: v for k, v in os.environ.items() if k != "CORSFAST_REPO_URL"}
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "docs.sh"), str(output)],
-        env={**env, "PYTHON": sys.executable, **environment},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log
-    assert "WARNING" not in log and "ERROR" not in log, log
-    return log
 
 
 def built_pages(site: Path) -> list[str]:
@@ -128,10 +100,10 @@ def test_the_site_loads_nothing_from_another_host(site: Path) -> None:
 @pytest.fixture(scope="module")
 def linked_site() -> Iterator[Path]:
     """The site built with CORSFAST_REPO_URL=https://example.invalid/corsfast."""
-    _needs_mkdocs()
+    needs_mkdocs()
     with tempfile.TemporaryDirectory(prefix="corsfast-site-linked-") as temporary:
         output = Path(temporary) / "site"
-        build(output, CORSFAST_REPO_URL="https://example.invalid/corsfast")
+        build_site(output, CORSFAST_REPO_URL="https://example.invalid/corsfast")
         yield output
 
 
@@ -260,20 +232,10 @@ return {ready: document.readyState, offenders: Array.from(new Set(offenders)),
 @pytest.mark.docs
 def test_no_page_scrolls_sideways_on_a_laptop_or_a_phone(site: Path, served_site: str, tmp_path: Path) -> None:
     """At 1280x900 no code block or table of any page scrolls; at 390 px no page is wider than the screen."""
-    from browser._cors_browser import CHROMEDRIVER, CHROMIUM, INSTALL_HINT, start_browser
-
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if missing or importlib.util.find_spec("selenium") is None:
-        message = f"the site's browser test needs Chromium ({missing or 'selenium missing'}); {INSTALL_HINT}"
-        if _is_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
     pages = built_pages(site)
     assert "/" in pages and "/frameworks/starlette/" in pages and len(pages) >= 15, pages
-    profile = tempfile.mkdtemp(prefix="corsfast-docs-chromium-")
-    browser = start_browser(profile, uuid.uuid4().hex)
     problems: list[str] = []
-    try:
+    with docs_browser() as browser:
         driver = browser.driver
         for width, height in ((1280, 900), (390, 844)):
             driver.set_window_size(width, height)
@@ -291,8 +253,4 @@ def test_no_page_scrolls_sideways_on_a_laptop_or_a_phone(site: Path, served_site
             if width == 1280:
                 browser.navigate(served_site + "/frameworks/starlette/")
                 (tmp_path / f"starlette-{width}.png").write_bytes(driver.get_screenshot_as_png())
-    finally:
-        left = browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-    assert not left, f"Chromium processes still running after quit (killed): {left}"
     assert not problems, f"{len(problems)} blocks scroll sideways:\n" + "\n".join(problems)
