@@ -17,14 +17,13 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from cases import serve_asgi
 
 from corsfast.check import report as check_report, request as check_request
 from corsfast.cli import main
@@ -593,18 +592,10 @@ def test_console_script_json(apps: str, engine: ModuleType) -> None:
 # -- over HTTP, against uvicorn -----------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def http_server(apps: str) -> Iterator[str]:
     """Serve the example apps under uvicorn on 127.0.0.1 (dispatch on the first path segment)."""
     import importlib
-
-    import uvicorn
 
     sys.path.insert(0, os.getcwd())
     module = importlib.import_module(apps)
@@ -614,22 +605,7 @@ def http_server(apps: str) -> Iterator[str]:
             return
         await getattr(module, scope["path"].split("/")[1])(scope, receive, send)
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(dispatch, host="127.0.0.1", port=port, log_level="error", lifespan="off", interface="asgi3")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        assert not thread.is_alive()
+    yield from serve_asgi(dispatch)
 
 
 @pytest.mark.server
