@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import io
 import json
 import os
 import sys
@@ -31,6 +30,7 @@ from types import ModuleType
 from typing import Any, Optional
 
 import pytest
+from cases import http_scope, wsgi_environ
 
 import corsfast
 import corsfast.starlette
@@ -120,7 +120,7 @@ def asgi_scope(request: Request) -> dict[str, Any]:
     headers = [(b"host", b"api.test"), (b"origin", origin.encode("latin-1"))]
     if acrm is not None:
         headers.append((b"access-control-request-method", acrm.encode("latin-1")))
-    return {"type": "http", "method": method, "path": "/", "headers": headers}
+    return http_scope(method, headers)
 
 
 async def asgi_answer(middleware: Any, request: Request) -> Answer:
@@ -269,34 +269,19 @@ def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [b"ok"]
 
 
-def wsgi_environ(request: Request) -> dict[str, Any]:
+def request_environ(request: Request) -> dict[str, Any]:
     method, origin, acrm = request
-    environ = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": "/",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "api.test",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "api.test",
-        "HTTP_ORIGIN": origin,
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
+    headers = [("Host", "api.test"), ("Origin", origin)]
     if acrm is not None:
-        environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"] = acrm
-    return environ
+        headers.append(("Access-Control-Request-Method", acrm))
+    return wsgi_environ(method, headers)
 
 
 def wsgi_answer(middleware: Any, request: Request) -> Answer:
     started: list[Any] = []
-    body = b"".join(middleware(wsgi_environ(request), lambda status, headers, *exc: started.append((status, headers))))
+    body = b"".join(
+        middleware(request_environ(request), lambda status, headers, *exc: started.append((status, headers)))
+    )
     status, headers = started[0]
     return (status, tuple(headers), body)
 
