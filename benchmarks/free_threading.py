@@ -37,13 +37,13 @@ ENVIRON = {
     "HTTP_HOST": "api.example.com",
     "HTTP_ORIGIN": "https://app.example.com",
 }
-START = {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]}
-BODY = {"type": "http.response.body", "body": b"ok"}
 
 
 async def bare_asgi(scope: Any, receive: Any, send: Any) -> None:
-    await send(START)
-    await send(BODY)
+    # A new message each response, as every framework sends: a message shared between
+    # threads would make any middleware that adds headers to it lock it.
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
 
 
 def bare_wsgi(environ: Any, start_response: Any) -> list[bytes]:

@@ -10,6 +10,7 @@ typed C. Cold paths (compilation, the merge of app-set CORS headers) stay Python
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_SetItem
+from cpython.long cimport PyLong_FromUnsignedLong
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
@@ -131,6 +132,13 @@ cdef extern from *:
         (*counter)++;
     #endif
     }
+    static inline void corsfast_count_add(Py_ssize_t* counter, Py_ssize_t n) {
+    #ifdef Py_GIL_DISABLED
+        _Py_atomic_add_ssize(counter, n);
+    #else
+        *counter += n;
+    #endif
+    }
     static inline Py_ssize_t corsfast_counted(Py_ssize_t* counter) {
     #ifdef Py_GIL_DISABLED
         return _Py_atomic_load_ssize_relaxed(counter);
@@ -171,6 +179,7 @@ cdef extern from *:
     }
     """
     void corsfast_count(Py_ssize_t* counter) noexcept nogil
+    void corsfast_count_add(Py_ssize_t* counter, Py_ssize_t n) noexcept nogil
     Py_ssize_t corsfast_counted(Py_ssize_t* counter) noexcept nogil
     void corsfast_count_reset(Py_ssize_t* counter) noexcept nogil
     PyObject* corsfast_published(PyObject** slot) noexcept nogil
@@ -203,6 +212,9 @@ cdef extern from *:
     }
     """
     double corsfast_monotonic() noexcept nogil
+
+cdef extern from "pythread.h":
+    unsigned long PyThread_get_thread_ident() nogil
 
 cdef extern from "Python.h":
     ctypedef PyObject* (*vectorcallfunc)(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames)
@@ -347,9 +359,10 @@ cdef inline bint _key_is(object key, bytes name) noexcept:
 # The engine is one extension module; its seams are separate files, included in order.
 include "_engine_c_headers.pxi"
 include "_engine_c_policy.pxi"
+include "_engine_c_middleware.pxi"
 include "_engine_c_asgi.pxi"
 include "_engine_c_django.pxi"
 include "_engine_c_flask.pxi"
 include "_engine_c_wsgi.pxi"
 
-__all__ = _CORE_ALL + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL
+__all__ = _CORE_ALL + _MIDDLEWARE_ALL + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL

@@ -195,36 +195,8 @@ def kui_origin(headers):
 
 # -- ASGI ---------------------------------------------------------------------------------
 
-cdef class ASGIMiddlewareBase:
-    """The state an ASGI shim needs: the wrapped app and the compiled policy.
-
-    Both are read and replaced under the object's critical section (no-ops with the GIL):
-    without the GIL a thread replacing the policy (the Starlette drop-in, when an attribute
-    changes) could otherwise free it between another thread's read and its reference.
-    """
-
-    cdef object _app
-    cdef CORSPolicy _policy
-
-    @property
-    def app(self):
-        with cython.critical_section(self):
-            return self._app
-
-    @app.setter
-    def app(self, value):
-        with cython.critical_section(self):
-            self._app = value
-
-    @property
-    def policy(self):
-        with cython.critical_section(self):
-            return self._policy
-
-    @policy.setter
-    def policy(self, CORSPolicy value):
-        with cython.critical_section(self):
-            self._policy = value
+cdef class ASGIMiddlewareBase(MiddlewareBase):
+    """The state an ASGI shim needs (`MiddlewareBase`); `asgi_call` is its `__call__`."""
 
 
 @cython.final
@@ -412,40 +384,51 @@ def asgi_call(self, scope, receive, send):
     (`_asgi_decide`), so only those requests pay for a coroutine frame. The Starlette
     drop-in leaves a header list that is not pairs of exactly bytes to Starlette's own code.
     """
-    cdef ASGIMiddlewareBase middleware = <ASGIMiddlewareBase?>self
     cdef CORSPolicy policy
-    cdef object app
+    cdef _ThreadView view  # holds the app `app` borrows, in this thread's view
+    cdef object shared_app  # or the middleware's own
+    cdef PyObject* app
     cdef RequestHeaders found
     cdef PyObject* item
     cdef OriginEntry entry
     cdef bytes origin
     cdef bint preflight
-    with cython.critical_section(middleware):
-        policy = middleware._policy
-        app = middleware._app
+    if not isinstance(self, ASGIMiddlewareBase):
+        raise TypeError(f"asgi_call needs an ASGIMiddlewareBase, got {type(self).__name__}")
+    # `self` is only ever cast, never held: a reference taken to the one middleware all
+    # threads share would be an atomic update, without the GIL, of a count they all write.
+    if (<MiddlewareBase>self)._thread_views:
+        view = (<MiddlewareBase>self)._view()
+        policy = view.policy
+        app = <PyObject*>view.app
+    else:
+        with cython.critical_section(self):
+            policy = (<MiddlewareBase>self)._policy
+            shared_app = (<MiddlewareBase>self)._app
+        app = <PyObject*>shared_app
     if PyDict_CheckExact(scope):
         item = PyDict_GetItemWithError(scope, "type")
         kind = <object>item if item is not NULL else scope["type"]
     else:
         kind = scope["type"]
     if kind is not HTTP and kind != HTTP:
-        return app(scope, receive, send)
+        return corsfast_call3(app, scope, receive, send)
     if policy is None:
-        policy = middleware._compile_policy()
+        policy = (<ASGIMiddlewareBase>self)._compile_policy()
     headers = scope["headers"]
     if policy._starlette_rules():
         # Starlette's `Headers` reads odd items its own way: its code answers those requests.
         if not PyList_CheckExact(headers) or not _scan_plain(<list>headers, &found):
-            return middleware._starlette_call(scope, receive, send, None)
+            return (<ASGIMiddlewareBase>self)._starlette_call(scope, receive, send, None)
     else:
         if not PyList_CheckExact(headers):
             headers = list(headers)
         kept = _scan(headers, &found)  # noqa: F841 - holds what `found` borrows
     if found.origin is NULL:
         if policy._no_origin_passthrough:
-            return app(scope, receive, send)
+            return corsfast_call3(app, scope, receive, send)
         if policy._protocol_simple:
-            return middleware._starlette_call(scope, receive, send, False)
+            return (<ASGIMiddlewareBase>self)._starlette_call(scope, receive, send, False)
         entry = policy._no_origin
     else:
         # Owned from here on: the code below may run a subclass's or an `allow_origin_func`'s
@@ -456,26 +439,26 @@ def asgi_call(self, scope, receive, send):
         private_network = <object>found.private_network if found.private_network is not NULL else None
         preflight = policy._is_preflight(scope["method"], origin, found.method)
         if not policy._is_current(_WATCH_PREFLIGHT if preflight else _WATCH_SIMPLE):
-            policy = middleware._compile_policy()
+            policy = (<ASGIMiddlewareBase>self)._compile_policy()
         if preflight:
             if policy._protocol_preflight:
-                return middleware._starlette_call(scope, receive, send, True)
+                return (<ASGIMiddlewareBase>self)._starlette_call(scope, receive, send, True)
             if policy._hooked:
                 answer = policy._preflight_entry(
-                    _hooked_entry(middleware, policy, origin), method, names, private_network
+                    _hooked_entry(<ASGIMiddlewareBase>self, policy, origin), method, names, private_network
                 )
                 if answer is not None:
                     return _answer(send, <tuple>answer)
         elif policy._protocol_simple:
-            return middleware._starlette_call(scope, receive, send, False)
+            return (<ASGIMiddlewareBase>self)._starlette_call(scope, receive, send, False)
         if policy._hooked and not policy._allow_all:
-            return app(scope, receive, _wrap_send_deferred(send, policy, middleware, origin))
+            wrapped = _wrap_send_deferred(send, policy, <ASGIMiddlewareBase>self, origin)
+            return corsfast_call3(app, scope, receive, wrapped)
         entry = policy._lookup(origin)
         if entry is policy._undecided:
             if policy._func_async:
-                return _asgi_decide(
-                    middleware, policy, scope, receive, send, origin, preflight, method, names, private_network
-                )
+                return _asgi_decide(<ASGIMiddlewareBase>self, policy, scope, receive, send,
+                                    origin, preflight, method, names, private_network)
             entry = policy._ask(origin)
         if policy._cookie_reflect and not preflight and _has_cookie(<list>headers):
             entry = policy._cookie_entry(origin)
@@ -483,7 +466,7 @@ def asgi_call(self, scope, receive, send):
             answer = policy._preflight_entry(entry, method, names, private_network)
             if answer is not None:
                 return _answer(send, <tuple>answer)
-    return app(scope, receive, _wrap_send(send, policy, entry))
+    return corsfast_call3(app, scope, receive, _wrap_send(send, policy, entry))
 
 
 async def _asgi_decide(ASGIMiddlewareBase middleware, CORSPolicy policy, scope, receive, send,

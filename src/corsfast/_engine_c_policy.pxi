@@ -151,6 +151,7 @@ cdef class CORSPolicy:
     cdef bint _timed
     cdef public object _clock
     cdef OriginEntry _undecided
+    cdef unsigned long _owner  # the thread that compiled it (see `_ThreadView`)
 
     def __init__(self, options):
         if not isinstance(options, CORSOptions):
@@ -177,6 +178,7 @@ cdef class CORSPolicy:
         self._timed = self._func is not None and self._ttl > 0 and self._maxsize > 0
         self._clock = time.monotonic
         self._undecided = None
+        self._owner = PyThread_get_thread_ident()
         self._hits = 0
         self._misses = 0
         self._explicit = not self._allow_all or options.allow_credentials
@@ -558,6 +560,12 @@ cdef class CORSPolicy:
         corsfast_count_reset(&self._hits)
         corsfast_count_reset(&self._misses)
 
+    cdef CORSPolicy _copy(self):
+        """Return the same policy compiled again, by the calling thread, with an empty cache."""
+        cdef CORSPolicy copy = CORSPolicy(self.options)
+        copy._clock = self._clock
+        return copy
+
     # -- requests ------------------------------------------------------------------------
 
     def is_preflight(self, method, origin, request_method):
@@ -610,13 +618,15 @@ cdef class CORSPolicy:
             n = PyList_GET_SIZE(headers)
             result = PyList_New(n + m)
             for i in range(n):
-                item = <object>PyList_GET_ITEM(headers, i)
-                Py_INCREF(item)
-                PyList_SET_ITEM(result, i, item)
+                found = PyList_GET_ITEM(headers, i)
+                Py_INCREF(<object>found)
+                PyList_SET_ITEM(result, i, <object>found)
+        # Borrowed pointers, not `object` locals: each reference taken is one more atomic
+        # update, without the GIL, of a count the threads sharing the entry all write.
         for i in range(m):
-            item = <object>PyTuple_GET_ITEM(block, i)
-            Py_INCREF(item)
-            PyList_SET_ITEM(result, n + i, item)
+            found = PyTuple_GET_ITEM(block, i)
+            Py_INCREF(<object>found)
+            PyList_SET_ITEM(result, n + i, <object>found)
         for i in range(n):
             found = PyList_GET_ITEM(result, i)
             if PyTuple_CheckExact(<object>found) and PyTuple_GET_SIZE(<object>found) == 2:

@@ -4,32 +4,8 @@
 # PyUnicode_KIND, PyUnicode_DATA and PyUnicode_GET_LENGTH come with the Django and Flask seams.
 
 
-cdef class WSGIMiddlewareBase:
-    """The state the WSGI shim needs: the wrapped app and the compiled policy, read and
-    replaced under the object's critical section, as `ASGIMiddlewareBase`'s."""
-
-    cdef object _app
-    cdef CORSPolicy _policy
-
-    @property
-    def app(self):
-        with cython.critical_section(self):
-            return self._app
-
-    @app.setter
-    def app(self, value):
-        with cython.critical_section(self):
-            self._app = value
-
-    @property
-    def policy(self):
-        with cython.critical_section(self):
-            return self._policy
-
-    @policy.setter
-    def policy(self, CORSPolicy value):
-        with cython.critical_section(self):
-            self._policy = value
+cdef class WSGIMiddlewareBase(MiddlewareBase):
+    """The state the WSGI shim needs (`MiddlewareBase`); `wsgi_call` is its `__call__`."""
 
 
 cdef object _environ_bytes(object environ, str key):
@@ -79,15 +55,18 @@ cdef list _str_headers(headers):
     return result
 
 
-cdef list _str_block(OriginEntry entry):
-    """Return `entry.block` as latin-1 str pairs, decoded once per entry and kept on it."""
+cdef tuple _str_block(OriginEntry entry):
+    """Return `entry.block` as latin-1 str pairs, decoded once per entry and kept on it.
+
+    A tuple, not a list: threads read it with no lock (a list would be locked by every
+    concatenation, and threads sharing the entry would wait on each other)."""
     cdef PyObject* block = corsfast_published(&entry._wsgi_block)
-    cdef list made
+    cdef tuple made
     if block is NULL:
-        made = _str_headers(entry.block)
+        made = tuple(_str_headers(entry.block))
         Py_INCREF(made)  # the slot's own reference
         block = corsfast_publish(&entry._wsgi_block, <PyObject*>made)
-    return <list>block
+    return <tuple>block
 
 
 cdef inline bint _ascii_is(const unsigned char* s, const char* name, Py_ssize_t n) noexcept:
@@ -131,15 +110,19 @@ def wsgi_headers(CORSPolicy policy not None, OriginEntry entry not None, headers
 
 
 cdef list _wsgi_headers(CORSPolicy policy, OriginEntry entry, object headers):
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, size
     cdef PyObject* item
-    cdef bint plain = False
+    cdef list result
+    cdef tuple block
     if policy._touched_default and PyList_CheckExact(headers):
+        block = _str_block(entry)
         # Under the list's critical section (a no-op with the GIL): the items are read
         # borrowed, which another thread changing a list the app shares must not free. The
-        # section holds for the check only: the concatenation locks the list itself.
+        # new list is filled here too, so the app's list is locked once and the entry's
+        # block (a tuple) not at all.
         with cython.critical_section(headers):
-            for i in range(PyList_GET_SIZE(headers)):
+            size = PyList_GET_SIZE(headers)
+            for i in range(size):
                 item = PyList_GET_ITEM(headers, i)
                 if not (PyTuple_CheckExact(<object>item) and PyTuple_GET_SIZE(<object>item) == 2):
                     break
@@ -147,9 +130,16 @@ cdef list _wsgi_headers(CORSPolicy policy, OriginEntry entry, object headers):
                                         <object>PyTuple_GET_ITEM(<object>item, 1)):
                     break
             else:
-                plain = True
-        if plain:
-            return <list>headers + _str_block(entry)
+                result = PyList_New(size + PyTuple_GET_SIZE(block))
+                for i in range(size):
+                    item = PyList_GET_ITEM(headers, i)
+                    Py_INCREF(<object>item)
+                    PyList_SET_ITEM(result, i, <object>item)
+                for i in range(PyTuple_GET_SIZE(block)):
+                    item = PyTuple_GET_ITEM(block, i)
+                    Py_INCREF(<object>item)
+                    PyList_SET_ITEM(result, size + i, <object>item)
+                return result
     spelling = {}
     encoded = []
     for name, value in headers:
@@ -187,14 +177,24 @@ def wsgi_call(self, environ, start_response):
     other request reaches the app with a `start_response` that adds the CORS headers. The
     verdict is taken once, before the app runs (`allow_origin_func` is asked at most once).
     """
-    cdef WSGIMiddlewareBase middleware = <WSGIMiddlewareBase?>self
     cdef CORSPolicy policy
-    cdef object app
+    cdef _ThreadView view  # holds the app `app` borrows, in this thread's view
+    cdef object shared_app  # or the middleware's own
+    cdef PyObject* app
     cdef OriginEntry entry
     cdef _WSGIStart wrapped
-    with cython.critical_section(middleware):
-        policy = middleware._policy
-        app = middleware._app
+    if not isinstance(self, WSGIMiddlewareBase):
+        raise TypeError(f"wsgi_call needs a WSGIMiddlewareBase, got {type(self).__name__}")
+    # `self` is only ever cast, never held (see `asgi_call`).
+    if (<MiddlewareBase>self)._thread_views:
+        view = (<MiddlewareBase>self)._view()
+        policy = view.policy
+        app = <PyObject*>view.app
+    else:
+        with cython.critical_section(self):
+            policy = (<MiddlewareBase>self)._policy
+            shared_app = (<MiddlewareBase>self)._app
+        app = <PyObject*>shared_app
     entry = policy._no_origin
     origin = _environ_bytes(environ, "HTTP_ORIGIN")
     if origin is not None:
@@ -217,7 +217,7 @@ def wsgi_call(self, environ, start_response):
     wrapped.start_response = start_response
     wrapped.policy = policy
     wrapped.entry = entry
-    return app(environ, wrapped)
+    return corsfast_call2(app, environ, wrapped)
 
 
 _WSGI_ALL = ("WSGIMiddlewareBase", "wsgi_call", "wsgi_headers")

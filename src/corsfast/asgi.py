@@ -45,11 +45,11 @@ class EngineShim:
 
     def cache_info(self) -> CacheInfo:
         """Return the origin cache's statistics: hits, misses, maximum and current size."""
-        return self.policy.cache_info()  # type: ignore[attr-defined,no-any-return]
+        return self._cache_info()  # type: ignore[attr-defined,no-any-return]
 
     def cache_clear(self) -> None:
         """Empty the origin cache and reset its statistics."""
-        self.policy.cache_clear()  # type: ignore[attr-defined]
+        self._cache_clear()  # type: ignore[attr-defined]
 
 
 class ASGIShim(EngineShim):
@@ -134,6 +134,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     """
 
     __call__ = _default_engine.asgi_call
+    _views_per_thread = True  # free-threaded CPython: each thread serves from a policy of its own
 
     def __init__(
         self,

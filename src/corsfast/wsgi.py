@@ -43,6 +43,7 @@ class CORSMiddleware(EngineShim, _default_engine.WSGIMiddlewareBase):
     """
 
     __call__ = _default_engine.wsgi_call
+    _views_per_thread = True  # free-threaded CPython: each thread serves from a policy of its own
 
     def __init__(
         self,

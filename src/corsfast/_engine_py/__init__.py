@@ -2,8 +2,9 @@
 
 Both engines expose the same names with the same arguments, results and exceptions; any
 difference between them is a bug (the parity tests run hypothesis over both). The package
-follows the compiled engine's seams: `policy` (`_engine_c_policy.pxi`), `asgi`
-(`_engine_c_asgi.pxi`), `django`, `flask` and `wsgi` (their `.pxi` files).
+follows the compiled engine's seams: `policy` (`_engine_c_policy.pxi`), `middleware`
+(`_engine_c_middleware.pxi`), `asgi` (`_engine_c_asgi.pxi`), `django`, `flask` and `wsgi`
+(their `.pxi` files).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .django import *  # noqa: F403
 from .django import __all__ as _DJANGO_ALL
 from .flask import *  # noqa: F403
 from .flask import __all__ as _FLASK_ALL
+from .middleware import MiddlewareBase
 from .policy import CacheInfo, CORSPolicy, OriginEntry
 from .wsgi import WSGIMiddlewareBase, wsgi_call, wsgi_headers
 
@@ -34,6 +36,7 @@ __all__ = (
     "asgi_call",
     "asgi_call_async",
     "kui_origin",
+    "MiddlewareBase",
     "scan_plain_request_headers",
     "scan_request_headers",
     "starlette_entry",

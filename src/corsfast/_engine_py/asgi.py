@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from .._options import WATCH_PREFLIGHT, WATCH_SIMPLE
+from .middleware import MiddlewareBase
 from .policy import (
     ACRH,
     ACRM,
@@ -104,13 +105,10 @@ def kui_origin(headers: Any) -> bytes | bool | None:
     return values[0] if len(values) == 1 else b", ".join(values)
 
 
-class ASGIMiddlewareBase:
-    """The state an ASGI shim needs: the wrapped app and the compiled policy."""
+class ASGIMiddlewareBase(MiddlewareBase):
+    """The state an ASGI shim needs (`MiddlewareBase`); `asgi_call` is its `__call__`."""
 
-    __slots__ = ("app", "policy")
-
-    app: Callable[[Scope, Receive, Send], Awaitable[None]]
-    policy: CORSPolicy
+    __slots__ = ()
 
 
 class _CORSSend:
@@ -230,9 +228,15 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
     (`_asgi_decide`), so only those requests pay for a coroutine frame. The Starlette
     drop-in leaves a header list that is not pairs of exactly bytes to Starlette's own code.
     """
+    app: Callable[[Scope, Receive, Send], Awaitable[None]]
+    policy: CORSPolicy | None
+    if self._thread_views:
+        view = self._view()
+        policy, app = view.policy, view.app
+    else:
+        policy, app = self._policy, self._app
     if scope["type"] != "http":
-        return self.app(scope, receive, send)
-    policy: CORSPolicy | None = self.policy
+        return app(scope, receive, send)
     if policy is None:
         policy = self._compile_policy()  # type: ignore[attr-defined]
     if policy._native:
@@ -245,7 +249,7 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
         origin, method, names, private_network = found
     if origin is None:
         if policy._no_origin_passthrough:
-            return self.app(scope, receive, send)
+            return app(scope, receive, send)
         if policy._protocol_simple:
             return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
         entry = policy._no_origin
@@ -263,7 +267,7 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
         elif policy._protocol_simple:
             return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
         if policy._hooked and not policy._allow_all:
-            return self.app(scope, receive, _CORSSend(send, policy, None, self, origin))
+            return app(scope, receive, _CORSSend(send, policy, None, self, origin))
         entry = policy._lookup(origin)
         if entry is policy._undecided:
             if policy._func_async:
@@ -277,7 +281,7 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
             answer = policy._preflight(entry, origin, method, names, private_network)
             if answer is not None:
                 return _answer(send, *answer)
-    return self.app(scope, receive, _CORSSend(send, policy, entry))
+    return app(scope, receive, _CORSSend(send, policy, entry))
 
 
 async def _asgi_decide(

@@ -255,6 +255,7 @@ class CORSPolicy:
         self._timed = self._func is not None and self._ttl > 0 and self._maxsize > 0
         self._clock: Callable[[], float] = time.monotonic
         self._undecided: OriginEntry | None = None
+        self._owner = threading.get_ident()  # the thread that compiled it (see `_ThreadView`)
         # Held only on a miss, between the size check and the store, so that no thread switch
         # there lets the cache grow past its bound (hits take no lock).
         self._store_lock = threading.Lock()
@@ -572,6 +573,12 @@ class CORSPolicy:
         self._cache.clear()
         self._hits = itertools.count()
         self._misses = itertools.count()
+
+    def _copy(self) -> CORSPolicy:
+        """Return the same policy compiled again, by the calling thread, with an empty cache."""
+        copy = CORSPolicy(self.options)
+        copy._clock = self._clock
+        return copy
 
     # -- requests ----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, Optional
 
+from .middleware import MiddlewareBase
 from .policy import CORSPolicy, OriginEntry
 
 __all__ = ("WSGIMiddlewareBase", "wsgi_call", "wsgi_headers")
@@ -15,13 +16,10 @@ StrHeaders = list[tuple[str, str]]
 StartResponse = Callable[..., Any]
 
 
-class WSGIMiddlewareBase:
-    """The state the WSGI shim needs: the wrapped app and the compiled policy."""
+class WSGIMiddlewareBase(MiddlewareBase):
+    """The state the WSGI shim needs (`MiddlewareBase`); `wsgi_call` is its `__call__`."""
 
-    __slots__ = ("app", "policy")
-
-    app: Callable[[Environ, StartResponse], Iterable[bytes]]
-    policy: CORSPolicy
+    __slots__ = ()
 
 
 def _environ_bytes(environ: Environ, key: str) -> Optional[bytes]:
@@ -120,7 +118,13 @@ def wsgi_call(self: WSGIMiddlewareBase, environ: Environ, start_response: StartR
     other request reaches the app with a `start_response` that adds the CORS headers. The
     verdict is taken once, before the app runs (`allow_origin_func` is asked at most once).
     """
-    policy = self.policy
+    app: Callable[[Environ, StartResponse], Iterable[bytes]]
+    policy: CORSPolicy
+    if self._thread_views:
+        view = self._view()
+        policy, app = view.policy, view.app
+    else:
+        policy, app = self._policy, self._app
     entry = policy._no_origin
     origin = _environ_bytes(environ, "HTTP_ORIGIN")
     if origin is not None:
@@ -137,4 +141,4 @@ def wsgi_call(self: WSGIMiddlewareBase, environ: Environ, start_response: StartR
                 status, headers, body = answer
                 start_response(_status_line(status), _str_headers(headers))
                 return [body] if body else []
-    return self.app(environ, _WSGIStart(start_response, policy, entry))
+    return app(environ, _WSGIStart(start_response, policy, entry))
