@@ -9,6 +9,8 @@ follows the compiled engine's seams: `policy` (`_engine_c_policy.pxi`), `middlew
 
 from __future__ import annotations
 
+from .aiohttp import *  # noqa: F403
+from .aiohttp import __all__ as _AIOHTTP_ALL
 from .asgi import (
     ASGIMiddlewareBase,
     asgi_call,
@@ -45,6 +47,7 @@ __all__ = (
     "WSGIMiddlewareBase",
     "wsgi_call",
     "wsgi_headers",
+    *_AIOHTTP_ALL,
     *_DJANGO_ALL,
     *_FLASK_ALL,
 )

@@ -1,0 +1,286 @@
+# Included by _engine_c.pyx (one extension module):
+# the aiohttp-cors dialect (corsfast.aiohttp); twin: _engine_py/aiohttp.py (read it for the spec).
+
+_AIOHTTP_ALL = (
+    "AiohttpConfig",
+    "AiohttpEntry",
+    "AiohttpRoute",
+    "AiohttpRoutes",
+    "aiohttp_add_vary",
+    "aiohttp_eligible",
+    "aiohttp_entry",
+    "aiohttp_prepare",
+    "aiohttp_preflight",
+)
+
+cdef str A_ACAO = "Access-Control-Allow-Origin"
+cdef str A_ACAC = "Access-Control-Allow-Credentials"
+cdef str A_ACEH = "Access-Control-Expose-Headers"
+cdef str A_ACMA = "Access-Control-Max-Age"
+cdef str A_ACAM = "Access-Control-Allow-Methods"
+cdef str A_ACAH = "Access-Control-Allow-Headers"
+cdef str A_ORIGIN = "Origin"
+cdef str A_VARY = "Vary"
+cdef str A_TRUE = "true"
+cdef str A_STAR = "*"
+cdef str A_OPTIONS = "OPTIONS"
+cdef str A_COMMA = ","
+cdef tuple A_NONE = ()
+# aiohttp-cors' _SIMPLE_RESPONSE_HEADERS (an `istr` equals and hashes as its str).
+cdef frozenset A_SIMPLE_RESPONSE_HEADERS = frozenset(
+    ["Cache-Control", "Content-Language", "Content-Type", "Expires", "Last-Modified", "Pragma"]
+)
+cdef Py_ssize_t A_MAX_ORIGIN = _DEFAULT_MAX_ORIGIN_LENGTH
+cdef Py_ssize_t A_MAX_ENTRIES = 4096
+
+
+cdef bint _a_eligible(str origin) noexcept:
+    return PyUnicode_GET_LENGTH(origin) <= A_MAX_ORIGIN and not _str_has_control(origin)
+
+
+def aiohttp_eligible(str origin not None):
+    """Return True for an Origin value that may be reflected: at most the documented length,
+    no control character."""
+    return _a_eligible(origin)
+
+
+@cython.final
+cdef class AiohttpEntry:
+    """The headers one `ResourceOptions` answers with."""
+
+    cdef readonly object options
+    cdef readonly bint credentials
+    cdef readonly bint expose_all
+    cdef readonly object expose
+    cdef readonly bint allow_all_headers
+    cdef readonly object allow_headers
+    cdef readonly object max_age
+
+    def __init__(self, options):
+        self.options = options
+        self.credentials = bool(options.allow_credentials)
+        self.expose_all = options.expose_headers == A_STAR
+        # aiohttp-cors joins the frozenset each time; joined once here, in the same order.
+        self.expose = None if self.expose_all or not options.expose_headers else A_COMMA.join(options.expose_headers)
+        self.allow_all_headers = options.allow_headers == A_STAR
+        self.allow_headers = None if self.allow_all_headers else options.allow_headers
+        self.max_age = None if options.max_age is None else str(options.max_age)
+
+
+cdef dict _A_ENTRIES = {}
+
+
+cdef AiohttpEntry _a_entry(object options):
+    cdef PyObject* found = corsfast_dict_get_ref(_A_ENTRIES, options)
+    cdef AiohttpEntry entry
+    if found is not NULL:
+        entry = <AiohttpEntry>found
+        Py_DECREF(entry)  # the cast took its own reference
+        return entry
+    if len(_A_ENTRIES) >= A_MAX_ENTRIES:  # only configurations build them; bound it all the same
+        _A_ENTRIES.clear()
+    entry = AiohttpEntry(options)
+    _A_ENTRIES[options] = entry
+    return entry
+
+
+def aiohttp_entry(options):
+    """Return the entry of a `ResourceOptions` (made once per distinct options)."""
+    return _a_entry(options)
+
+
+@cython.final
+cdef class AiohttpConfig:
+    """A configuration aiohttp-cors would build per request (its `ChainMap`), resolved once:
+    origin -> entry, and the entry for "*"."""
+
+    cdef readonly dict entries
+    cdef readonly AiohttpEntry star
+    cdef readonly bint empty
+
+    def __init__(self, mapping):
+        self.entries = {origin: _a_entry(options) for origin, options in mapping.items()}
+        self.star = self.entries.get(A_STAR)
+        self.empty = not self.entries
+
+    cdef AiohttpEntry _lookup(self, str origin):
+        cdef PyObject* found
+        cdef AiohttpEntry entry
+        if not _a_eligible(origin):
+            return None
+        found = corsfast_dict_get_ref(self.entries, origin)
+        if found is NULL:
+            return self.star
+        entry = <AiohttpEntry>found
+        Py_DECREF(entry)  # the cast took its own reference
+        return entry
+
+    def lookup(self, str origin not None):
+        """Return the entry for `origin` (its own, else "*"'s), None when it has none or may not
+        be reflected."""
+        return self._lookup(origin)
+
+
+@cython.final
+cdef class AiohttpRoute:
+    """What the hook needs to know of one route, resolved once by the shim."""
+
+    cdef readonly bint enabled
+    cdef readonly bint preflight
+    cdef readonly bint view
+    cdef readonly dict configs
+    cdef readonly AiohttpConfig default
+    cdef readonly object view_config
+
+    def __init__(self, bint enabled, bint preflight, bint view, dict configs not None, AiohttpConfig default,
+                 view_config):
+        self.enabled = enabled
+        self.preflight = preflight
+        self.view = view
+        self.configs = configs
+        self.default = default
+        self.view_config = view_config
+
+
+@cython.final
+cdef class _Done:
+    """An awaitable that is already done: the hook's result, so aiohttp's `await` costs no
+    coroutine (its own iterator, which stops at once)."""
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        raise StopIteration
+
+
+cdef _Done _A_DONE = _Done()
+
+
+@cython.final
+cdef class AiohttpRoutes:
+    """A `CorsConfig`'s routes, each resolved on its first request by `resolve(route)`; called,
+    the `on_response_prepare` hook (`aiohttp_prepare`)."""
+
+    cdef object _resolve
+    cdef dict _states
+
+    def __init__(self, resolve):
+        self._resolve = resolve
+        self._states = {}
+
+    def __call__(self, request, response):
+        return _a_prepare(self, request, response)
+
+    def clear(self):
+        """Forget every resolved route (the configuration changed)."""
+        self._states = {}
+
+    cdef AiohttpRoute _route(self, object route):
+        cdef dict states = self._states  # replaced whole by clear(): read once
+        cdef PyObject* found = corsfast_dict_get_ref(states, route)
+        cdef AiohttpRoute state
+        if found is not NULL:
+            state = <AiohttpRoute>found
+            Py_DECREF(state)  # the cast took its own reference
+            return state
+        state = self._resolve(route)
+        if state is not None and route.resource is not None:
+            states[route] = state
+        return state
+
+    def route(self, route):
+        """Return the resolved state of `route`; None for a route that is not the router's own
+        (aiohttp's 404 and 405 answers), which is never kept."""
+        return self._route(route)
+
+
+def aiohttp_add_vary(headers):
+    """Add `Vary: Origin` to `headers` unless a Vary header already names Origin or "*"."""
+    _a_add_vary(headers)
+
+
+cdef int _a_add_vary(object headers) except -1:
+    cdef str token
+    for value in headers.getall(A_VARY, A_NONE):
+        for token in value.split(A_COMMA):
+            token = token.strip().lower()
+            if token == "origin" or token == A_STAR:
+                return 0
+    headers.add(A_VARY, A_ORIGIN)
+    return 0
+
+
+def aiohttp_prepare(AiohttpRoutes routes not None, request, response):
+    """Give `response` its CORS headers; return an awaitable that is already done (see the
+    twin's docstring for what aiohttp-cors does and the fixes)."""
+    return _a_prepare(routes, request, response)
+
+
+cdef object _a_prepare(AiohttpRoutes routes, object request, object response):
+    cdef AiohttpRoute state = routes._route(request.match_info.route)
+    cdef AiohttpConfig config = None
+    cdef AiohttpEntry entry = None
+    cdef PyObject* found
+    cdef bint empty
+    if state is None or not state.enabled:
+        return _A_DONE
+    if state.view:
+        if request.method == A_OPTIONS:
+            return _A_DONE
+        chained = state.view_config(request)
+        empty = not chained
+    else:
+        if state.preflight:
+            return _A_DONE
+        found = corsfast_dict_get_ref(state.configs, request.method)
+        if found is NULL:
+            config = state.default
+        else:
+            config = <AiohttpConfig>found
+            Py_DECREF(config)  # the cast took its own reference
+        empty = config.empty
+    if empty:
+        return _A_DONE
+    headers = response.headers
+    origin = request.headers.get(A_ORIGIN)
+    if origin is not None:
+        if state.view:
+            options = chained.get(origin, chained.get(A_STAR))
+            if options is not None and _a_eligible(origin):
+                entry = _a_entry(options)
+        else:
+            entry = config._lookup(origin)
+        if entry is not None and not (A_ACAO in headers or A_ACAC in headers or A_ACEH in headers):
+            if entry.expose_all:
+                headers[A_ACEH] = A_COMMA.join(frozenset(headers.keys()) - A_SIMPLE_RESPONSE_HEADERS)
+            elif entry.expose is not None:
+                headers[A_ACEH] = entry.expose
+            headers[A_ACAO] = origin
+            if entry.credentials:
+                headers[A_ACAC] = A_TRUE
+    _a_add_vary(headers)
+    return _A_DONE
+
+
+def aiohttp_preflight(AiohttpEntry entry not None, str origin not None, str request_method not None,
+                      frozenset request_headers not None):
+    """Return the preflight's headers as (name, value) pairs, or the request header names the
+    entry does not allow (a frozenset, aiohttp-cors' order) when it refuses them."""
+    if not entry.allow_all_headers:
+        disallowed = request_headers - entry.allow_headers
+        if disallowed:
+            return disallowed
+    pairs = [(A_ACAO, origin)]
+    if entry.credentials:
+        pairs.append((A_ACAC, A_TRUE))
+    if entry.max_age is not None:
+        pairs.append((A_ACMA, entry.max_age))
+    pairs.append((A_ACAM, request_method))
+    if request_headers:
+        pairs.append((A_ACAH, A_COMMA.join(request_headers)))
+    pairs.append((A_VARY, A_ORIGIN))
+    return pairs

@@ -1,0 +1,238 @@
+"""The aiohttp-cors dialect (`corsfast.aiohttp`): the twin of `_engine_c_aiohttp.pxi`.
+
+aiohttp-cors answers a response from the configuration of the route that served it (a chain
+of mappings from origin to `ResourceOptions`, built per request); here the shim resolves each
+route once into an `AiohttpRoute`, whose configurations are `AiohttpConfig`s: origin ->
+`AiohttpEntry`, the headers of one `ResourceOptions`, ready. `aiohttp_prepare` is the
+`on_response_prepare` hook's whole per-request work; `aiohttp_preflight` the preflight
+handler's checks and headers. They answer as aiohttp-cors 0.8.1 but for its fixes:
+`Vary: Origin`, a handler's own CORS headers kept, ineligible origins never reflected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Optional
+
+from .._options import DEFAULT_MAX_ORIGIN_LENGTH
+
+__all__ = (
+    "AiohttpConfig",
+    "AiohttpEntry",
+    "AiohttpRoute",
+    "AiohttpRoutes",
+    "aiohttp_add_vary",
+    "aiohttp_eligible",
+    "aiohttp_entry",
+    "aiohttp_preflight",
+    "aiohttp_prepare",
+)
+
+ACAO = "Access-Control-Allow-Origin"
+ACAC = "Access-Control-Allow-Credentials"
+ACEH = "Access-Control-Expose-Headers"
+ACMA = "Access-Control-Max-Age"
+ACAM = "Access-Control-Allow-Methods"
+ACAH = "Access-Control-Allow-Headers"
+ORIGIN = "Origin"
+VARY = "Vary"
+TRUE = "true"
+# aiohttp-cors' _SIMPLE_RESPONSE_HEADERS (aiohttp's `hdrs` names; an `istr` equals and hashes
+# as its str): what `expose_headers="*"` leaves out.
+SIMPLE_RESPONSE_HEADERS = frozenset(
+    ["Cache-Control", "Content-Language", "Content-Type", "Expires", "Last-Modified", "Pragma"]
+)
+_TOUCHED = (ACAO, ACAC, ACEH)
+
+
+def aiohttp_eligible(origin: str) -> bool:
+    """Return True for an Origin value that may be reflected: at most the documented length,
+    no control character."""
+    return len(origin) <= DEFAULT_MAX_ORIGIN_LENGTH and not any(c < " " or c == "\x7f" for c in origin)
+
+
+class AiohttpEntry:
+    """The headers one `ResourceOptions` answers with."""
+
+    __slots__ = ("allow_all_headers", "allow_headers", "credentials", "expose", "expose_all", "max_age", "options")
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+        self.credentials = bool(options.allow_credentials)
+        self.expose_all = options.expose_headers == "*"
+        # aiohttp-cors joins the frozenset each time; joined once here, in the same order.
+        self.expose = None if self.expose_all or not options.expose_headers else ",".join(options.expose_headers)
+        self.allow_all_headers = options.allow_headers == "*"
+        self.allow_headers = None if self.allow_all_headers else options.allow_headers
+        self.max_age = None if options.max_age is None else str(options.max_age)
+
+
+_ENTRIES: dict[Any, AiohttpEntry] = {}
+"""`ResourceOptions` -> its entry (options are immutable and hashable; a configuration has few)."""
+
+
+def aiohttp_entry(options: Any) -> AiohttpEntry:
+    """Return the entry of a `ResourceOptions` (made once per distinct options)."""
+    entry = _ENTRIES.get(options)
+    if entry is None:
+        if len(_ENTRIES) >= 4096:  # only configurations build them; bound it all the same
+            _ENTRIES.clear()
+        entry = _ENTRIES[options] = AiohttpEntry(options)
+    return entry
+
+
+class AiohttpConfig:
+    """A configuration aiohttp-cors would build per request (its `ChainMap`), resolved once:
+    origin -> entry, and the entry for "*"."""
+
+    __slots__ = ("empty", "entries", "star")
+
+    def __init__(self, mapping: Mapping[str, Any]) -> None:
+        self.entries = {origin: aiohttp_entry(options) for origin, options in mapping.items()}
+        self.star = self.entries.get("*")
+        self.empty = not self.entries
+
+    def lookup(self, origin: str) -> Optional[AiohttpEntry]:
+        """Return the entry for `origin` (its own, else "*"'s), None when it has none or may not
+        be reflected."""
+        if not aiohttp_eligible(origin):
+            return None
+        return self.entries.get(origin, self.star)
+
+
+class AiohttpRoute:
+    """What the hook needs to know of one route, resolved once by the shim."""
+
+    __slots__ = ("configs", "default", "enabled", "preflight", "view", "view_config")
+
+    def __init__(
+        self,
+        enabled: bool,
+        preflight: bool,
+        view: bool,
+        configs: dict[str, AiohttpConfig],
+        default: Optional[AiohttpConfig],
+        view_config: Optional[Callable[[Any], Any]],
+    ) -> None:
+        self.enabled = enabled  # its resource has CORS configured
+        self.preflight = preflight  # one of the OPTIONS routes corsfast added
+        self.view = view  # a `CorsViewMixin` view: its configuration is asked per request
+        self.configs = configs  # request method -> configuration
+        self.default = default  # for the methods `configs` lacks
+        self.view_config = view_config  # request -> mapping, for views
+
+
+class AiohttpRoutes:
+    """A `CorsConfig`'s routes, each resolved on its first request by `resolve(route)`."""
+
+    __slots__ = ("_resolve", "_states")
+
+    def __init__(self, resolve: Callable[[Any], Optional[AiohttpRoute]]) -> None:
+        self._resolve = resolve
+        self._states: dict[Any, AiohttpRoute] = {}
+
+    def __call__(self, request: Any, response: Any) -> _Done:
+        """The `on_response_prepare` hook: `aiohttp_prepare(self, request, response)`."""
+        return aiohttp_prepare(self, request, response)
+
+    def clear(self) -> None:
+        """Forget every resolved route (the configuration changed)."""
+        self._states = {}
+
+    def route(self, route: Any) -> Optional[AiohttpRoute]:
+        """Return the resolved state of `route`; None for a route that is not the router's own
+        (aiohttp's 404 and 405 answers), which is never kept."""
+        state = self._states.get(route)
+        if state is None:
+            state = self._resolve(route)
+            if state is not None and route.resource is not None:
+                self._states[route] = state
+        return state
+
+
+def aiohttp_add_vary(headers: Any) -> None:
+    """Add `Vary: Origin` to `headers` unless a Vary header already names Origin or \"*\"."""
+    for value in headers.getall(VARY, ()):
+        for token in value.split(","):
+            token = token.strip().lower()
+            if token == "origin" or token == "*":
+                return
+    headers.add(VARY, ORIGIN)
+
+
+class _Done:
+    """An awaitable that is already done: the hook's result, so aiohttp's `await` costs no
+    coroutine."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        return iter(())
+
+
+DONE = _Done()
+
+
+def aiohttp_prepare(routes: AiohttpRoutes, request: Any, response: Any) -> _Done:
+    """Give `response` its CORS headers; return an awaitable that is already done.
+
+    aiohttp-cors' `_on_response_prepare`, for the routes of its own router adapter: nothing for
+    a route without CORS or a preflight (its handler answered); else the configuration of the
+    request's method (a view's own, asked per request), the entry of the request's Origin, and
+    Access-Control-Expose-Headers, -Allow-Origin and -Allow-Credentials, in that order. Fixes:
+    `Vary: Origin` on every such response whose configuration names an origin; a response
+    that already has one of those three headers keeps its own and gets none (aiohttp-cors
+    fails an assert, and the client gets no response); an ineligible Origin gets none.
+    """
+    state = routes.route(request.match_info.route)
+    if state is None or not state.enabled:
+        return DONE
+    if state.view:
+        if request.method == "OPTIONS":
+            return DONE
+        config: Any = state.view_config(request)  # type: ignore[misc]
+        empty = not config
+    else:
+        if state.preflight:
+            return DONE
+        config = state.configs.get(request.method, state.default)
+        empty = config.empty
+    if empty:
+        return DONE
+    headers = response.headers
+    origin = request.headers.get(ORIGIN)
+    if origin is not None:
+        if state.view:
+            options = config.get(origin, config.get("*"))
+            entry = None if options is None or not aiohttp_eligible(origin) else aiohttp_entry(options)
+        else:
+            entry = config.lookup(origin)
+        if entry is not None and not any(name in headers for name in _TOUCHED):
+            if entry.expose_all:
+                headers[ACEH] = ",".join(frozenset(headers.keys()) - SIMPLE_RESPONSE_HEADERS)
+            elif entry.expose is not None:
+                headers[ACEH] = entry.expose
+            headers[ACAO] = origin
+            if entry.credentials:
+                headers[ACAC] = TRUE
+    aiohttp_add_vary(headers)
+    return DONE
+
+
+def aiohttp_preflight(entry: AiohttpEntry, origin: str, request_method: str, request_headers: frozenset[str]) -> Any:
+    """Return the preflight's headers as (name, value) pairs, or the request header names the
+    entry does not allow (a frozenset, aiohttp-cors' order) when it refuses them."""
+    if not entry.allow_all_headers:
+        disallowed = request_headers - entry.allow_headers  # type: ignore[operator]
+        if disallowed:
+            return disallowed
+    pairs = [(ACAO, origin)]
+    if entry.credentials:
+        pairs.append((ACAC, TRUE))
+    if entry.max_age is not None:
+        pairs.append((ACMA, entry.max_age))
+    pairs.append((ACAM, request_method))
+    if request_headers:
+        pairs.append((ACAH, ",".join(request_headers)))
+    pairs.append((VARY, ORIGIN))
+    return pairs

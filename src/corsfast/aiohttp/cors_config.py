@@ -1,0 +1,173 @@
+"""`CorsConfig`: an application's CORS configuration, as aiohttp-cors 0.8.1's
+`aiohttp_cors.cors_config`: the same constructor, `add()`, defaults and errors, the same
+`on_response_prepare` hook and OPTIONS routes. With corsfast's own router adapter the hook
+is one engine call per response (`aiohttp_prepare`); with another adapter it drives that
+adapter's methods per request, as aiohttp-cors does.
+"""
+
+from __future__ import annotations
+
+import collections
+import collections.abc
+import warnings
+from collections.abc import Mapping
+from typing import Any, Optional, Union
+
+from aiohttp import hdrs, web
+
+from .._options import CORSConfigWarning
+from .._options.base import _user_stacklevel
+from .abc import AbstractRouterAdapter
+from .preflight_handler import _PreflightHandler
+from .resource_options import ResourceOptions
+from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter
+
+__all__ = ("CorsConfig",)
+
+# Positive response to Access-Control-Allow-Credentials
+_TRUE = "true"
+# CORS simple response headers: <http://www.w3.org/TR/cors/#simple-response-header>
+_SIMPLE_RESPONSE_HEADERS = frozenset(
+    [hdrs.CACHE_CONTROL, hdrs.CONTENT_LANGUAGE, hdrs.CONTENT_TYPE, hdrs.EXPIRES, hdrs.LAST_MODIFIED, hdrs.PRAGMA]
+)
+
+_ConfigType = Optional[Mapping[str, Union[ResourceOptions, Mapping[str, Any]]]]
+
+
+def _parse_config_options(config: _ConfigType = None) -> dict[str, ResourceOptions]:
+    """Return a CORS configuration (defaults or a route's) as origin -> `ResourceOptions`.
+
+    ValueError when it is not correct, with aiohttp-cors' messages. "*" with
+    `allow_credentials=True` answers as aiohttp-cors does (any Origin reflected with
+    credentials, `null` included) and emits a `CORSConfigWarning`.
+    """
+    if config is None:
+        return {}
+    if not isinstance(config, collections.abc.Mapping):
+        raise ValueError(f"Config must be mapping, got '{config}'")
+
+    parsed = {}
+    options_keys = {"allow_credentials", "expose_headers", "allow_headers", "max_age"}
+    for origin, options in config.items():
+        if not isinstance(origin, str):
+            raise ValueError(f"Origin must be string, got '{origin}'")
+        if isinstance(options, ResourceOptions):
+            resource_options = options
+        else:
+            if not isinstance(options, collections.abc.Mapping):
+                raise ValueError(
+                    f"Origin options must be either aiohttp_cors.ResourceOptions instance or mapping, got '{options}'"
+                )
+            unexpected_args = frozenset(options.keys()) - options_keys
+            if unexpected_args:
+                raise ValueError(f"Unexpected keywords in resource options: {','.join(map(str, unexpected_args))}")
+            resource_options = ResourceOptions(**options)
+        if origin == "*" and resource_options.allow_credentials:
+            warnings.warn(
+                "'*' with allow_credentials=True reflects any Origin, 'null' (sandboxed pages, local "
+                "files) included, with credentials: list the origins that may send them instead",
+                CORSConfigWarning,
+                stacklevel=_user_stacklevel(),
+            )
+        parsed[origin] = resource_options
+    return parsed
+
+
+class _CorsConfigImpl(_PreflightHandler):
+    def __init__(self, app: web.Application, router_adapter: AbstractRouterAdapter, *, _engine: Any = None) -> None:
+        self._app = app
+        self._router_adapter = router_adapter
+        if _engine is not None:
+            self._engine_module = _engine
+        # The hook for all responses: it handles CORS headers of non-preflight requests.
+        if type(router_adapter) is ResourcesUrlDispatcherRouterAdapter:
+            # The engine's routes are the hook: one call per response, no coroutine.
+            self._app.on_response_prepare.append(router_adapter._routes)
+        else:
+            self._app.on_response_prepare.append(self._on_response_prepare)
+
+    def add(self, routing_entity: Any, config: _ConfigType = None) -> Any:
+        """Enable CORS for a route or resource (a route's enables its resource's); return it."""
+        parsed_config = _parse_config_options(config)
+        self._router_adapter.add_preflight_handler(routing_entity, self._preflight_handler)
+        self._router_adapter.set_config_for_routing_entity(routing_entity, parsed_config)
+        return routing_entity
+
+    async def _on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Give the response of a CORS-enabled non-preflight request its CORS headers, through
+        the router adapter's methods (another adapter than corsfast's own)."""
+        adapter = self._router_adapter
+        if not adapter.is_cors_enabled_on_request(request) or adapter.is_preflight_request(request):
+            return
+        config = adapter.get_non_preflight_request_config(request)
+        if not config:
+            return
+        engine = self._engine_module
+        headers = response.headers
+        origin = request.headers.get(hdrs.ORIGIN)
+        if origin is not None:
+            options = config.get(origin, config.get("*"))
+            if (
+                options is not None
+                and engine.aiohttp_eligible(origin)
+                and not any(
+                    name in headers
+                    for name in (
+                        hdrs.ACCESS_CONTROL_ALLOW_ORIGIN,
+                        hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                        hdrs.ACCESS_CONTROL_EXPOSE_HEADERS,
+                    )
+                )
+            ):
+                if options.expose_headers == "*":
+                    exposed = frozenset(headers.keys()) - _SIMPLE_RESPONSE_HEADERS
+                    headers[hdrs.ACCESS_CONTROL_EXPOSE_HEADERS] = ",".join(exposed)
+                elif options.expose_headers:
+                    headers[hdrs.ACCESS_CONTROL_EXPOSE_HEADERS] = ",".join(options.expose_headers)
+                headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
+                if options.allow_credentials:
+                    headers[hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS] = _TRUE
+        engine.aiohttp_add_vary(headers)
+
+    async def _get_config(self, request: web.Request, origin: str, request_method: str) -> Any:
+        adapter = self._router_adapter
+        if type(adapter) is ResourcesUrlDispatcherRouterAdapter:
+            return adapter._preflight_config(request, origin, request_method)
+        return await adapter.get_preflight_request_config(request, origin, request_method)
+
+
+class CorsConfig:
+    """CORS configuration instance.
+
+    The instance holds default CORS parameters and per-route options specified in the `add()`
+    method. Each `aiohttp.web.Application` can have exactly one instance of this class.
+    """
+
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        defaults: _ConfigType = None,
+        router_adapter: Optional[AbstractRouterAdapter] = None,
+        _engine: Any = None,
+    ) -> None:
+        """Construct the CORS configuration of `app`: `defaults` (origin -> options) for every
+        resource, and the router adapter (one for aiohttp's own router unless given)."""
+        self.defaults = _parse_config_options(defaults)
+        self._cors_impl: Any = None
+        self._resources_router_adapter = None
+        self._resources_cors_impl = None
+        self._old_routes_cors_impl = None
+        if router_adapter is None:
+            router_adapter = ResourcesUrlDispatcherRouterAdapter(app.router, self.defaults, _engine=_engine)
+        self._cors_impl = _CorsConfigImpl(app, router_adapter, _engine=_engine)
+
+    def add(self, routing_entity: Any, config: _ConfigType = None, webview: bool = False) -> Any:
+        """Enable CORS for a route or resource (a route's enables its resource's); return it."""
+        if webview:
+            warnings.warn(
+                "webview argument is deprecated, views are handled authomatically without extra settings",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return self._cors_impl.add(routing_entity, config)

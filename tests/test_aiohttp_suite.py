@@ -1,0 +1,152 @@
+"""aiohttp-cors' own test suite, run against `corsfast.aiohttp` on both engines.
+
+At test time the sdist of the *installed* aiohttp-cors is fetched with
+`pip download --no-deps --no-binary :all:` into the pytest cache (never into the repo), its
+`tests/` directory is extracted to a temporary directory, and in every test file the imports
+of `aiohttp_cors` (and the `mock.patch` targets naming its modules) are pointed at
+`corsfast.aiohttp`. pytest runs the suite in a subprocess, with pytest-aiohttp's fixtures and
+`asyncio_mode=auto` as aiohttp-cors runs it, in which importing `aiohttp_cors` at all fails,
+so every test exercises corsfast. Its browser tests skip without a WebDriver, as they do
+upstream. No test is listed as an expected difference: the fixes corsfast makes (see
+`docs/frameworks/aiohttp.md`) change no answer this suite checks.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tarfile
+from importlib.metadata import version
+from pathlib import Path
+
+import peer_suite
+import pytest
+
+AIOHTTP_CORS_VERSION = version("aiohttp-cors")
+
+REWRITES = {
+    "from aiohttp_cors": "from corsfast.aiohttp",
+    "import aiohttp_cors\n": "import corsfast.aiohttp as aiohttp_cors\n",
+    '"aiohttp_cors.': '"corsfast.aiohttp.',
+}
+
+BROWSER_TESTS = "tests.integration.test_real_browser"
+"""The module whose tests drive a real browser through Selenium WebDriver: they skip upstream
+too without a driver on the PATH (chromedriver, geckodriver)."""
+
+CONFIG = """
+[tool.pytest.ini_options]
+asyncio_mode = "auto"
+asyncio_default_fixture_loop_scope = "function"
+"""
+"""aiohttp-cors' own pytest settings (its setup.cfg adds coverage options; those need pytest-cov)."""
+
+PLUGIN = (
+    '''
+"""Loaded with -p into the aiohttp-cors test run: checks the engine and the redirected imports."""
+import sys
+
+import pytest
+'''
+    + peer_suite.ENGINE_CHECK
+    + '''
+
+
+class _NoAiohttpCors:
+    """Fail any import of the real aiohttp_cors: every test must run against corsfast."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "aiohttp_cors" or name.startswith("aiohttp_cors."):
+            raise ImportError(f"{name} is blocked in the corsfast run of aiohttp-cors' suite")
+        return None
+
+
+sys.meta_path.insert(0, _NoAiohttpCors())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if "aiohttp_cors" in sys.modules:  # pragma: no cover - the finder above makes this impossible
+        raise RuntimeError("aiohttp_cors was imported")
+'''
+)
+
+
+@pytest.fixture(scope="session")
+def aiohttp_cors_sdist(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the path of the installed aiohttp-cors version's sdist, downloaded once and cached."""
+    return peer_suite.sdist(request, tmp_path_factory, "aiohttp-cors")
+
+
+@pytest.fixture(scope="session")
+def aiohttp_cors_suite(aiohttp_cors_sdist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a directory holding aiohttp-cors' tests, importing corsfast.aiohttp instead."""
+    root = tmp_path_factory.mktemp("aiohttp-cors-suite")
+    prefix = f"aiohttp_cors-{AIOHTTP_CORS_VERSION}/"
+    rewritten = 0
+    with tarfile.open(aiohttp_cors_sdist) as archive:
+        for member in archive.getmembers():
+            if not member.isfile() or not member.name.startswith(prefix + "tests/"):
+                continue
+            name = member.name[len(prefix) :]
+            data = archive.extractfile(member).read()  # type: ignore[union-attr]
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if name.endswith(".py"):
+                source = data.decode("utf-8")
+                source = re.sub(
+                    r"^(\s*)import aiohttp_cors$", r"\1import corsfast.aiohttp as aiohttp_cors", source, flags=re.M
+                )
+                for original, replacement in REWRITES.items():
+                    rewritten += source.count(original)
+                    source = source.replace(original, replacement)
+                # Only the rewritten lines named aiohttp_cors: anything else would mean the suite changed shape.
+                assert not re.search(r"^\s*(from|import)\s+aiohttp_cors\b", source, re.MULTILINE), name
+                data = source.encode("utf-8")
+            target.write_bytes(data)
+    assert rewritten >= 10, f"only {rewritten} imports rewritten: aiohttp-cors' suite changed shape"
+    (root / "pyproject.toml").write_text(CONFIG, encoding="utf-8")
+    (root / "corsfast_suite_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    "engine_name", [pytest.param("c", marks=pytest.mark.c_extension, id="c"), pytest.param("py", id="py")]
+)
+def test_aiohttp_cors_suite(aiohttp_cors_suite: Path, engine_name: str) -> None:
+    result: subprocess.CompletedProcess[str]
+    result, cases = peer_suite.run(
+        aiohttp_cors_suite,
+        engine_name,
+        ["tests"],
+        [
+            "-p",
+            "pytest_asyncio.plugin",
+            "-p",
+            "pytest_aiohttp.plugin",
+            "-p",
+            "corsfast_suite_plugin",
+            # corsfast warns (CORSConfigWarning) where the suite allows "*" with credentials;
+            # a warning changes no answer.
+            "-W",
+            "ignore::corsfast.CORSConfigWarning",
+        ],
+        {},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    outcomes = {f"{case.classname}.{case.name}": case.outcome for case in cases}
+    # Every test function of the suite ran (parametrized ones once per parameter).
+    defined = set()
+    for path in (aiohttp_cors_suite / "tests").rglob("test_*.py"):
+        defined.update(re.findall(r"^(?:async )?def (test_\w+)", path.read_text(encoding="utf-8"), re.MULTILINE))
+    assert {name.rsplit(".", 1)[1].split("[")[0] for name in outcomes} == defined, output
+    failed = {name: outcome for name, outcome in outcomes.items() if outcome in ("failure", "error")}
+    assert not failed, output
+    skipped = {name for name, outcome in outcomes.items() if outcome == "skipped"}
+    assert all(name.startswith(BROWSER_TESTS + ".") for name in skipped), output
+    passed = sum(outcome == "passed" for outcome in outcomes.values())
+    assert passed >= 90, output
+    print(
+        f"aiohttp-cors {AIOHTTP_CORS_VERSION} suite on the {engine_name} engine: {passed} passed, "
+        f"{len(skipped)} browser tests skipped without a WebDriver"
+    )
