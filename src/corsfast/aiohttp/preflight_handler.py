@@ -13,11 +13,12 @@ from .._engine import engine as _default_engine
 
 # Positive response to Access-Control-Allow-Credentials
 _TRUE = "true"
-_VARY = {hdrs.VARY: "Origin"}
 
 
 def _forbidden(text: str) -> web.HTTPForbidden:
-    return web.HTTPForbidden(text=text, headers=_VARY)
+    error = web.HTTPForbidden(text=text)
+    error.headers[hdrs.VARY] = "Origin"
+    return error
 
 
 class _PreflightHandler:

@@ -222,9 +222,14 @@ class ResourcesUrlDispatcherRouterAdapter(AbstractRouterAdapter):
             defaults = self._default_config
 
             def view_config(request: Any) -> Any:
-                return collections.ChainMap(
-                    handler.get_request_config(request, request.method), resource_config.default_config, defaults
-                )
+                try:
+                    method_config = handler.get_request_config(request, request.method)
+                except KeyError:
+                    # The view has no such method (aiohttp answers 405): no CORS headers.
+                    # aiohttp-cors lets the KeyError out of the hook, and the client gets no
+                    # response at all.
+                    return {}
+                return collections.ChainMap(method_config, resource_config.default_config, defaults)
 
             return engine.AiohttpRoute(True, False, True, {}, None, view_config)
         default = engine.AiohttpConfig(_merged(resource_config.default_config, self._default_config))
