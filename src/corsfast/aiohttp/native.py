@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import ModuleType
 from typing import Any, Optional, Union
 
-from aiohttp import web
-from multidict import CIMultiDict
+from aiohttp import hdrs, web
+from multidict import CIMultiDict, istr
 
 from .._cache_info import CacheInfo
 from .._engine import engine as _default_engine
@@ -31,15 +31,25 @@ __all__ = ("AiohttpCORSMiddleware", "cors_middleware")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 StrHeaders = tuple[tuple[str, str], ...]
+PreflightKey = tuple[Any, str, Optional[str], Optional[str]]
+PreflightAnswer = tuple[int, "CIMultiDict[str]"]
 
-ORIGIN = "Origin"
-ACRM = "Access-Control-Request-Method"
-ACRH = "Access-Control-Request-Headers"
-ACRPN = "Access-Control-Request-Private-Network"
-_TOUCHED = ("Vary", "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers")
+# `istr` names: multidict looks them up without case-folding them each time.
+ORIGIN = hdrs.ORIGIN
+ACRM = hdrs.ACCESS_CONTROL_REQUEST_METHOD
+ACRH = hdrs.ACCESS_CONTROL_REQUEST_HEADERS
+ACRPN = istr("Access-Control-Request-Private-Network")
+_TOUCHED = (
+    hdrs.VARY,
+    hdrs.ACCESS_CONTROL_ALLOW_ORIGIN,
+    hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    hdrs.ACCESS_CONTROL_EXPOSE_HEADERS,
+)
 """The response headers the engine sets: a response holding one of them takes the merging path."""
 _BLOCKS_PER_ENTRY_CACHE = 64
 """Room kept in the str-header cache beyond the origin cache's size (the refused and static entries)."""
+_MAX_PREFLIGHTS = 1024
+"""Preflight answers kept, per verdict and request headers (cleared when full: browsers repeat theirs)."""
 
 
 def _wire(text: str) -> bytes:
@@ -69,18 +79,23 @@ class AiohttpCORSMiddleware:
     `cors_middleware`): `await middleware(request, handler)` returns the response."""
 
     __middleware_version__ = 1  # aiohttp's mark of a new-style middleware
-    __slots__ = ("_blocks", "_blocks_limit", "_func", "_lookup", "_no_origin_block", "policy")
+    __slots__ = ("_blocks", "_blocks_limit", "_func", "_lookup", "_no_origin_block", "_preflights", "policy")
 
     def __init__(self, policy: Any) -> None:
         self.policy = policy
         self._lookup = policy.pending_lookup
         self._func = policy.options.origin_func
         self._no_origin_block: StrHeaders = tuple(
-            (name.decode("latin-1"), _text(value)) for name, value in policy.response_headers(None, [])
+            (istr(name.decode("latin-1")), _text(value)) for name, value in policy.response_headers(None, [])
         )
         self._blocks: dict[Any, Optional[StrHeaders]] = {}
         """OriginEntry -> its block as str pairs; None for one aiohttp cannot write (refused)."""
         self._blocks_limit = policy.options.cache_size + _BLOCKS_PER_ENTRY_CACHE
+        self._preflights: dict[
+            tuple[Any, str, Optional[str], Optional[str]], Optional[tuple[int, CIMultiDict[str]]]
+        ] = {}
+        """(entry, request method, -headers, -private-network) -> the preflight answer's status and
+        headers (None: passed on); the engine's answer depends on nothing else."""
 
     def cache_info(self) -> CacheInfo:
         """Return the origin cache's statistics: hits, misses, maximum and current size."""
@@ -90,13 +105,14 @@ class AiohttpCORSMiddleware:
         """Empty the origin cache and reset its statistics."""
         self.policy.cache_clear()
         self._blocks.clear()
+        self._preflights.clear()
 
     def _block(self, entry: Any) -> Optional[StrHeaders]:
         """Return `entry`'s block as str pairs (made once per entry), None when aiohttp cannot
         write one of its values."""
         if len(self._blocks) >= self._blocks_limit:
             self._blocks.clear()  # entries the origin cache dropped would stay alive here
-        pairs = tuple((name.decode("latin-1"), _text(value)) for name, value in entry.block)
+        pairs = tuple((istr(name.decode("latin-1")), _text(value)) for name, value in entry.block)
         block = pairs if all(_writable(value) for _, value in pairs) else None
         self._blocks[entry] = block
         return block
@@ -113,8 +129,22 @@ class AiohttpCORSMiddleware:
     def _preflight(self, entry: Any, request_method: str, request: web.Request) -> Optional[web.Response]:
         """Return the answer to a preflight with `entry`'s verdict, or None to pass it on."""
         headers = request.headers
-        names = headers.get(ACRH)
-        private_network = headers.get(ACRPN)
+        key = (entry, request_method, headers.get(ACRH), headers.get(ACRPN))
+        try:
+            answer = self._preflights[key]
+        except KeyError:
+            if len(self._preflights) >= _MAX_PREFLIGHTS:
+                self._preflights.clear()
+            answer = self._preflights[key] = self._preflight_answer(*key)
+        if answer is None:
+            return None
+        return web.Response(status=answer[0], headers=answer[1])  # a copy of the kept headers
+
+    def _preflight_answer(
+        self, entry: Any, request_method: str, names: Optional[str], private_network: Optional[str]
+    ) -> Optional[PreflightAnswer]:
+        """Return the status and headers of the engine's answer to a preflight, None when it
+        passes the preflight on."""
         answer = self.policy.entry_preflight(
             entry,
             _wire(request_method),
@@ -127,8 +157,8 @@ class AiohttpCORSMiddleware:
         response_headers: CIMultiDict[str] = CIMultiDict()
         for name, value in pairs:
             if name != b"content-length":
-                response_headers.add(name.decode("latin-1"), _text(value))
-        return web.Response(status=status, headers=response_headers)
+                response_headers.add(istr(name.decode("latin-1")), _text(value))
+        return status, response_headers
 
     async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get(ORIGIN)
