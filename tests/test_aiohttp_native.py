@@ -589,3 +589,75 @@ def test_is_an_aiohttp_new_style_middleware() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         web.Application(middlewares=[middleware])
+
+
+# -- the engine's API for shims that await allow_origin_func ----------------------------------
+
+
+def _policy(engine: ModuleType, func: Any, ttl: float = 0.0) -> Any:
+    from corsfast._options import NATIVE_DEFAULT_METHODS, native_options
+
+    options = native_options([A], NATIVE_DEFAULT_METHODS, (), (), False, 600, False, 16, 2048, False, func, ttl)
+    return engine.CORSPolicy(options)
+
+
+async def _allow_all(origin: str) -> bool:
+    return True
+
+
+def test_pending_lookup_leaves_the_async_function_to_the_caller(engine: ModuleType) -> None:
+    policy = _policy(engine, _allow_all)
+    assert policy.pending_lookup(A.encode()).allowed  # a rule decides
+    assert policy.pending_lookup(DYN.encode()) is None  # the function must
+    with pytest.raises(TypeError, match="coroutine function"):
+        policy.lookup(DYN.encode())
+    refused = policy.pending_lookup(b"https://app.example.com\x00")  # never reaches the function
+    assert refused is not None and not refused.allowed
+    assert policy.pending_lookup(b"x" * 2049) is refused
+    asked: list[str] = []
+    sync = _policy(engine, lambda origin: asked.append(origin) or True)
+    assert sync.pending_lookup(DYN.encode()).allowed  # a plain function is asked here
+    assert asked == [DYN]
+    with pytest.raises(TypeError):
+        policy.pending_lookup(DYN)
+
+
+def test_func_verdict_caches_for_the_ttl_and_refuses_failures(
+    engine: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    policy = _policy(engine, _allow_all, ttl=60)
+    allowed = policy.func_verdict(DYN.encode(), 1)
+    assert allowed.allowed and (b"access-control-allow-origin", DYN.encode()) in allowed.block
+    assert policy.pending_lookup(DYN.encode()) is allowed  # kept for the ttl
+    assert not policy.func_verdict(EVIL.encode(), "").allowed
+    assert policy.pending_lookup(EVIL.encode()) is not None  # the refusal is kept too
+    with caplog.at_level(logging.ERROR, logger="corsfast"):
+        failed = policy.func_verdict(BOOM.encode(), None, RuntimeError("down"))
+        awaitable = policy.func_verdict(b"https://other.example", _allow_all("x"))  # closed, never awaited
+    assert not failed.allowed and not awaitable.allowed
+    assert policy.pending_lookup(BOOM.encode()) is None  # a failure is not kept: asked again
+    assert [r.getMessage() for r in caplog.records] == [
+        f"allow_origin_func raised for Origin {BOOM!r}; the origin is refused for this request",
+        "allow_origin_func raised for Origin 'https://other.example'; the origin is refused for this request",
+    ]
+    untimed = _policy(engine, _allow_all)
+    assert untimed.func_verdict(DYN.encode(), True) is untimed.func_verdict(DYN.encode(), True)
+    assert untimed.pending_lookup(DYN.encode()) is None  # no ttl: asked on every request
+
+
+def test_verdicts_expire_as_the_native_middlewares(engine: ModuleType) -> None:
+    """With a ttl, a verdict of the async function is kept until it runs out, then asked again."""
+    now = [1000.0]
+    native, middleware = built(
+        lambda: {"allow_origin_func": origin_func("async"), "allow_origin_func_ttl": 10}, engine, asgi_ok
+    )
+    native.policy._clock = middleware.policy._clock = lambda: now[0]
+    headers = [(b"origin", DYN.encode())]
+    answers, wanted = [], []
+    for step in (0, 5, 4, 2, 3, 9, 1):  # seconds between requests
+        now[0] += step
+        answers.append(asyncio.run(parsed_answer(middleware, "GET", headers)))
+        wanted.append(asyncio.run(asgi_answer(native, "GET", "/", headers)))
+    assert answers == wanted
+    allowed = [any(name == b"access-control-allow-origin" for name, _ in found) for _, found in answers]
+    assert allowed == [True, True, True, False, False, True, True]
