@@ -661,3 +661,29 @@ def test_verdicts_expire_as_the_native_middlewares(engine: ModuleType) -> None:
     assert answers == wanted
     allowed = [any(name == b"access-control-allow-origin" for name, _ in found) for _, found in answers]
     assert allowed == [True, True, True, False, False, True, True]
+
+
+def test_a_response_the_handler_prepared_passes_untouched(engine: ModuleType) -> None:
+    """A streamed response has sent its headers before the middleware sees it: it reaches the
+    client whole, and the middleware leaves its (sent) headers as they were."""
+    kept: list[web.StreamResponse] = []
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"X-Stream": "1"})
+        await response.prepare(request)
+        await response.write(b"data: 1\n\n")
+        await response.write_eof()
+        kept.append(response)
+        return response
+
+    async def run() -> tuple[int, bytes, list[str]]:
+        app = web.Application(middlewares=[cors_middleware(allow_origins=[A], _engine=engine)])
+        app.router.add_get("/stream", stream)
+        async with TestClient(TestServer(app)) as client:
+            async with client.get("/stream", headers={"Origin": A}) as response:
+                return response.status, await response.read(), list(response.headers)
+
+    status, body, names = asyncio.run(run())
+    assert (status, body) == (200, b"data: 1\n\n")
+    assert "Access-Control-Allow-Origin" not in names and "X-Stream" in names
+    assert not any(is_cors(name.encode()) for name in kept[0].headers)  # as sent: not edited after

@@ -11,6 +11,8 @@ response (aiohttp's own 404 and 405 included) with the CORS headers of its origi
 aiohttp reads request headers as UTF-8 (undecodable bytes kept as surrogates) and writes
 response headers as UTF-8, so the engine sees the bytes the client sent; an answer that would
 reflect bytes aiohttp cannot write back (an Origin that is not UTF-8) is the refused one.
+A response the handler prepares itself (`await response.prepare(request)`: streaming) has
+sent its headers before the middleware sees it, and gets no CORS headers.
 """
 
 from __future__ import annotations
@@ -188,7 +190,8 @@ class AiohttpCORSMiddleware:
         except web.HTTPException as error:
             self._apply(error.headers, entry, block)
             raise
-        self._apply(response.headers, entry, block)
+        if not response.prepared:  # a response the handler prepared itself has sent its headers
+            self._apply(response.headers, entry, block)
         return response
 
     def _apply(self, headers: Any, entry: Any, block: StrHeaders) -> None:
