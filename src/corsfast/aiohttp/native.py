@@ -93,9 +93,7 @@ class AiohttpCORSMiddleware:
         self._blocks: dict[Any, Optional[StrHeaders]] = {}
         """OriginEntry -> its block as str pairs; None for one aiohttp cannot write (refused)."""
         self._blocks_limit = policy.options.cache_size + _BLOCKS_PER_ENTRY_CACHE
-        self._preflights: dict[
-            tuple[Any, str, Optional[str], Optional[str]], Optional[tuple[int, CIMultiDict[str]]]
-        ] = {}
+        self._preflights: dict[PreflightKey, Optional[PreflightAnswer]] = {}
         """(entry, request method, -headers, -private-network) -> the preflight answer's status and
         headers (None: passed on); the engine's answer depends on nothing else."""
 
