@@ -437,6 +437,31 @@ cdef class CORSPolicy:
         """
         return self._decide(origin)
 
+    def pending_lookup(self, bytes origin not None):
+        """Return the entry `lookup` returns for a raw Origin value, or None when an async
+        `allow_origin_func` must decide it: await it, then take `func_verdict`'s entry."""
+        cdef OriginEntry entry = self._lookup(origin)
+        if entry is self._undecided:
+            if self._func_async:
+                return None
+            entry = self._ask(origin)
+        return entry
+
+    def func_verdict(self, bytes origin not None, result, error=None):
+        """Return the entry for `origin` once an awaited `allow_origin_func` returned `result`
+        (cached for the ttl), or the refused entry, logged and not cached, when it raised
+        `error` or `result` has no truth value to take."""
+        cdef bint allowed = False
+        if error is None:
+            try:
+                allowed = _truth(result)
+            except Exception as failure:
+                error = failure
+        if error is not None:
+            _log_failure(origin, error)
+            return self._denied
+        return self._verdict(origin, allowed)
+
     cdef OriginEntry _ask(self, bytes origin):
         """Return the entry a plain `allow_origin_func`'s verdict gives `origin` (refused, not
         cached and logged when it raises)."""

@@ -471,6 +471,32 @@ class CORSPolicy:
                 self._cache[origin] = entry
         return entry
 
+    def pending_lookup(self, origin: bytes) -> OriginEntry | None:
+        """Return the entry `lookup` returns for a raw Origin value, or None when an async
+        `allow_origin_func` must decide it: await it, then take `func_verdict`'s entry."""
+        entry = self._lookup(origin)
+        if entry is self._undecided:
+            if self._func_async:
+                return None
+            entry = self._ask(origin)
+        return entry
+
+    def func_verdict(self, origin: bytes, result: object, error: BaseException | None = None) -> OriginEntry:
+        """Return the entry for `origin` once an awaited `allow_origin_func` returned `result`
+        (cached for the ttl), or the refused entry, logged and not cached, when it raised
+        `error` or `result` has no truth value to take."""
+        _require_bytes(origin)
+        allowed = False
+        if error is None:
+            try:
+                allowed = _truth(result)
+            except Exception as failure:
+                error = failure
+        if error is not None:
+            _log_failure(origin, error)
+            return self._denied
+        return self._verdict(origin, allowed)
+
     def _ask(self, origin: bytes) -> OriginEntry:
         """Return the entry a plain `allow_origin_func`'s verdict gives `origin` (refused, not
         cached and logged when it raises)."""
