@@ -126,6 +126,7 @@ class AiohttpConnection:
         self.documented = documented
         """Headers this row adds by design over its peer (left out of the comparison)."""
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._server: Any = None
         self._protocol: Any = None
         self._transport = _Transport()
 
@@ -373,17 +374,21 @@ SUITE = register_suite(
         baseline_label="aiohttp-cors",
         targets=[
             *(
-                Target(row, "aiohttp-cors", limit, scenarios=letters,
-                       label=f"{row} overhead <= {limit:g} x aiohttp-cors' in {', '.join(letters)}")
+                Target(
+                    row,
+                    "aiohttp-cors",
+                    limit,
+                    scenarios=letters,
+                    label=f"{row} overhead <= {limit:g} x aiohttp-cors' in {', '.join(letters)}",
+                )
                 for row in ("corsfast-aiohttp-c", "corsfast-aiohttp-py")
                 for limit, letters in _DROP_IN_LIMITS
             ),
             *(
-                Target(row, "one-header-middleware", 1.5,
-                       label=f"{row} overhead <= 1.5 x the one-header middleware's")
+                Target(row, "one-header-middleware", 1.5, label=f"{row} overhead <= 1.5 x the one-header middleware's")
                 for row in ("corsfast-native-c", "corsfast-native")
             ),
-        ],  # fmt: skip
+        ],
         targets_title=(
             "targets (ratios within this run): corsfast.aiohttp's overhead at most 0.25 of aiohttp-cors' in "
             "b, d, e, g and 0.4 in a, c, on both engines; the native cors_middleware's within 1.5x of a "
