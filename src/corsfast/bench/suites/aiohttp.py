@@ -198,10 +198,14 @@ async def record_answer(app: AiohttpConnection, request: bytes) -> AiohttpAnswer
 # ---------------------------------------------------------------------------------------
 
 
-async def _data(request: Any) -> Any:
-    from aiohttp import web
+def _data_handler() -> Callable[[Any], Any]:
+    """Return the table's handler: a small JSON answer (aiohttp imported once, not per request)."""
+    from aiohttp.web import Response
 
-    return web.Response(body=_BODY, content_type="application/json")
+    async def data(request: Any) -> Any:
+        return Response(body=_BODY, content_type="application/json")
+
+    return data
 
 
 async def _one_header_hook(request: Any, response: Any) -> None:
@@ -221,15 +225,16 @@ def _one_header_middleware() -> Any:
 
 
 def aiohttp_app(options_route: bool = True, middlewares: tuple[Any, ...] = ()) -> Any:
-    """Return the table's app: `_data` for GET (and HEAD) and PUT at PATH, and for OPTIONS when
+    """Return the table's app: one JSON handler for GET (and HEAD) and PUT at PATH, and for OPTIONS when
     `options_route` (the floors: a preflight gets the app's own 200)."""
     from aiohttp import web
 
     app = web.Application(middlewares=list(middlewares))
-    app.router.add_get(PATH, _data)
-    app.router.add_put(PATH, _data)
+    data = _data_handler()
+    app.router.add_get(PATH, data)
+    app.router.add_put(PATH, data)
     if options_route:
-        app.router.add_route("OPTIONS", PATH, _data)
+        app.router.add_route("OPTIONS", PATH, data)
     return app
 
 
