@@ -158,3 +158,11 @@ def test_aiohttp_table_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture
     assert section["baseline"] == "aiohttp-cors"
     assert [s["id"] for s in section["scenarios"]] == ["b", "d"]
     assert section["failures"] == []
+
+
+def test_a_connection_serves_a_later_event_loop_too() -> None:
+    connection = table.AiohttpConnection(table.aiohttp_app())
+    request = table.raw_request(BY_ID["a"])
+    first = asyncio.run(table.record_answer(connection, request))
+    second = asyncio.run(table.record_answer(connection, request))
+    assert first == second and first.status == 200
