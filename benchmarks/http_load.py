@@ -1,6 +1,7 @@
 """End to end: the same ASGI app, bare / behind corsfast / behind Starlette's CORSMiddleware,
-served by uvicorn (httptools + uvloop) and granian (--interface asgi), one worker each, loaded
-with wrk on 127.0.0.1.
+served by uvicorn (httptools + uvloop) and granian (--interface asgi), and the same aiohttp app,
+bare / with aiohttp-cors 0.8.1 / with corsfast.aiohttp, served by aiohttp's own server
+(`web.run_app` on uvloop, no access log); one worker each, loaded with wrk on 127.0.0.1.
 
     python benchmarks/http_load.py [--rounds 5] [--duration 3] [--connections 32] [--json FILE]
 
@@ -12,8 +13,9 @@ preflight with three requested headers; each request carries the browser headers
 `corsfast bench`. Reported: median requests/s over rounds, and its ratio to the bare app
 on the same server. wrk and the server share the machine, so run it on an idle one.
 
-This module is also the app the servers import (`http_load:bare`, `http_load:corsfast`,
-`http_load:starlette`).
+This module is also the app the ASGI servers import (`http_load:bare`, `http_load:corsfast`,
+`http_load:starlette`), and it serves the aiohttp apps itself (`--serve-aiohttp
+http_load:CONTENDER --port N`: the apps of `corsfast bench --suite aiohttp`).
 """
 
 from __future__ import annotations
@@ -41,8 +43,13 @@ from corsfast.bench import Scenario, browser, machine_info, report
 
 HERE = Path(__file__).resolve().parent
 SCENARIOS = [s for s in browser.SCENARIOS if s.id in "abd"]
-CONTENDERS = ("bare", "corsfast", "starlette")
-SERVERS = ("uvicorn", "granian")
+SERVERS = ("uvicorn", "granian", "aiohttp")
+CONTENDERS_OF = {
+    "uvicorn": ("bare", "corsfast", "starlette"),
+    "granian": ("bare", "corsfast", "starlette"),
+    "aiohttp": ("bare", "aiohttp-cors", "corsfast.aiohttp"),
+}
+"""The contenders each server runs, the floor ("bare") first."""
 _BODY = b'{"hello": "world"}'
 
 
@@ -94,6 +101,41 @@ def _starlette_app() -> Any:
 starlette = _starlette_app()
 
 
+def aiohttp_app(contender: str) -> Any:
+    """Return the aiohttp app of `contender` ("bare", "aiohttp-cors" or "corsfast.aiohttp"):
+    the apps of `corsfast bench --suite aiohttp`, for the three exact origins."""
+    import importlib
+
+    from corsfast.bench.suites.aiohttp import aiohttp_app as table_app, cors_defaults
+
+    if contender == "bare":
+        return table_app()
+    aiohttp_cors = importlib.import_module(
+        {"aiohttp-cors": "aiohttp_cors", "corsfast.aiohttp": "corsfast.aiohttp"}[contender]
+    )
+    app = table_app(options_route=False)
+    cors = aiohttp_cors.setup(app, defaults=cors_defaults(aiohttp_cors, "base"))
+    for route in list(app.router.routes()):
+        cors.add(route)
+    return app
+
+
+def serve_aiohttp(contender: str, port: int) -> None:
+    """Serve `contender`'s aiohttp app on 127.0.0.1:`port` with aiohttp's own server until
+    SIGTERM (on uvloop when installed; no access log)."""
+    import asyncio
+
+    from aiohttp import web
+
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:  # uvloop is in the bench group; aiohttp's server runs without it
+        loop = asyncio.new_event_loop()
+    web.run_app(aiohttp_app(contender), host="127.0.0.1", port=port, access_log=None, print=None, loop=loop)
+
+
 # --------------------------------------------------------------------------------------------
 # Servers
 # --------------------------------------------------------------------------------------------
@@ -109,6 +151,8 @@ def _free_port() -> int:
 
 def _command(server: str, contender: str, port: int) -> list[str]:
     target = f"http_load:{contender}"
+    if server == "aiohttp":
+        return [sys.executable, str(HERE / "http_load.py"), "--serve-aiohttp", target, "--port", str(port)]
     if server == "uvicorn":
         return [
             sys.executable,
@@ -321,7 +365,7 @@ def _format(results: dict[str, Any]) -> str:
         "server CPU/request: the server's user+system CPU time over requests served (robust to a busy machine); "
         "capacity = bare CPU/request / contender CPU/request (what req/s would be on a CPU-bound server)",
         "",
-        f"  {'server':<8} {'scenario':<34} {'contender':<10} {'req/s':>9} {'min..max':>17} {'x bare':>7} "
+        f"  {'server':<8} {'scenario':<34} {'contender':<16} {'req/s':>9} {'min..max':>17} {'x bare':>7} "
         f"{'(min..max)':>13} {'CPU us/req':>10} {'+us':>6} {'capacity':>8}",
     ]
     for row in results["rows"]:
@@ -337,14 +381,14 @@ def _format(results: dict[str, Any]) -> str:
             else f"{row['cpu_capacity_ratio']:.3f}"
         )
         lines.append(
-            f"  {row['server']:<8} ({scenario.id}) {scenario.title:<30} {row['contender']:<10} "
+            f"  {row['server']:<8} ({scenario.id}) {scenario.title:<30} {row['contender']:<16} "
             f"{row['rps']:>9,.0f} {row['rps_min']:>8,.0f}..{row['rps_max']:<8,.0f} {ratio:>7} {spread:>13} "
             f"{cpu_us:>10} {extra:>6} {capacity:>8}"
         )
     targets = [r for r in results["rows"] if r["contender"] == "corsfast"]
     if targets:
         lines.append("")
-        lines.append("target: corsfast keeps at least 0.97 of the bare app's requests/s in (a), (b), (d)")
+        lines.append("target: corsfast keeps at least 0.97 of the bare ASGI app's requests/s in (a), (b), (d)")
         for row in targets:
             for name, value in (("req/s", row["ratio_to_bare"]), ("CPU capacity", row["cpu_capacity_ratio"])):
                 if value is None:
@@ -364,7 +408,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--scenarios", default="abd")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--serve-aiohttp", metavar="http_load:CONTENDER", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
+    if arguments.serve_aiohttp:
+        serve_aiohttp(arguments.serve_aiohttp.partition(":")[2], arguments.port)
+        return 0
     if shutil.which("wrk") is None:
         print("http_load: wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr)
         return 2
@@ -395,7 +444,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             ports: dict[tuple[str, str], int] = {}
             groups_of: dict[tuple[str, str], int] = {}
             for server in servers:
-                for contender in CONTENDERS:
+                for contender in CONTENDERS_OF[server]:
                     process, ports[(server, contender)] = _start(server, contender, log_dir)
                     groups_of[(server, contender)] = process.pid  # its own session and process group
                     for scenario in scenarios:
@@ -414,12 +463,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             # contenders of a group back to back in a shuffled order: a ratio compares runs
             # seconds apart, so the machine's drift cancels out of it.
             groups = [(server, scenario.id) for server in servers for scenario in scenarios]
-            total = arguments.rounds * len(groups) * len(CONTENDERS)
+            total = arguments.rounds * sum(len(CONTENDERS_OF[server]) for server, _ in groups)
             done = 0
             for round_number in range(arguments.rounds):
                 rng.shuffle(groups)
                 for server, scenario_id in groups:
-                    order = list(CONTENDERS)
+                    order = list(CONTENDERS_OF[server])
                     rng.shuffle(order)
                     for contender in order:
                         done += 1
@@ -446,7 +495,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for server in servers:
         for scenario in scenarios:
             bare_values = samples[(server, "bare", scenario.id)]
-            for contender in CONTENDERS:
+            for contender in CONTENDERS_OF[server]:
                 values = samples[(server, contender, scenario.id)]
                 ratios = [value / floor for value, floor in zip(values, bare_values)]
                 row = {
@@ -473,7 +522,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                     row["cpu_capacity_ratio"] = statistics.median(b / a for a, b in zip(cpu_values, cpu_bare))
                 rows.append(row)
     versions = report.versions()
-    for name in ("uvicorn", "granian", "uvloop", "httptools"):
+    for name in ("uvicorn", "granian", "uvloop", "httptools", "aiohttp", "aiohttp-cors"):
         versions[name] = report._version(name)
     results = {
         "machine": machine,
@@ -481,7 +530,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         "versions": {
             k: v
             for k, v in versions.items()
-            if k in ("corsfast", "starlette", "uvicorn", "granian", "uvloop", "httptools")
+            if k in ("corsfast", "starlette", "uvicorn", "granian", "uvloop", "httptools", "aiohttp", "aiohttp-cors")
         },
         "settings": {
             "rounds": arguments.rounds,

@@ -32,14 +32,14 @@ def _servers_left() -> list[str]:
             command = (Path("/proc") / pid / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "http_load:" in command and ("uvicorn" in command or "granian" in command):
+        if "http_load:" in command and ("uvicorn" in command or "granian" in command or "--serve-aiohttp" in command):
             found.append(command)
     return found
 
 
 @pytest.mark.skipif(not SCRIPT.is_file(), reason="benchmarks/ is not beside the tests")
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+@pytest.mark.parametrize("server", ["uvicorn", "granian", "aiohttp"])
 def test_http_load_one_short_round(server: str, tmp_path: Path) -> None:
     if shutil.which("wrk") is None:
         if os.environ.get("CI"):
@@ -51,10 +51,13 @@ def test_http_load_one_short_round(server: str, tmp_path: Path) -> None:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {row["contender"]: row for row in json.loads(report.read_text())["rows"]}
-    assert set(rows) == {"bare", "corsfast", "starlette"}
+    expected = (
+        {"bare", "aiohttp-cors", "corsfast.aiohttp"} if server == "aiohttp" else {"bare", "corsfast", "starlette"}
+    )
+    assert set(rows) == expected
     for row in rows.values():
         assert row["server"] == server and row["scenario"] == "b"
         assert row["rps"] > 0 and row["cpu_us_per_request"] > 0
     assert rows["bare"]["ratio_to_bare"] == 1.0
-    assert "corsfast" in result.stdout and "x bare" in result.stdout
+    assert all(contender in result.stdout for contender in expected) and "x bare" in result.stdout
     assert _servers_left() == []

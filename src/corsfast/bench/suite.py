@@ -106,6 +106,8 @@ class Target:
     """How the report names the target (default: generated from the ids)."""
     simple_only: bool = False
     """Check it only on scenarios without a preflight."""
+    scenarios: str = ""
+    """Check it only on these scenario letters ("bdeg"); empty: on every scenario."""
 
     def describe(self) -> str:
         """Return the target's name in the report."""

@@ -80,6 +80,8 @@ def evaluate_targets(
             reference = overhead.get((sid, target.reference))
             if value is None or reference is None or (target.simple_only and not scenario.simple):
                 continue
+            if target.scenarios and sid not in target.scenarios:
+                continue
             if target.unit == "ns":
                 shown, limit = value, target.limit * reference
             elif reference > 0:
