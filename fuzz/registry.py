@@ -19,4 +19,5 @@ HARNESSES: dict[str, str] = {
     "flask": "fuzz.harnesses.flask",
     "starlette_subclass": "fuzz.harnesses.starlette_subclass",
     "dynamic": "fuzz.harnesses.dynamic",
+    "aiohttp": "fuzz.harnesses.aiohttp",
 }

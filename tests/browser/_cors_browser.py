@@ -3,12 +3,15 @@
 Everything binds 127.0.0.1 on free ports. The API origin is one uvicorn server whose ASGI app
 is a `Dispatcher`: it records every request that reaches the server (before any CORS
 middleware sees it) and forwards it to whichever middleware the current test installed, so
-one running server serves every configuration.
+one running server serves every configuration. An aiohttp app is served by `AiohttpServers`
+instead: its own event loop in a thread, one app at a time on a fresh port, recording into
+the same `Dispatcher`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.server
 import os
 import shutil
@@ -18,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,6 +193,89 @@ class Dispatcher:
 
     def for_nonce(self, nonce: str) -> list[Arrival]:
         return [a for a in self.arrivals if f"n={nonce}" in a.query.split("&")]
+
+
+def aiohttp_api_app(setup: Callable[[Any], Any], dispatcher: Dispatcher) -> Any:
+    """Return an aiohttp app with the routes of `api_app`, CORS enabled on each resource.
+
+    `setup(app)` returns the CORS configuration (`aiohttp_cors.setup(app, defaults=...)` or the
+    drop-in's); each resource is added whole, so a preflight is answered only for the methods
+    the options allow. aiohttp-cors answers OPTIONS itself; a middleware records each request
+    that reaches a handler (the preflight handler and aiohttp's 404 among them) in `dispatcher`.
+    """
+    from aiohttp import web
+
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> Any:
+        headers = tuple(request.headers.items())
+        dispatcher.arrivals.append(Arrival(request.method, request.path, request.query_string, headers))
+        return await handler(request)
+
+    def endpoint(path: str) -> Any:
+        async def view(request: web.Request) -> web.Response:
+            status, headers, body = api_answer(request.method, path, request.headers.get("Cookie", ""))
+            return web.Response(status=status, body=body, headers=[(k.decode(), v.decode()) for k, v in headers])
+
+        return view
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers=[(k.decode(), v.decode()) for k, v in DATA_HEADERS])
+        await response.prepare(request)
+        for chunk in STREAM_CHUNKS:
+            await response.write(chunk)
+            await asyncio.sleep(0.01)
+        await response.write_eof()
+        return response
+
+    app = web.Application(middlewares=[record])
+    cors = setup(app)
+    for path in ("/api/data", "/api/cacheable", "/api/whoami", "/api/error", "/api/stream"):
+        resource = app.router.add_resource(path)
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            resource.add_route(method, stream if path == "/api/stream" else endpoint(path))
+        cors.add(resource)
+    return app
+
+
+class AiohttpServers:
+    """An event loop in a thread of this process that serves one aiohttp app at a time on
+    127.0.0.1 (a fresh port each, so no connection or cache entry outlives its app)."""
+
+    TIMEOUT = 10.0
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(self.TIMEOUT)
+        if self.thread.is_alive():
+            raise RuntimeError("the aiohttp event loop did not stop")
+        self.loop.close()
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(self.TIMEOUT)
+
+    @contextlib.contextmanager
+    def serve(self, app: Any) -> Iterator[str]:
+        """Serve `app` for the block; yield its origin (`http://127.0.0.1:PORT`)."""
+        from aiohttp import web
+
+        async def start() -> Any:
+            runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            return runner
+
+        runner = self._run(start())
+        try:
+            yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+        finally:
+            self._run(runner.cleanup())
 
 
 class APIServer:

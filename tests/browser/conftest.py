@@ -1,4 +1,5 @@
-"""Session fixtures for the real-browser tests: one Chromium, three page origins, one API origin.
+"""Session fixtures for the real-browser tests: one Chromium, three page origins, one API origin
+(and an event loop that serves aiohttp apps on origins of their own).
 
 Without Chromium, chromedriver or selenium the browser tests are skipped with a message saying
 how to install them; with CI=true the first of them fails instead, so CI never goes green
@@ -22,6 +23,7 @@ from ._cors_browser import (
     CHROMEDRIVER,
     CHROMIUM,
     INSTALL_HINT,
+    AiohttpServers,
     APIServer,
     Browser,
     Dispatcher,
@@ -43,6 +45,8 @@ class BrowserEnv:
     port_b: int
     pages: dict[str, str]
     """Page origins by key: A and B are allowed by the exact-origin configs, C never is."""
+    aiohttp: AiohttpServers
+    """Serves an aiohttp app (instead of the ASGI `api`) for one case."""
     outcomes: dict[tuple[str, str], Any] = field(default_factory=dict)
     """Outcomes of peer runs, reused when a drop-in's test compares itself with the peer."""
     _nonces: Iterator[int] = field(default_factory=itertools.count)
@@ -78,6 +82,7 @@ def browser_env() -> Iterator[BrowserEnv]:
     dispatcher = Dispatcher()
     api = APIServer(dispatcher)
     pages = [PageServer() for _ in range(3)]
+    aiohttp_servers = AiohttpServers()
     profile = tempfile.mkdtemp(prefix="corsfast-chromium-")
     token = uuid.uuid4().hex
     browser: Browser | None = None
@@ -88,6 +93,8 @@ def browser_env() -> Iterator[BrowserEnv]:
         for page in pages:
             page.start()
             started.append(page)
+        aiohttp_servers.start()
+        started.append(aiohttp_servers)
         browser = start_browser(profile, token)
         # The leftover check at the end finds processes by the marker: prove it sees them now.
         assert browser_processes(token), "cannot see this session's Chromium processes"
@@ -101,6 +108,7 @@ def browser_env() -> Iterator[BrowserEnv]:
             api=api_origin,
             port_a=port_a,
             port_b=port_b,
+            aiohttp=aiohttp_servers,
             pages={
                 "A": f"http://127.0.0.1:{port_a}",
                 "B": f"http://127.0.0.1:{port_b}",

@@ -11,22 +11,25 @@ Implementations:
 - Starlette 1.10's own `CORSMiddleware` (the peer) and `corsfast.starlette.CORSMiddleware`,
   whose outcomes must be identical to the peer's in every case;
 - Kui 1.15's own `allow_cors` (the peer) and `corsfast.kui`'s, identical to Kui's except the
-  documented deviation: corsfast adds `Vary: Origin`, which keeps the browser cache honest.
+  documented deviation: corsfast adds `Vary: Origin`, which keeps the browser cache honest;
+- aiohttp-cors 0.8.1 (the peer) and `corsfast.aiohttp` on both engines, each an aiohttp app
+  served on an origin of its own, identical to aiohttp-cors's except the same `Vary: Origin`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any, Optional
 
 import pytest
 
-from ._cors_browser import COOKIE, STREAM_CHUNKS, api_app, kui_api_app
+from ._cors_browser import COOKIE, STREAM_CHUNKS, aiohttp_api_app, api_app, kui_api_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -98,11 +101,13 @@ class Case:
     repeat: int = 1
     prime: Optional[str] = None
     """Before the fetch: "navigate" loads the URL as a page; a page key fetches it from that page."""
-    dialects: tuple[str, ...] = ("native", "starlette", "kui")
+    dialects: tuple[str, ...] = ("native", "starlette", "kui", "aiohttp")
     overrides: dict[str, Expect] = field(default_factory=dict)
     """Expectations that differ, keyed by implementation name, role ("kui-peer") or dialect ("kui")."""
 
 
+PATTERN_DIALECTS = ("native", "starlette", "kui")
+"""The dialects with origin patterns (aiohttp-cors has none)."""
 JSON = {"Content-Type": "application/json"}
 G1 = {"GET": 1}
 PRE = {"OPTIONS": 1}
@@ -311,7 +316,14 @@ CASES = [
         repeat=2,
     ),
     # regex origins (fullmatch)
-    Case("regex_allowed", REGEX, "sub", "http://a.localhost:<port> fully matches the pattern", ok(G1, body="data GET")),
+    Case(
+        "regex_allowed",
+        REGEX,
+        "sub",
+        "http://a.localhost:<port> fully matches the pattern",
+        ok(G1, body="data GET"),
+        dialects=PATTERN_DIALECTS,
+    ),
     Case(
         "regex_preflight_allowed",
         REGEX,
@@ -321,9 +333,15 @@ CASES = [
         method="PUT",
         headers=JSON,
         body="{}",
+        dialects=PATTERN_DIALECTS,
     ),
     Case(
-        "regex_near_miss_two_labels", REGEX, "subsub", "[a-z]+ cannot span a dot: a.b.localhost is refused", blocked(G1)
+        "regex_near_miss_two_labels",
+        REGEX,
+        "subsub",
+        "[a-z]+ cannot span a dot: a.b.localhost is refused",
+        blocked(G1),
+        dialects=PATTERN_DIALECTS,
     ),
     Case(
         "regex_near_miss_prefix",
@@ -331,6 +349,7 @@ CASES = [
         "prefix",
         "the pattern matches only a prefix of a.localhost.evil.localhost",
         blocked(G1),
+        dialects=PATTERN_DIALECTS,
     ),
     Case(
         "regex_near_miss_prefix_preflight",
@@ -341,8 +360,16 @@ CASES = [
         method="PUT",
         headers=JSON,
         body="{}",
+        dialects=PATTERN_DIALECTS,
     ),
-    Case("regex_near_miss_bare", REGEX, "bare", "the pattern needs a label before .localhost", blocked(G1)),
+    Case(
+        "regex_near_miss_bare",
+        REGEX,
+        "bare",
+        "the pattern needs a label before .localhost",
+        blocked(G1),
+        dialects=PATTERN_DIALECTS,
+    ),
     # wildcard-subdomain origins (native only)
     Case(
         "wildcard_allowed",
@@ -436,8 +463,8 @@ CASES = [
         "a 404 with ACAO is readable",
         ok(G1, status=404, body="not found"),
         path="/api/missing",
-        overrides={"kui": blocked(G1)},
-    ),  # Kui's router answers unknown paths before its middlewares
+        overrides={"kui": blocked(G1), "aiohttp": blocked(G1)},
+    ),  # Kui's router answers unknown paths before its middlewares; aiohttp-cors is per resource
     Case(
         "streaming_response",
         EXACT,
@@ -455,8 +482,8 @@ CASES = [
         ok({"GET": 2}, body="cacheable"),
         path="/api/cacheable",
         prime="navigate",
-        overrides={"kui-peer": blocked({"GET": 1})},
-    ),  # Kui sends no Vary: the cached copy fails the check
+        overrides={"kui-peer": blocked({"GET": 1}), "aiohttp-peer": blocked({"GET": 1})},
+    ),  # Kui and aiohttp-cors send no Vary: the cached copy fails the check
     Case(
         "vary_two_origins",
         EXACT,
@@ -465,7 +492,7 @@ CASES = [
         ok({"GET": 2}, body="cacheable"),
         path="/api/cacheable",
         prime="A",
-        overrides={"kui-peer": blocked({"GET": 1})},
+        overrides={"kui-peer": blocked({"GET": 1}), "aiohttp-peer": blocked({"GET": 1})},
     ),
 ]
 
@@ -570,6 +597,28 @@ def _build_kui_cors_config(module: str) -> Callable[[Config, Any], Any]:
     return build
 
 
+def _build_aiohttp(module: str, engine: Optional[str] = None) -> Callable[[Config, Any], Any]:
+    """An aiohttp app whose resources all take `defaults={origin: ResourceOptions(...)}`.
+
+    aiohttp-cors allows only the request headers listed (Starlette and Kui always allow the
+    CORS-safelisted ones), so Content-Type is listed for the JSON requests.
+    """
+
+    def build(config: Config, env: Any) -> Any:
+        cors = importlib.import_module(module)
+        options = cors.ResourceOptions(
+            allow_credentials=config.credentials,
+            expose_headers=config.expose,
+            allow_headers=(*config.headers, "Content-Type"),
+            max_age=config.max_age,
+            allow_methods=config.methods,
+        )
+        defaults = {key: options for key in (["*"] if config.allow_all else _origins(config, env.pages))}
+        return aiohttp_api_app(lambda app: cors.setup(app, defaults=defaults, **_engine_kwargs(engine)), env.dispatcher)
+
+    return build
+
+
 @dataclass(frozen=True)
 class Impl:
     name: str
@@ -629,6 +678,21 @@ IMPLS = {
             peer="kui-config-peer",
             deviations=VARY_CASES,
         ),
+        Impl("aiohttp-peer", "aiohttp", _build_aiohttp("aiohttp_cors")),
+        Impl(
+            "aiohttp-corsfast-c",
+            "aiohttp",
+            _build_aiohttp("corsfast.aiohttp", "corsfast._engine_c"),
+            peer="aiohttp-peer",
+            deviations=VARY_CASES,
+        ),
+        Impl(
+            "aiohttp-corsfast-py",
+            "aiohttp",
+            _build_aiohttp("corsfast.aiohttp", "corsfast._engine_py"),
+            peer="aiohttp-peer",
+            deviations=VARY_CASES,
+        ),
     )
 }
 
@@ -660,22 +724,38 @@ def run_case(env: Any, impl: Impl, case: Case) -> Outcome:
         warnings.simplefilter("ignore", CORSConfigWarning)
         app = impl.build(case.config, env)
     nonce = env.nonce()  # a fresh URL: no preflight-cache or HTTP-cache entry of another run applies
-    url = f"{env.api}{case.path}?n={nonce}"
-    browser = env.browser
+    with _serving(env, impl, app) as api:
+        url = f"{api}{case.path}?n={nonce}"
+        fetches = _fetch(env, case, url)
+    return Outcome(tuple(fetches), env.dispatcher.count(nonce))
+
+
+@contextlib.contextmanager
+def _serving(env: Any, impl: Impl, app: Any) -> Iterator[str]:
+    """Serve `app` for the block (an aiohttp app on its own origin, else through the
+    dispatcher of the ASGI API server); yield the API origin."""
+    if impl.dialect == "aiohttp":
+        with env.aiohttp.serve(app) as origin:
+            yield origin
+        return
     env.dispatcher.current = app
     try:
-        if case.prime == "navigate":
-            browser.navigate(url)
-        elif case.prime is not None:
-            primed = browser.fetch(env.pages[case.prime], url, {}, READ_HEADERS, 1)
-            assert primed[0]["error"] is None, f"priming fetch from {case.prime} failed: {primed}"
-        init: dict[str, Any] = {"method": case.method, "headers": case.headers, "credentials": case.credentials}
-        if case.body is not None:
-            init["body"] = case.body
-        fetches = browser.fetch(env.pages[case.page], url, init, READ_HEADERS, case.repeat)
+        yield env.api
     finally:
         env.dispatcher.current = None
-    return Outcome(tuple(fetches), env.dispatcher.count(nonce))
+
+
+def _fetch(env: Any, case: Case, url: str) -> list[dict[str, Any]]:
+    browser = env.browser
+    if case.prime == "navigate":
+        browser.navigate(url)
+    elif case.prime is not None:
+        primed = browser.fetch(env.pages[case.prime], url, {}, READ_HEADERS, 1)
+        assert primed[0]["error"] is None, f"priming fetch from {case.prime} failed: {primed}"
+    init: dict[str, Any] = {"method": case.method, "headers": case.headers, "credentials": case.credentials}
+    if case.body is not None:
+        init["body"] = case.body
+    return browser.fetch(env.pages[case.page], url, init, READ_HEADERS, case.repeat)
 
 
 def check(outcome: Outcome, expect: Expect, case: Case) -> None:
