@@ -9,8 +9,11 @@ _AIOHTTP_ALL = (
     "aiohttp_add_vary",
     "aiohttp_eligible",
     "aiohttp_entry",
+    "aiohttp_keep_preflight",
+    "aiohttp_known_preflight",
     "aiohttp_prepare",
     "aiohttp_preflight",
+    "aiohttp_request_headers",
 )
 
 cdef str A_ACAO = "Access-Control-Allow-Origin"
@@ -30,8 +33,30 @@ cdef tuple A_NONE = ()
 cdef frozenset A_SIMPLE_RESPONSE_HEADERS = frozenset(
     ["Cache-Control", "Content-Language", "Content-Type", "Expires", "Last-Modified", "Pragma"]
 )
+cdef str A_ACRH = "Access-Control-Request-Headers"
+cdef str A_STRIP = " \t"
+# The same names as multidict's `istr`, looked up without case-folding: made when the first
+# `AiohttpRoutes` is (aiohttp is in use then), before any request; never changed after.
+cdef object I_ACAO = A_ACAO, I_ACAC = A_ACAC, I_ACEH = A_ACEH, I_ACMA = A_ACMA, I_ACAM = A_ACAM
+cdef object I_ACAH = A_ACAH, I_ORIGIN = A_ORIGIN, I_VARY = A_VARY
+cdef object I_ACRM = "Access-Control-Request-Method", I_ACRH = "Access-Control-Request-Headers"
+cdef Py_ssize_t A_MAX_PREFLIGHTS = 1024  # allowed preflight answers kept per route
+cdef bint _a_named = False
 cdef Py_ssize_t A_MAX_ORIGIN = _DEFAULT_MAX_ORIGIN_LENGTH
 cdef Py_ssize_t A_MAX_ENTRIES = 4096
+
+
+cdef int _a_names() except -1:
+    global I_ACAO, I_ACAC, I_ACEH, I_ACMA, I_ACAM, I_ACAH, I_ORIGIN, I_VARY, I_ACRM, I_ACRH, _a_named
+    if _a_named:
+        return 0
+    from multidict import istr
+
+    I_ACAO, I_ACAC, I_ACEH, I_ACMA = istr(A_ACAO), istr(A_ACAC), istr(A_ACEH), istr(A_ACMA)
+    I_ACAM, I_ACAH, I_ORIGIN, I_VARY = istr(A_ACAM), istr(A_ACAH), istr(A_ORIGIN), istr(A_VARY)
+    I_ACRM, I_ACRH = istr(I_ACRM), istr(I_ACRH)
+    _a_named = True
+    return 0
 
 
 cdef bint _a_eligible(str origin) noexcept:
@@ -71,8 +96,11 @@ cdef dict _A_ENTRIES = {}
 
 
 cdef AiohttpEntry _a_entry(object options):
-    cdef PyObject* found = corsfast_dict_get_ref(_A_ENTRIES, options)
+    cdef PyObject* found
     cdef AiohttpEntry entry
+    # Keyed with max_age's type too: `True == 1`, but aiohttp-cors sends "True" for one.
+    key = (options, type(options.max_age))
+    found = corsfast_dict_get_ref(_A_ENTRIES, key)
     if found is not NULL:
         entry = <AiohttpEntry>found
         Py_DECREF(entry)  # the cast took its own reference
@@ -80,7 +108,7 @@ cdef AiohttpEntry _a_entry(object options):
     if len(_A_ENTRIES) >= A_MAX_ENTRIES:  # only configurations build them; bound it all the same
         _A_ENTRIES.clear()
     entry = AiohttpEntry(options)
-    _A_ENTRIES[options] = entry
+    _A_ENTRIES[key] = entry
     return entry
 
 
@@ -131,15 +159,19 @@ cdef class AiohttpRoute:
     cdef readonly dict configs
     cdef readonly AiohttpConfig default
     cdef readonly object view_config
+    cdef readonly dict preflights  # (Origin, -Request-Method, -Request-Headers) -> an allowed answer
 
     def __init__(self, bint enabled, bint preflight, bint view, dict configs not None, AiohttpConfig default,
                  view_config):
+        if enabled and not view and default is None:
+            raise ValueError("an enabled route that is not a view needs a default configuration")
         self.enabled = enabled
         self.preflight = preflight
         self.view = view
         self.configs = configs
         self.default = default
         self.view_config = view_config
+        self.preflights = {}
 
 
 @cython.final
@@ -171,6 +203,7 @@ cdef class AiohttpRoutes:
     def __init__(self, resolve):
         self._resolve = resolve
         self._states = {}
+        _a_names()
 
     def __call__(self, request, response):
         return _a_prepare(self, request, response)
@@ -205,12 +238,15 @@ def aiohttp_add_vary(headers):
 
 cdef int _a_add_vary(object headers) except -1:
     cdef str token
-    for value in headers.getall(A_VARY, A_NONE):
+    if I_VARY not in headers:
+        headers.add(I_VARY, A_ORIGIN)
+        return 0
+    for value in headers.getall(I_VARY, A_NONE):
         for token in value.split(A_COMMA):
             token = token.strip().lower()
             if token == "origin" or token == A_STAR:
                 return 0
-    headers.add(A_VARY, A_ORIGIN)
+    headers.add(I_VARY, A_ORIGIN)
     return 0
 
 
@@ -246,41 +282,97 @@ cdef object _a_prepare(AiohttpRoutes routes, object request, object response):
     if empty:
         return _A_DONE
     headers = response.headers
-    origin = request.headers.get(A_ORIGIN)
+    origin = request.headers.get(I_ORIGIN)
     if origin is not None:
+        if not PyUnicode_CheckExact(origin):
+            origin = str(origin)  # a str subclass's own methods never run on it
         if state.view:
             options = chained.get(origin, chained.get(A_STAR))
             if options is not None and _a_eligible(origin):
                 entry = _a_entry(options)
         else:
             entry = config._lookup(origin)
-        if entry is not None and not (A_ACAO in headers or A_ACAC in headers or A_ACEH in headers):
+        if entry is not None and not (I_ACAO in headers or I_ACAC in headers or I_ACEH in headers):
+            # None of these is set yet, so adding them all in one call (Vary too, when the app
+            # set none) gives what setting them in turn gives.
             if entry.expose_all:
-                headers[A_ACEH] = A_COMMA.join(frozenset(headers.keys()) - A_SIMPLE_RESPONSE_HEADERS)
+                headers[I_ACEH] = A_COMMA.join(frozenset(headers.keys()) - A_SIMPLE_RESPONSE_HEADERS)
+                pairs = [(I_ACAO, origin)]
             elif entry.expose is not None:
-                headers[A_ACEH] = entry.expose
-            headers[A_ACAO] = origin
+                pairs = [(I_ACEH, entry.expose), (I_ACAO, origin)]
+            else:
+                pairs = [(I_ACAO, origin)]
             if entry.credentials:
-                headers[A_ACAC] = A_TRUE
+                pairs.append((I_ACAC, A_TRUE))
+            if I_VARY not in headers:
+                pairs.append((I_VARY, A_ORIGIN))
+                headers.extend(pairs)
+                return _A_DONE
+            headers.extend(pairs)
     _a_add_vary(headers)
     return _A_DONE
+
+
+cdef tuple _a_preflight_key(object request):
+    headers = request.headers
+    return (headers.get(I_ORIGIN), headers.get(I_ACRM), headers.get(I_ACRH))
+
+
+def aiohttp_known_preflight(AiohttpRoutes routes not None, request):
+    """Return the headers an allowed preflight like `request` got on its route, None when no
+    such answer is kept (the preflight handler then answers, and keeps it)."""
+    cdef AiohttpRoute state = routes._route(request.match_info.route)
+    cdef PyObject* found
+    if state is None:
+        return None
+    found = corsfast_dict_get_ref(state.preflights, _a_preflight_key(request))
+    if found is NULL:
+        return None
+    answer = <object>found
+    Py_DECREF(answer)  # the cast took its own reference
+    return answer
+
+
+def aiohttp_keep_preflight(AiohttpRoutes routes not None, request, pairs):
+    """Keep an allowed preflight's headers for the preflights like `request` on its route."""
+    cdef AiohttpRoute state = routes._route(request.match_info.route)
+    if state is not None:
+        if len(state.preflights) >= A_MAX_PREFLIGHTS:
+            state.preflights.clear()
+        state.preflights[_a_preflight_key(request)] = tuple(pairs)
+
+
+def aiohttp_request_headers(value):
+    """Return an Access-Control-Request-Headers value's names, upper-cased, as aiohttp-cors'
+    frozenset (built from the same items in the same order: the same iteration order)."""
+    cdef list names
+    cdef str name
+    if value is None:
+        return frozenset()
+    names = []
+    for name in value.split(A_COMMA):
+        name = name.strip(A_STRIP).upper()
+        if name:
+            names.append(name)
+    return frozenset(names)
 
 
 def aiohttp_preflight(AiohttpEntry entry not None, str origin not None, str request_method not None,
                       frozenset request_headers not None):
     """Return the preflight's headers as (name, value) pairs, or the request header names the
     entry does not allow (a frozenset, aiohttp-cors' order) when it refuses them."""
+    _a_names()
     if not entry.allow_all_headers:
         disallowed = request_headers - entry.allow_headers
         if disallowed:
             return disallowed
-    pairs = [(A_ACAO, origin)]
+    pairs = [(I_ACAO, origin)]
     if entry.credentials:
-        pairs.append((A_ACAC, A_TRUE))
+        pairs.append((I_ACAC, A_TRUE))
     if entry.max_age is not None:
-        pairs.append((A_ACMA, entry.max_age))
-    pairs.append((A_ACAM, request_method))
+        pairs.append((I_ACMA, entry.max_age))
+    pairs.append((I_ACAM, request_method))
     if request_headers:
-        pairs.append((A_ACAH, A_COMMA.join(request_headers)))
-    pairs.append((A_VARY, A_ORIGIN))
+        pairs.append((I_ACAH, A_COMMA.join(request_headers)))
+    pairs.append((I_VARY, A_ORIGIN))
     return pairs

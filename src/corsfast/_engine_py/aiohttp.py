@@ -24,8 +24,11 @@ __all__ = (
     "aiohttp_add_vary",
     "aiohttp_eligible",
     "aiohttp_entry",
+    "aiohttp_keep_preflight",
+    "aiohttp_known_preflight",
     "aiohttp_preflight",
     "aiohttp_prepare",
+    "aiohttp_request_headers",
 )
 
 ACAO = "Access-Control-Allow-Origin"
@@ -43,6 +46,28 @@ SIMPLE_RESPONSE_HEADERS = frozenset(
     ["Cache-Control", "Content-Language", "Content-Type", "Expires", "Last-Modified", "Pragma"]
 )
 _TOUCHED = (ACAO, ACAC, ACEH)
+_NAMES: dict[str, Any] = {}
+"""The header names as multidict's `istr` (looked up without case-folding), once aiohttp is used."""
+
+
+def _names() -> dict[str, Any]:
+    if not _NAMES:
+        from multidict import istr
+
+        names = (
+            ACAO,
+            ACAC,
+            ACEH,
+            ACMA,
+            ACAM,
+            ACAH,
+            ORIGIN,
+            VARY,
+            "Access-Control-Request-Method",
+            "Access-Control-Request-Headers",
+        )
+        _NAMES.update({name: istr(name) for name in names})
+    return _NAMES
 
 
 def aiohttp_eligible(origin: str) -> bool:
@@ -67,17 +92,20 @@ class AiohttpEntry:
         self.max_age = None if options.max_age is None else str(options.max_age)
 
 
-_ENTRIES: dict[Any, AiohttpEntry] = {}
-"""`ResourceOptions` -> its entry (options are immutable and hashable; a configuration has few)."""
+_ENTRIES: dict[tuple[Any, type], AiohttpEntry] = {}
+"""(`ResourceOptions`, the type of its max_age) -> its entry (options are immutable and
+hashable; a configuration has few)."""
 
 
 def aiohttp_entry(options: Any) -> AiohttpEntry:
     """Return the entry of a `ResourceOptions` (made once per distinct options)."""
-    entry = _ENTRIES.get(options)
+    # Keyed with max_age's type too: `True == 1`, but aiohttp-cors sends "True" for one.
+    key = (options, type(options.max_age))
+    entry = _ENTRIES.get(key)
     if entry is None:
         if len(_ENTRIES) >= 4096:  # only configurations build them; bound it all the same
             _ENTRIES.clear()
-        entry = _ENTRIES[options] = AiohttpEntry(options)
+        entry = _ENTRIES[key] = AiohttpEntry(options)
     return entry
 
 
@@ -95,6 +123,8 @@ class AiohttpConfig:
     def lookup(self, origin: str) -> Optional[AiohttpEntry]:
         """Return the entry for `origin` (its own, else "*"'s), None when it has none or may not
         be reflected."""
+        if type(origin) is not str:
+            raise TypeError(f"an Origin is exactly a str, not {type(origin).__name__}")
         if not aiohttp_eligible(origin):
             return None
         return self.entries.get(origin, self.star)
@@ -103,7 +133,7 @@ class AiohttpConfig:
 class AiohttpRoute:
     """What the hook needs to know of one route, resolved once by the shim."""
 
-    __slots__ = ("configs", "default", "enabled", "preflight", "view", "view_config")
+    __slots__ = ("configs", "default", "enabled", "preflight", "preflights", "view", "view_config")
 
     def __init__(
         self,
@@ -114,12 +144,16 @@ class AiohttpRoute:
         default: Optional[AiohttpConfig],
         view_config: Optional[Callable[[Any], Any]],
     ) -> None:
+        if enabled and not view and default is None:
+            raise ValueError("an enabled route that is not a view needs a default configuration")
         self.enabled = enabled  # its resource has CORS configured
         self.preflight = preflight  # one of the OPTIONS routes corsfast added
         self.view = view  # a `CorsViewMixin` view: its configuration is asked per request
         self.configs = configs  # request method -> configuration
         self.default = default  # for the methods `configs` lacks
         self.view_config = view_config  # request -> mapping, for views
+        self.preflights: dict[tuple[Any, Any, Any], tuple[tuple[Any, str], ...]] = {}
+        """(Origin, -Request-Method, -Request-Headers) -> an allowed preflight's headers."""
 
 
 class AiohttpRoutes:
@@ -130,6 +164,7 @@ class AiohttpRoutes:
     def __init__(self, resolve: Callable[[Any], Optional[AiohttpRoute]]) -> None:
         self._resolve = resolve
         self._states: dict[Any, AiohttpRoute] = {}
+        _names()
 
     def __call__(self, request: Any, response: Any) -> _Done:
         """The `on_response_prepare` hook: `aiohttp_prepare(self, request, response)`."""
@@ -152,12 +187,16 @@ class AiohttpRoutes:
 
 def aiohttp_add_vary(headers: Any) -> None:
     """Add `Vary: Origin` to `headers` unless a Vary header already names Origin or \"*\"."""
+    names = _names()
+    if names[VARY] not in headers:
+        headers.add(names[VARY], ORIGIN)
+        return
     for value in headers.getall(VARY, ()):
         for token in value.split(","):
             token = token.strip().lower()
             if token == "origin" or token == "*":
                 return
-    headers.add(VARY, ORIGIN)
+    headers.add(names[VARY], ORIGIN)
 
 
 class _Done:
@@ -199,24 +238,76 @@ def aiohttp_prepare(routes: AiohttpRoutes, request: Any, response: Any) -> _Done
         empty = config.empty
     if empty:
         return DONE
+    names = _NAMES
     headers = response.headers
-    origin = request.headers.get(ORIGIN)
+    origin = request.headers.get(names[ORIGIN])
     if origin is not None:
+        if type(origin) is not str:
+            origin = str(origin)  # a str subclass's own methods never run on it
         if state.view:
             options = config.get(origin, config.get("*"))
             entry = None if options is None or not aiohttp_eligible(origin) else aiohttp_entry(options)
         else:
             entry = config.lookup(origin)
-        if entry is not None and not any(name in headers for name in _TOUCHED):
+        if entry is not None and not any(names[name] in headers for name in _TOUCHED):
+            # None of these is set yet, so adding them all in one call (Vary too, when the app
+            # set none) gives what setting them in turn gives.
             if entry.expose_all:
-                headers[ACEH] = ",".join(frozenset(headers.keys()) - SIMPLE_RESPONSE_HEADERS)
+                headers[names[ACEH]] = ",".join(frozenset(headers.keys()) - SIMPLE_RESPONSE_HEADERS)
+                pairs = [(names[ACAO], origin)]
             elif entry.expose is not None:
-                headers[ACEH] = entry.expose
-            headers[ACAO] = origin
+                pairs = [(names[ACEH], entry.expose), (names[ACAO], origin)]
+            else:
+                pairs = [(names[ACAO], origin)]
             if entry.credentials:
-                headers[ACAC] = TRUE
+                pairs.append((names[ACAC], TRUE))
+            if names[VARY] not in headers:
+                pairs.append((names[VARY], ORIGIN))
+                headers.extend(pairs)
+                return DONE
+            headers.extend(pairs)
     aiohttp_add_vary(headers)
     return DONE
+
+
+MAX_PREFLIGHTS = 1024
+"""Allowed preflight answers kept per route (then forgotten at once: browsers repeat theirs)."""
+
+
+def _preflight_key(request: Any) -> tuple[Any, Any, Any]:
+    names = _NAMES
+    headers = request.headers
+    return (
+        headers.get(names[ORIGIN]),
+        headers.get(names["Access-Control-Request-Method"]),
+        headers.get(names["Access-Control-Request-Headers"]),
+    )
+
+
+def aiohttp_known_preflight(routes: AiohttpRoutes, request: Any) -> Optional[tuple[tuple[Any, str], ...]]:
+    """Return the headers an allowed preflight like `request` got on its route, None when no
+    such answer is kept (the preflight handler then answers, and keeps it)."""
+    state = routes.route(request.match_info.route)
+    if state is None:
+        return None
+    return state.preflights.get(_preflight_key(request))
+
+
+def aiohttp_keep_preflight(routes: AiohttpRoutes, request: Any, pairs: Any) -> None:
+    """Keep an allowed preflight's headers for the preflights like `request` on its route."""
+    state = routes.route(request.match_info.route)
+    if state is not None:
+        if len(state.preflights) >= MAX_PREFLIGHTS:
+            state.preflights.clear()
+        state.preflights[_preflight_key(request)] = tuple(pairs)
+
+
+def aiohttp_request_headers(value: Optional[str]) -> frozenset[str]:
+    """Return an Access-Control-Request-Headers value's names, upper-cased, as aiohttp-cors'
+    frozenset (built from the same items in the same order: the same iteration order)."""
+    if value is None:
+        return frozenset()
+    return frozenset(filter(None, (h.strip(" \t").upper() for h in value.split(","))))
 
 
 def aiohttp_preflight(entry: AiohttpEntry, origin: str, request_method: str, request_headers: frozenset[str]) -> Any:
@@ -226,13 +317,14 @@ def aiohttp_preflight(entry: AiohttpEntry, origin: str, request_method: str, req
         disallowed = request_headers - entry.allow_headers  # type: ignore[operator]
         if disallowed:
             return disallowed
-    pairs = [(ACAO, origin)]
+    names = _names()
+    pairs = [(names[ACAO], origin)]
     if entry.credentials:
-        pairs.append((ACAC, TRUE))
+        pairs.append((names[ACAC], TRUE))
     if entry.max_age is not None:
-        pairs.append((ACMA, entry.max_age))
-    pairs.append((ACAM, request_method))
+        pairs.append((names[ACMA], entry.max_age))
+    pairs.append((names[ACAM], request_method))
     if request_headers:
-        pairs.append((ACAH, ",".join(request_headers)))
-    pairs.append((VARY, ORIGIN))
+        pairs.append((names[ACAH], ",".join(request_headers)))
+    pairs.append((names[VARY], ORIGIN))
     return pairs

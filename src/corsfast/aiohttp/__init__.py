@@ -17,6 +17,10 @@ HTTP tokens refused at set-up.
 The modules are aiohttp-cors': `corsfast.aiohttp.cors_config`, `.resource_options`,
 `.preflight_handler`, `.mixin`, `.urldispatcher_router_adapter` and `.abc`; `__version__` is
 the aiohttp-cors version whose behaviour this package reproduces, "0.8.1".
+
+`cors_middleware(**options)` is corsfast's native API on aiohttp instead: the options of
+`corsfast.CORSMiddleware` (patterns, wildcards, `allow_origin_func`, ...), as an aiohttp
+middleware that answers preflights for any path.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ from . import (
     abc as abc,
     cors_config as cors_config,
     mixin as mixin,
+    native as native,
     preflight_handler as preflight_handler,
     resource_options as resource_options,
     urldispatcher_router_adapter as urldispatcher_router_adapter,
 )
 from .cors_config import CorsConfig
 from .mixin import CorsViewMixin, custom_cors
+from .native import AiohttpCORSMiddleware, cors_middleware
 from .resource_options import ResourceOptions
 
 __title__ = "corsfast.aiohttp"
@@ -49,6 +55,7 @@ __license__ = "Apache License, Version 2.0"
 __copyright__ = f"corsfast {_corsfast_version}"
 
 __all__ = (
+    "AiohttpCORSMiddleware",
     "CorsConfig",
     "CorsViewMixin",
     "ResourceOptions",
@@ -60,6 +67,7 @@ __all__ = (
     "__title__",
     "__uri__",
     "__version__",
+    "cors_middleware",
     "custom_cors",
     "setup",
 )

@@ -81,8 +81,11 @@ class _CorsConfigImpl(_PreflightHandler):
             self._engine_module = _engine
         # The hook for all responses: it handles CORS headers of non-preflight requests.
         if type(router_adapter) is ResourcesUrlDispatcherRouterAdapter:
-            # The engine's routes are the hook: one call per response, no coroutine.
+            # The engine's routes are the hook: one call per response, no coroutine; and the
+            # preflight's configuration is found without one too.
             self._app.on_response_prepare.append(router_adapter._routes)
+            self._config_now = router_adapter._preflight_config
+            self._routes = router_adapter._routes
         else:
             self._app.on_response_prepare.append(self._on_response_prepare)
 

@@ -54,6 +54,12 @@ _MAX_PREFLIGHTS = 1024
 """Preflight answers kept, per verdict and request headers (cleared when full: browsers repeat theirs)."""
 
 
+def _name(raw: bytes) -> istr:
+    """Return a header name the engine gives in lower case (ASGI's) as aiohttp apps write it:
+    `Access-Control-Allow-Origin`, `Vary`."""
+    return istr("-".join(part.capitalize() for part in raw.decode("latin-1").split("-")))
+
+
 def _wire(text: str) -> bytes:
     """Return the bytes aiohttp read a request header `text` from (or writes for it)."""
     return text.encode("utf-8", "surrogateescape")
@@ -88,7 +94,7 @@ class AiohttpCORSMiddleware:
         self._lookup = policy.pending_lookup
         self._func = policy.options.origin_func
         self._no_origin_block: StrHeaders = tuple(
-            (istr(name.decode("latin-1")), _text(value)) for name, value in policy.response_headers(None, [])
+            (_name(name), _text(value)) for name, value in policy.response_headers(None, [])
         )
         self._blocks: dict[Any, Optional[StrHeaders]] = {}
         """OriginEntry -> its block as str pairs; None for one aiohttp cannot write (refused)."""
@@ -112,7 +118,7 @@ class AiohttpCORSMiddleware:
         write one of its values."""
         if len(self._blocks) >= self._blocks_limit:
             self._blocks.clear()  # entries the origin cache dropped would stay alive here
-        pairs = tuple((istr(name.decode("latin-1")), _text(value)) for name, value in entry.block)
+        pairs = tuple((_name(name), _text(value)) for name, value in entry.block)
         block = pairs if all(_writable(value) for _, value in pairs) else None
         self._blocks[entry] = block
         return block
@@ -157,7 +163,7 @@ class AiohttpCORSMiddleware:
         response_headers: CIMultiDict[str] = CIMultiDict()
         for name, value in pairs:
             if name != b"content-length":
-                response_headers.add(istr(name.decode("latin-1")), _text(value))
+                response_headers.add(_name(name), _text(value))
         return status, response_headers
 
     async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -11,6 +11,8 @@ from aiohttp import hdrs, web
 
 from .._engine import engine as _default_engine
 
+__all__ = ()  # `_PreflightHandler` is internal, as in aiohttp-cors
+
 # Positive response to Access-Control-Allow-Credentials
 _TRUE = "true"
 
@@ -35,52 +37,66 @@ class _PreflightHandler:
     @staticmethod
     def _parse_request_headers(request: web.Request) -> frozenset[str]:
         """Return the Access-Control-Request-Headers names, upper-cased, as a frozenset."""
-        headers = request.headers.get(hdrs.ACCESS_CONTROL_REQUEST_HEADERS)
-        if headers is None:
-            return frozenset()
-        return frozenset(filter(None, (h.strip(" \t").upper() for h in headers.split(","))))
+        value = request.headers.get(hdrs.ACCESS_CONTROL_REQUEST_HEADERS)
+        return _default_engine.aiohttp_request_headers(value)
 
     async def _get_config(self, request: web.Request, origin: str, request_method: str) -> Any:
         raise NotImplementedError()
 
+    _config_now: Any = None
+    """A plain function that does `_get_config`'s work without a coroutine, when one does."""
+    _routes: Any = None
+    """The engine's routes, when they keep allowed preflight answers (corsfast's own adapter)."""
+
     async def _preflight_handler(self, request: web.Request) -> web.StreamResponse:
         """Answer a CORS preflight request (the CORS specification, part 6.2)."""
         engine = self._engine_module
-        origin = request.headers.get(hdrs.ORIGIN)
+        routes = self._routes
+        if routes is not None:
+            # An allowed preflight answers as the last one like it on this route did.
+            known = engine.aiohttp_known_preflight(routes, request)
+            if known is not None:
+                response = web.Response()
+                response.headers.extend(known)
+                return response
+        request_headers = request.headers
+        origin = request_headers.get(hdrs.ORIGIN)
         if origin is None:
             raise _forbidden("CORS preflight request failed: origin header is not specified in the request")
 
-        request_method = self._parse_request_method(request)
+        request_method = request_headers.get(hdrs.ACCESS_CONTROL_REQUEST_METHOD)
+        if request_method is None:
+            request_method = self._parse_request_method(request)  # its 403
 
         try:
-            config = await self._get_config(request, origin, request_method)
+            if self._config_now is not None:
+                config = self._config_now(request, origin, request_method)
+            else:
+                config = await self._get_config(request, origin, request_method)
         except KeyError:
             raise _forbidden(
                 f"CORS preflight request failed: request method {request_method!r} is not allowed for {origin!r} origin"
             ) from None
 
         if isinstance(config, engine.AiohttpConfig):
-            empty = config.empty
-        else:
-            empty = not config
-        if empty:
-            raise _forbidden("CORS preflight request failed: no origins are allowed")
-
-        if isinstance(config, engine.AiohttpConfig):
+            if config.empty:
+                raise _forbidden("CORS preflight request failed: no origins are allowed")
             entry = config.lookup(origin)
         else:
+            if not config:
+                raise _forbidden("CORS preflight request failed: no origins are allowed")
             options = config.get(origin, config.get("*"))
             entry = None if options is None or not engine.aiohttp_eligible(origin) else engine.aiohttp_entry(options)
         if entry is None:
             raise _forbidden(f"CORS preflight request failed: origin '{origin}' is not allowed")
 
-        request_headers = self._parse_request_headers(request)
-        answer = engine.aiohttp_preflight(entry, origin, request_method, request_headers)
+        names = engine.aiohttp_request_headers(request_headers.get(hdrs.ACCESS_CONTROL_REQUEST_HEADERS))
+        answer = engine.aiohttp_preflight(entry, origin, request_method, names)
         if isinstance(answer, frozenset):
             raise _forbidden(f"CORS preflight request failed: headers are not allowed: {', '.join(answer)}")
 
+        if routes is not None:
+            engine.aiohttp_keep_preflight(routes, request, answer)
         response = web.Response()
-        headers = response.headers
-        for name, value in answer:
-            headers[name] = value
+        response.headers.extend(answer)  # a new response's headers are empty: the same as set in turn
         return response
