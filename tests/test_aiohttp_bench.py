@@ -98,20 +98,18 @@ def test_requests_go_through_aiohttp_own_parser_and_handler() -> None:
 
 
 def test_targets_are_the_issue_s_and_judged_only_in_their_scenarios() -> None:
+    # The compiled engine's rows have targets; the pure twin's are shown beside them.
     suite = get_suite("aiohttp")
     declared = {(t.contender, t.reference, t.limit, t.scenarios) for t in suite.targets}
     assert declared == {
         ("corsfast-aiohttp-c", "aiohttp-cors", 0.25, "bdeg"),
-        ("corsfast-aiohttp-py", "aiohttp-cors", 0.25, "bdeg"),
         ("corsfast-aiohttp-c", "aiohttp-cors", 0.4, "ac"),
-        ("corsfast-aiohttp-py", "aiohttp-cors", 0.4, "ac"),
         ("corsfast-native-c", "one-header-middleware", 1.5, ""),
-        ("corsfast-native", "one-header-middleware", 1.5, ""),
     }
     results = [
         {"scenario": s.id, "contender": c, "overhead_ns": v}
         for s in SCENARIOS
-        for c, v in (("aiohttp-cors", 100.0), ("corsfast-aiohttp-py", 30.0))
+        for c, v in (("aiohttp-cors", 100.0), ("corsfast-aiohttp-c", 30.0))
     ]
     verdicts = {(v["scenario"], v["limit"], v["met"]) for v in evaluate_targets(suite, results, SCENARIOS)}
     assert verdicts == {(s, 0.25, False) for s in "bdefg" if s != "f"} | {(s, 0.4, True) for s in "ac"}
