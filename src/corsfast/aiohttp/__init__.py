@@ -9,9 +9,8 @@ Origins with control characters never reflected, and header names and methods th
 HTTP tokens refused at set-up.
 
     app = web.Application()
-    cors = aiohttp_cors.setup(app, defaults={
-        "https://app.example.com": aiohttp_cors.ResourceOptions(allow_credentials=True),
-    })
+    allowed = aiohttp_cors.ResourceOptions(allow_credentials=True)
+    cors = aiohttp_cors.setup(app, defaults={"https://app.example.com": allowed})
     cors.add(app.router.add_get("/api", handler))
 
 The modules are aiohttp-cors': `corsfast.aiohttp.cors_config`, `.resource_options`,
@@ -47,7 +46,7 @@ from .resource_options import ResourceOptions
 
 __title__ = "corsfast.aiohttp"
 __version__ = "0.8.1"
-__summary__ = "CORS support for aiohttp (aiohttp-cors 0.8.1's API, compiled by corsfast)"
+__summary__ = "CORS for aiohttp: aiohttp-cors 0.8.1's API, by corsfast"
 __uri__ = "https://pypi.org/project/corsfast/"
 __author__ = "the corsfast authors"
 __email__ = ""
@@ -86,9 +85,10 @@ def setup(
     CORS is enabled per resource or route with `CorsConfig.add()`::
 
         cors = corsfast.aiohttp.setup(app)
+        allowed = corsfast.aiohttp.ResourceOptions(allow_credentials=True)
         cors.add(
             app.router.add_route("GET", "/resource", handler),
-            {"https://app.example.com": corsfast.aiohttp.ResourceOptions(allow_credentials=True)},
+            {"https://app.example.com": allowed},
         )
 
     `defaults` (origin -> `ResourceOptions` or a mapping of its arguments) apply to every

@@ -1,6 +1,7 @@
 """The native corsfast API on aiohttp: `cors_middleware(**options)`.
 
-    app = web.Application(middlewares=[cors_middleware(allow_origins=["https://app.example.com"])])
+    cors = cors_middleware(allow_origins=["https://app.example.com"])
+    app = web.Application(middlewares=[cors])
 
 The options are `corsfast.CORSMiddleware`'s, compiled once into the engine's `CORSPolicy`;
 each request is answered as that ASGI middleware answers it: a preflight from an allowed
