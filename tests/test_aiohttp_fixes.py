@@ -19,7 +19,7 @@ import pytest
 aiohttp = pytest.importorskip("aiohttp")
 aiohttp_cors = pytest.importorskip("aiohttp_cors")
 from aiohttp import web  # noqa: E402
-from aiohttp.test_utils import TestServer  # noqa: E402
+from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
 import corsfast.aiohttp  # noqa: E402
 from corsfast import CORSConfigWarning  # noqa: E402
@@ -196,3 +196,30 @@ def test_star_with_credentials_warns_and_answers_the_same(engine: ModuleType) ->
     assert theirs is not None and ours is not None
     assert ours[1]["access-control-allow-origin"] == theirs[1]["access-control-allow-origin"] == ["null"]
     assert ours[1]["access-control-allow-credentials"] == theirs[1]["access-control-allow-credentials"] == ["true"]
+
+
+def test_defaults_changed_in_place_are_followed(engine: ModuleType) -> None:
+    # aiohttp-cors reads `cors.defaults` on every request; corsfast resolves a route once,
+    # and again after the defaults change in place.
+    async def answers(package: Any, engine: Optional[ModuleType]) -> list[Optional[str]]:
+        application = web.Application()
+        kwargs = {} if package is aiohttp_cors else {"_engine": engine}
+        cors = package.setup(application, defaults={"https://a.test": package.ResourceOptions()}, **kwargs)
+        cors.add(application.router.add_route("GET", "/", plain))
+        client = TestClient(TestServer(application, host="127.0.0.1"))
+        await client.start_server()
+        seen = []
+        try:
+            for change in (None, "add", "delete"):
+                if change == "add":
+                    cors.defaults["https://b.test"] = package.ResourceOptions(allow_credentials=True)
+                elif change == "delete":
+                    del cors.defaults["https://b.test"]
+                async with client.get("/", headers={"Origin": "https://b.test"}) as response:
+                    seen.append(response.headers.get("Access-Control-Allow-Credentials"))
+        finally:
+            await client.close()
+        return seen
+
+    assert asyncio.run(answers(aiohttp_cors, None)) == [None, "true", None]
+    assert asyncio.run(answers(corsfast.aiohttp, engine)) == [None, "true", None]

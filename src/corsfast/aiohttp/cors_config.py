@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import collections.abc
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Optional, Union
 
 from aiohttp import hdrs, web
@@ -32,6 +32,60 @@ _SIMPLE_RESPONSE_HEADERS = frozenset(
 )
 
 _ConfigType = Optional[Mapping[str, Union[ResourceOptions, Mapping[str, Any]]]]
+
+
+class _Defaults(dict):  # type: ignore[type-arg]
+    """`CorsConfig.defaults`: a dict that says when it changes in place, so that the routes
+    resolved from it are resolved again (aiohttp-cors reads it on every request)."""
+
+    __slots__ = ("_changed",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._changed: Optional[Callable[[], None]] = None
+
+    def _touch(self) -> None:
+        if self._changed is not None:
+            self._changed()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._touch()
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self._touch()
+
+    def __ior__(self, other: Any) -> _Defaults:  # type: ignore[misc]
+        super().__ior__(other)
+        self._touch()
+        return self
+
+    def clear(self) -> None:
+        super().clear()
+        self._touch()
+
+    def pop(self, *args: Any) -> Any:
+        try:
+            return super().pop(*args)
+        finally:
+            self._touch()
+
+    def popitem(self) -> Any:
+        try:
+            return super().popitem()
+        finally:
+            self._touch()
+
+    def setdefault(self, *args: Any) -> Any:
+        try:
+            return super().setdefault(*args)
+        finally:
+            self._touch()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._touch()
 
 
 def _parse_config_options(config: _ConfigType = None) -> dict[str, ResourceOptions]:
@@ -156,7 +210,7 @@ class CorsConfig:
     ) -> None:
         """Construct the CORS configuration of `app`: `defaults` (origin -> options) for every
         resource, and the router adapter (one for aiohttp's own router unless given)."""
-        self.defaults = _parse_config_options(defaults)
+        self.defaults = _Defaults(_parse_config_options(defaults))
         self._cors_impl: Any = None
         self._resources_router_adapter = None
         self._resources_cors_impl = None
@@ -164,6 +218,8 @@ class CorsConfig:
         if router_adapter is None:
             router_adapter = ResourcesUrlDispatcherRouterAdapter(app.router, self.defaults, _engine=_engine)
         self._cors_impl = _CorsConfigImpl(app, router_adapter, _engine=_engine)
+        if type(router_adapter) is ResourcesUrlDispatcherRouterAdapter:
+            self.defaults._changed = router_adapter._routes.clear
 
     def add(self, routing_entity: Any, config: _ConfigType = None, webview: bool = False) -> Any:
         """Enable CORS for a route or resource (a route's enables its resource's); return it."""
