@@ -185,11 +185,32 @@ class AiohttpRoutes:
         return state
 
 
+def _route(request: Any) -> Any:
+    # aiohttp's own attributes behind its public properties (`match_info.route`): a
+    # property call each costs more than the rest of a lookup; the public names otherwise.
+    match_info = getattr(request, "_match_info", None)
+    if match_info is None:
+        match_info = request.match_info
+    route = getattr(match_info, "_route", None)
+    return route if route is not None else match_info.route
+
+
+def _method(request: Any) -> Any:
+    method = getattr(request, "_method", None)
+    return method if type(method) is str else request.method
+
+
+def _headers(message: Any) -> Any:
+    # A request's CIMultiDictProxy or a response's CIMultiDict (`headers`).
+    headers = getattr(message, "_headers", None)
+    return headers if headers is not None else message.headers
+
+
 def aiohttp_add_vary(headers: Any) -> None:
     """Add `Vary: Origin` to `headers` unless a Vary header already names Origin or \"*\"."""
     names = _names()
     if names[VARY] not in headers:
-        headers.add(names[VARY], ORIGIN)
+        headers[names[VARY]] = ORIGIN  # absent: the same as `add`
         return
     for value in headers.getall(VARY, ()):
         for token in value.split(","):
@@ -223,24 +244,24 @@ def aiohttp_prepare(routes: AiohttpRoutes, request: Any, response: Any) -> _Done
     that already has one of those three headers keeps its own and gets none (aiohttp-cors
     fails an assert, and the client gets no response); an ineligible Origin gets none.
     """
-    state = routes.route(request.match_info.route)
+    state = routes.route(_route(request))
     if state is None or not state.enabled:
         return DONE
     if state.view:
-        if request.method == "OPTIONS":
+        if _method(request) == "OPTIONS":
             return DONE
         config: Any = state.view_config(request)  # type: ignore[misc]
         empty = not config
     else:
         if state.preflight:
             return DONE
-        config = state.configs.get(request.method, state.default)
+        config = state.configs.get(_method(request), state.default)
         empty = config.empty
     if empty:
         return DONE
     names = _NAMES
-    headers = response.headers
-    origin = request.headers.get(names[ORIGIN])
+    headers = _headers(response)
+    origin = _headers(request).get(names[ORIGIN])
     if origin is not None:
         if type(origin) is not str:
             origin = str(origin)  # a str subclass's own methods never run on it
@@ -250,22 +271,13 @@ def aiohttp_prepare(routes: AiohttpRoutes, request: Any, response: Any) -> _Done
         else:
             entry = config.lookup(origin)
         if entry is not None and not any(names[name] in headers for name in _TOUCHED):
-            # None of these is set yet, so adding them all in one call (Vary too, when the app
-            # set none) gives what setting them in turn gives.
             if entry.expose_all:
                 headers[names[ACEH]] = ",".join(frozenset(headers.keys()) - SIMPLE_RESPONSE_HEADERS)
-                pairs = [(names[ACAO], origin)]
             elif entry.expose is not None:
-                pairs = [(names[ACEH], entry.expose), (names[ACAO], origin)]
-            else:
-                pairs = [(names[ACAO], origin)]
+                headers[names[ACEH]] = entry.expose
+            headers[names[ACAO]] = origin
             if entry.credentials:
-                pairs.append((names[ACAC], TRUE))
-            if names[VARY] not in headers:
-                pairs.append((names[VARY], ORIGIN))
-                headers.extend(pairs)
-                return DONE
-            headers.extend(pairs)
+                headers[names[ACAC]] = TRUE
     aiohttp_add_vary(headers)
     return DONE
 
@@ -276,7 +288,7 @@ MAX_PREFLIGHTS = 1024
 
 def _preflight_key(request: Any) -> tuple[Any, Any, Any]:
     names = _NAMES
-    headers = request.headers
+    headers = _headers(request)
     return (
         headers.get(names[ORIGIN]),
         headers.get(names["Access-Control-Request-Method"]),
@@ -287,7 +299,7 @@ def _preflight_key(request: Any) -> tuple[Any, Any, Any]:
 def aiohttp_known_preflight(routes: AiohttpRoutes, request: Any) -> Optional[tuple[tuple[Any, str], ...]]:
     """Return the headers an allowed preflight like `request` got on its route, None when no
     such answer is kept (the preflight handler then answers, and keeps it)."""
-    state = routes.route(request.match_info.route)
+    state = routes.route(_route(request))
     if state is None:
         return None
     return state.preflights.get(_preflight_key(request))
@@ -295,7 +307,7 @@ def aiohttp_known_preflight(routes: AiohttpRoutes, request: Any) -> Optional[tup
 
 def aiohttp_keep_preflight(routes: AiohttpRoutes, request: Any, pairs: Any) -> None:
     """Keep an allowed preflight's headers for the preflights like `request` on its route."""
-    state = routes.route(request.match_info.route)
+    state = routes.route(_route(request))
     if state is not None:
         if len(state.preflights) >= MAX_PREFLIGHTS:
             state.preflights.clear()
