@@ -42,12 +42,11 @@ ORIGIN = hdrs.ORIGIN
 ACRM = hdrs.ACCESS_CONTROL_REQUEST_METHOD
 ACRH = hdrs.ACCESS_CONTROL_REQUEST_HEADERS
 ACRPN = istr("Access-Control-Request-Private-Network")
-_TOUCHED = (
-    hdrs.VARY,
-    hdrs.ACCESS_CONTROL_ALLOW_ORIGIN,
-    hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS,
-    hdrs.ACCESS_CONTROL_EXPOSE_HEADERS,
-)
+VARY = hdrs.VARY
+ACAO = hdrs.ACCESS_CONTROL_ALLOW_ORIGIN
+ACAC = hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS
+ACEH = hdrs.ACCESS_CONTROL_EXPOSE_HEADERS
+_TOUCHED = (VARY, ACAO, ACAC, ACEH)
 """The response headers the engine sets: a response holding one of them takes the merging path."""
 _BLOCKS_PER_ENTRY_CACHE = 64
 """Room kept in the str-header cache beyond the origin cache's size (the refused and static entries)."""
@@ -196,7 +195,12 @@ class AiohttpCORSMiddleware:
             self._apply(error.headers, entry, block)
             raise
         if not response.prepared:  # a response the handler prepared itself has sent its headers
-            self._apply(response.headers, entry, block)
+            headers = response.headers
+            # `_apply`'s usual case inline: the app set none of the headers the engine sets.
+            if VARY in headers or ACAO in headers or ACAC in headers or ACEH in headers:
+                self._apply(headers, entry, block)
+            else:
+                headers.extend(block)
         return response
 
     def _apply(self, headers: Any, entry: Any, block: StrHeaders) -> None:
