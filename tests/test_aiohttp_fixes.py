@@ -223,3 +223,38 @@ def test_defaults_changed_in_place_are_followed(engine: ModuleType) -> None:
 
     assert asyncio.run(answers(aiohttp_cors, None)) == [None, "true", None]
     assert asyncio.run(answers(corsfast.aiohttp, engine)) == [None, "true", None]
+
+
+def test_another_router_adapter_answers_alike(engine: ModuleType) -> None:
+    # With a router adapter of its own (here a subclass), `CorsConfig` drives the adapter's
+    # methods per request, as aiohttp-cors does: the same answers as corsfast's own path.
+    from corsfast.aiohttp.urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter
+
+    class Adapter(ResourcesUrlDispatcherRouterAdapter):
+        pass
+
+    async def exposes(request: web.Request) -> web.StreamResponse:
+        response = web.Response(text="ok")
+        response.headers["X-A"] = "1"
+        return response
+
+    def app(custom: bool) -> Any:
+        application = web.Application()
+        defaults = {
+            "https://a.test": corsfast.aiohttp.ResourceOptions(allow_credentials=True, expose_headers="*"),
+            "*": corsfast.aiohttp.ResourceOptions(expose_headers=["X-A"]),
+        }
+        if custom:
+            adapter = Adapter(application.router, defaults, _engine=engine)
+            cors = corsfast.aiohttp.CorsConfig(application, defaults=defaults, router_adapter=adapter, _engine=engine)
+        else:
+            cors = corsfast.aiohttp.CorsConfig(application, defaults=defaults, _engine=engine)
+        cors.add(application.router.add_route("GET", "/", exposes))
+        return application
+
+    for origin in ("https://a.test", "https://b.test", "https://a\t.test", None):
+        headers = {} if origin is None else {"Origin": origin}
+        ours, generic = ask(app(False), **headers), ask(app(True), **headers)
+        assert ours is not None and generic is not None
+        assert {k: v for k, v in generic[1].items() if k != "date"} == {k: v for k, v in ours[1].items() if k != "date"}
+        assert ours[1]["vary"] == ["Origin"]

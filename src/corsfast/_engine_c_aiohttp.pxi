@@ -11,9 +11,11 @@ _AIOHTTP_ALL = (
     "aiohttp_entry",
     "aiohttp_keep_preflight",
     "aiohttp_known_preflight",
+    "aiohttp_mapping_entry",
     "aiohttp_prepare",
     "aiohttp_preflight",
     "aiohttp_request_headers",
+    "aiohttp_respond",
 )
 
 cdef str A_ACAO = "Access-Control-Allow-Origin"
@@ -276,6 +278,41 @@ cdef int _a_add_vary(object headers) except -1:
     return 0
 
 
+cdef AiohttpEntry _a_mapping_entry(object mapping, str origin):
+    options = mapping.get(origin, mapping.get(A_STAR))
+    if options is None or not _a_eligible(origin):
+        return None
+    return _a_entry(options)
+
+
+def aiohttp_mapping_entry(mapping, str origin not None):
+    """Return the entry for `origin` in a configuration aiohttp-cors builds per request (a
+    mapping such as its `ChainMap`): its own options, else "*"'s; None when it has none or may
+    not be reflected."""
+    return _a_mapping_entry(mapping, origin)
+
+
+cdef int _a_respond(object headers, AiohttpEntry entry, object origin) except -1:
+    if entry is None or origin is None or I_ACAO in headers or I_ACAC in headers or I_ACEH in headers:
+        return _a_add_vary(headers)
+    # Item assignment, not `extend` or `add`: a C slot call each, where a method call costs
+    # several times more.
+    if entry.expose_all:
+        headers[I_ACEH] = A_COMMA.join(frozenset(headers.keys()) - A_SIMPLE_RESPONSE_HEADERS)
+    elif entry.expose is not None:
+        headers[I_ACEH] = entry.expose
+    headers[I_ACAO] = origin
+    if entry.credentials:
+        headers[I_ACAC] = A_TRUE
+    return _a_add_vary(headers)
+
+
+def aiohttp_respond(headers, AiohttpEntry entry, origin):
+    """Give a response's `headers` the CORS headers of `entry` for `origin` (none when either is
+    None, or the app set one of them itself), then `Vary: Origin`."""
+    _a_respond(headers, entry, origin)
+
+
 def aiohttp_prepare(AiohttpRoutes routes not None, request, response):
     """Give `response` its CORS headers; return an awaitable that is already done (see the
     twin's docstring for what aiohttp-cors does and the fixes)."""
@@ -307,29 +344,12 @@ cdef object _a_prepare(AiohttpRoutes routes, object request, object response):
         empty = config.empty
     if empty:
         return _A_DONE
-    headers = _a_headers(response)
-    request_headers = _a_headers(request)
-    origin = _a_get(request_headers, I_ORIGIN)
+    origin = _a_get(_a_headers(request), I_ORIGIN)
     if origin is not None:
         if not PyUnicode_CheckExact(origin):
             origin = str(origin)  # a str subclass's own methods never run on it
-        if state.view:
-            options = chained.get(origin, chained.get(A_STAR))
-            if options is not None and _a_eligible(origin):
-                entry = _a_entry(options)
-        else:
-            entry = config._lookup(origin)
-        if entry is not None and not (I_ACAO in headers or I_ACAC in headers or I_ACEH in headers):
-            # Item assignment, not `extend` or `add`: a C slot call each, where a method
-            # call costs several times more.
-            if entry.expose_all:
-                headers[I_ACEH] = A_COMMA.join(frozenset(headers.keys()) - A_SIMPLE_RESPONSE_HEADERS)
-            elif entry.expose is not None:
-                headers[I_ACEH] = entry.expose
-            headers[I_ACAO] = origin
-            if entry.credentials:
-                headers[I_ACAC] = A_TRUE
-    _a_add_vary(headers)
+        entry = _a_mapping_entry(chained, origin) if state.view else config._lookup(origin)
+    _a_respond(_a_headers(response), entry, origin)
     return _A_DONE
 
 

@@ -26,9 +26,11 @@ __all__ = (
     "aiohttp_entry",
     "aiohttp_keep_preflight",
     "aiohttp_known_preflight",
+    "aiohttp_mapping_entry",
     "aiohttp_preflight",
     "aiohttp_prepare",
     "aiohttp_request_headers",
+    "aiohttp_respond",
 )
 
 ACAO = "Access-Control-Allow-Origin"
@@ -259,27 +261,37 @@ def aiohttp_prepare(routes: AiohttpRoutes, request: Any, response: Any) -> _Done
         empty = config.empty
     if empty:
         return DONE
-    names = _NAMES
-    headers = _headers(response)
-    origin = _headers(request).get(names[ORIGIN])
+    origin = _headers(request).get(_NAMES[ORIGIN])
+    entry = None
     if origin is not None:
         if type(origin) is not str:
             origin = str(origin)  # a str subclass's own methods never run on it
-        if state.view:
-            options = config.get(origin, config.get("*"))
-            entry = None if options is None or not aiohttp_eligible(origin) else aiohttp_entry(options)
-        else:
-            entry = config.lookup(origin)
-        if entry is not None and not any(names[name] in headers for name in _TOUCHED):
-            if entry.expose_all:
-                headers[names[ACEH]] = ",".join(frozenset(headers.keys()) - SIMPLE_RESPONSE_HEADERS)
-            elif entry.expose is not None:
-                headers[names[ACEH]] = entry.expose
-            headers[names[ACAO]] = origin
-            if entry.credentials:
-                headers[names[ACAC]] = TRUE
-    aiohttp_add_vary(headers)
+        entry = aiohttp_mapping_entry(config, origin) if state.view else config.lookup(origin)
+    aiohttp_respond(_headers(response), entry, origin)
     return DONE
+
+
+def aiohttp_mapping_entry(mapping: Any, origin: str) -> Optional[AiohttpEntry]:
+    """Return the entry for `origin` in a configuration aiohttp-cors builds per request (a
+    mapping such as its `ChainMap`): its own options, else "*"'s; None when it has none or may
+    not be reflected."""
+    options = mapping.get(origin, mapping.get("*"))
+    return None if options is None or not aiohttp_eligible(origin) else aiohttp_entry(options)
+
+
+def aiohttp_respond(headers: Any, entry: Optional[AiohttpEntry], origin: Optional[str]) -> None:
+    """Give a response's `headers` the CORS headers of `entry` for `origin` (none when either is
+    None, or the app set one of them itself), then `Vary: Origin`."""
+    names = _NAMES
+    if entry is not None and origin is not None and not any(names[name] in headers for name in _TOUCHED):
+        if entry.expose_all:
+            headers[names[ACEH]] = ",".join(frozenset(headers.keys()) - SIMPLE_RESPONSE_HEADERS)
+        elif entry.expose is not None:
+            headers[names[ACEH]] = entry.expose
+        headers[names[ACAO]] = origin
+        if entry.credentials:
+            headers[names[ACAC]] = TRUE
+    aiohttp_add_vary(headers)
 
 
 MAX_PREFLIGHTS = 1024

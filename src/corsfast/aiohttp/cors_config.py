@@ -24,12 +24,6 @@ from .urldispatcher_router_adapter import ResourcesUrlDispatcherRouterAdapter
 
 __all__ = ("CorsConfig",)
 
-# Positive response to Access-Control-Allow-Credentials
-_TRUE = "true"
-# CORS simple response headers: <http://www.w3.org/TR/cors/#simple-response-header>
-_SIMPLE_RESPONSE_HEADERS = frozenset(
-    [hdrs.CACHE_CONTROL, hdrs.CONTENT_LANGUAGE, hdrs.CONTENT_TYPE, hdrs.EXPIRES, hdrs.LAST_MODIFIED, hdrs.PRAGMA]
-)
 
 _ConfigType = Optional[Mapping[str, Union[ResourceOptions, Mapping[str, Any]]]]
 
@@ -160,31 +154,9 @@ class _CorsConfigImpl(_PreflightHandler):
         if not config:
             return
         engine = self._engine_module
-        headers = response.headers
         origin = request.headers.get(hdrs.ORIGIN)
-        if origin is not None:
-            options = config.get(origin, config.get("*"))
-            if (
-                options is not None
-                and engine.aiohttp_eligible(origin)
-                and not any(
-                    name in headers
-                    for name in (
-                        hdrs.ACCESS_CONTROL_ALLOW_ORIGIN,
-                        hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                        hdrs.ACCESS_CONTROL_EXPOSE_HEADERS,
-                    )
-                )
-            ):
-                if options.expose_headers == "*":
-                    exposed = frozenset(headers.keys()) - _SIMPLE_RESPONSE_HEADERS
-                    headers[hdrs.ACCESS_CONTROL_EXPOSE_HEADERS] = ",".join(exposed)
-                elif options.expose_headers:
-                    headers[hdrs.ACCESS_CONTROL_EXPOSE_HEADERS] = ",".join(options.expose_headers)
-                headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
-                if options.allow_credentials:
-                    headers[hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS] = _TRUE
-        engine.aiohttp_add_vary(headers)
+        entry = None if origin is None else engine.aiohttp_mapping_entry(config, origin)
+        engine.aiohttp_respond(response.headers, entry, origin)
 
     async def _get_config(self, request: web.Request, origin: str, request_method: str) -> Any:
         adapter = self._router_adapter

@@ -85,8 +85,7 @@ class _PreflightHandler:
         else:
             if not config:
                 raise _forbidden("CORS preflight request failed: no origins are allowed")
-            options = config.get(origin, config.get("*"))
-            entry = None if options is None or not engine.aiohttp_eligible(origin) else engine.aiohttp_entry(options)
+            entry = engine.aiohttp_mapping_entry(config, origin)
         if entry is None:
             raise _forbidden(f"CORS preflight request failed: origin '{origin}' is not allowed")
 
