@@ -137,25 +137,38 @@ def test_threads_serve_the_same_answers(engine: ModuleType, kind: str) -> None:
         assert in_thread(lambda origin=origin: get(middleware, origin)) == get(fresh, origin), origin
 
 
-def test_a_new_policy_reaches_every_thread(engine: ModuleType, kind: str) -> None:
-    middleware = build(engine, kind)
-    get = KINDS[kind][3]
+def answers_across(
+    middleware: Any, get: Callable[[Any, str], dict[str, str]], origin: str, change: Callable[[], None]
+) -> list[dict[str, str]]:
+    """Return the answers a thread gets to `origin` before and after `change()` runs in this
+    one, the thread serving (its view made) all along."""
     started = threading.Barrier(2)
     changed = threading.Event()
     answers: list[dict[str, str]] = []
 
     def serve() -> None:
-        answers.append(get(middleware, "https://b.test"))
+        answers.append(get(middleware, origin))
         started.wait(30)
         changed.wait(30)
-        answers.append(get(middleware, "https://b.test"))
+        answers.append(get(middleware, origin))
 
     thread = threading.Thread(target=serve)
     thread.start()
     started.wait(30)
-    middleware.policy = build(engine, kind, allow_origins=["https://b.test"]).policy
+    change()
     changed.set()
     thread.join(30)
+    return answers
+
+
+def test_a_new_policy_reaches_every_thread(engine: ModuleType, kind: str) -> None:
+    middleware = build(engine, kind)
+    get = KINDS[kind][3]
+
+    def change() -> None:
+        middleware.policy = build(engine, kind, allow_origins=["https://b.test"]).policy
+
+    answers = answers_across(middleware, get, "https://b.test", change)
     assert [a.get("access-control-allow-origin") for a in answers] == [None, "https://b.test"]
     assert get(middleware, "https://b.test")["access-control-allow-origin"] == "https://b.test"
 
@@ -163,22 +176,11 @@ def test_a_new_policy_reaches_every_thread(engine: ModuleType, kind: str) -> Non
 def test_a_new_app_reaches_every_thread_and_keeps_its_cache(engine: ModuleType, kind: str) -> None:
     middleware = build(engine, kind)
     _, _, other_app, get = KINDS[kind]
-    started = threading.Barrier(2)
-    changed = threading.Event()
-    answers: list[dict[str, str]] = []
 
-    def serve() -> None:
-        answers.append(get(middleware, "https://a.test"))
-        started.wait(30)
-        changed.wait(30)
-        answers.append(get(middleware, "https://a.test"))
+    def change() -> None:
+        middleware.app = other_app
 
-    thread = threading.Thread(target=serve)
-    thread.start()
-    started.wait(30)
-    middleware.app = other_app
-    changed.set()
-    thread.join(30)
+    answers = answers_across(middleware, get, "https://a.test", change)
     assert [a["x-app"] for a in answers] == ["one", "two"]
     assert all(a["access-control-allow-origin"] == "https://a.test" for a in answers)
     info = middleware.cache_info()
