@@ -364,6 +364,7 @@ include "_engine_c_asgi.pxi"
 include "_engine_c_django.pxi"
 include "_engine_c_flask.pxi"
 include "_engine_c_aiohttp.pxi"
+include "_engine_c_aiohttp_native.pxi"
 include "_engine_c_wsgi.pxi"
 
-__all__ = _CORE_ALL + _MIDDLEWARE_ALL + _AIOHTTP_ALL + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL
+__all__ = _CORE_ALL + _MIDDLEWARE_ALL + _AIOHTTP_ALL + _AIOHTTP_NATIVE_ALL + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL

@@ -3,14 +3,16 @@
 Both engines expose the same names with the same arguments, results and exceptions; any
 difference between them is a bug (the parity tests run hypothesis over both). The package
 follows the compiled engine's seams: `policy` (`_engine_c_policy.pxi`), `middleware`
-(`_engine_c_middleware.pxi`), `asgi` (`_engine_c_asgi.pxi`), `django`, `flask` and `wsgi`
-(their `.pxi` files).
+(`_engine_c_middleware.pxi`), `asgi` (`_engine_c_asgi.pxi`), `aiohttp`, `aiohttp_native`,
+`django`, `flask` and `wsgi` (their `.pxi` files).
 """
 
 from __future__ import annotations
 
 from .aiohttp import *  # noqa: F403
 from .aiohttp import __all__ as _AIOHTTP_ALL
+from .aiohttp_native import *  # noqa: F403
+from .aiohttp_native import __all__ as _AIOHTTP_NATIVE_ALL
 from .asgi import (
     ASGIMiddlewareBase,
     asgi_call,
@@ -48,6 +50,7 @@ __all__ = (
     "wsgi_call",
     "wsgi_headers",
     *_AIOHTTP_ALL,
+    *_AIOHTTP_NATIVE_ALL,
     *_DJANGO_ALL,
     *_FLASK_ALL,
 )

@@ -1,0 +1,266 @@
+# Included by _engine_c.pyx (one extension module), after _engine_c_aiohttp.pxi (whose header
+# names and aiohttp readers it uses): corsfast's native API on aiohttp
+# (corsfast.aiohttp.cors_middleware); twin: _engine_py/aiohttp_native.py (read it for the spec).
+
+from cpython.unicode cimport PyUnicode_AsEncodedString
+
+_AIOHTTP_NATIVE_ALL = ("AiohttpCORSMiddleware",)
+
+cdef Py_ssize_t N_BLOCKS_PER_ENTRY_CACHE = 64  # room beyond the origin cache (refused, static entries)
+cdef Py_ssize_t N_MAX_PREFLIGHTS = 1024  # preflight answers kept (cleared when full: browsers repeat theirs)
+cdef object I_ACRPN = "Access-Control-Request-Private-Network"
+# aiohttp's classes, imported when the first middleware is made (the engine imports without them).
+cdef object _N_RESPONSE = None
+cdef object _N_HTTP_EXCEPTION = None
+cdef object _N_CIMULTIDICT = None
+cdef object _N_ISTR = None
+cdef object _N_MISSING = object()
+cdef frozenset _N_TOUCHED_LOWER = frozenset(["vary", "access-control-allow-origin",
+                                             "access-control-allow-credentials", "access-control-expose-headers"])
+
+
+cdef int _n_load() except -1:
+    global I_ACRPN, _N_RESPONSE, _N_HTTP_EXCEPTION, _N_CIMULTIDICT, _N_ISTR
+    if _N_RESPONSE is not None:
+        return 0
+    _a_names()
+    from aiohttp import web
+    from multidict import CIMultiDict, istr
+
+    I_ACRPN = istr(I_ACRPN)
+    _N_HTTP_EXCEPTION, _N_CIMULTIDICT, _N_ISTR = web.HTTPException, CIMultiDict, istr
+    _N_RESPONSE = web.Response
+    return 0
+
+
+cdef object _n_name(bytes raw):
+    # A header name the engine gives in lower case (ASGI's), as aiohttp apps write it.
+    return _N_ISTR("-".join([part.capitalize() for part in raw.decode("latin-1").split("-")]))
+
+
+cdef inline bytes _n_wire(str text):
+    # The bytes aiohttp read a request header `text` from (or writes for it).
+    return PyUnicode_AsEncodedString(text, "utf-8", "surrogateescape")
+
+
+cdef inline str _n_text(bytes raw):
+    # The str aiohttp writes as `raw`, a byte that is not UTF-8 kept as a surrogate.
+    return raw.decode("utf-8", "surrogateescape")
+
+
+cdef bint _n_writable(str text) except -1:
+    # True when aiohttp can write `text` (no surrogate standing for a non-UTF-8 byte).
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@cython.final
+@cython.no_gc
+cdef class _NativeBlock:
+    """An entry's block as the str pairs aiohttp writes."""
+
+    cdef tuple pairs
+    cdef bint assign
+    """Every name one the engine sets, each once: on headers holding none of them, item
+    assignment (a C slot) adds each as `extend` would (a method call, several times dearer)."""
+
+    def __init__(self, tuple pairs):
+        names = [name.lower() for name, _ in pairs]
+        self.pairs = pairs
+        self.assign = len(set(names)) == len(names) and _N_TOUCHED_LOWER.issuperset(names)
+
+
+cdef _NativeBlock _n_block(tuple pairs):
+    # `pairs` as a block, or None when aiohttp cannot write one of its values.
+    for _, value in pairs:
+        if not _n_writable(value):
+            return None
+    return _NativeBlock(pairs)
+
+
+cdef inline OriginEntry _n_pending(CORSPolicy policy, bytes raw):
+    # `pending_lookup`: None when an async `allow_origin_func` must decide.
+    cdef OriginEntry entry = policy._lookup(raw)
+    if entry is policy._undecided:
+        if policy._func_async:
+            return None
+        entry = policy._ask(raw)
+    return entry
+
+
+cdef inline bint _n_prepared(object response) except -1:
+    # `response.prepared`, through aiohttp's own attributes behind the property for its
+    # `Response` (a property call costs more than the rest of the check).
+    if type(response) is _N_RESPONSE:
+        eof = getattr(response, "_eof_sent", None)
+        writer = getattr(response, "_payload_writer", _N_MISSING)
+        if eof is False and writer is not _N_MISSING:
+            return writer is not None
+    return bool(response.prepared)
+
+
+cdef class AiohttpCORSMiddleware:
+    """An aiohttp middleware answering CORS with one compiled `CORSPolicy` (made by
+    `cors_middleware`): `await middleware(request, handler)` returns the response."""
+
+    __middleware_version__ = 1  # aiohttp's mark of a new-style middleware
+
+    cdef readonly CORSPolicy policy
+    cdef object _func
+    cdef _NativeBlock _no_origin_block
+    cdef dict _blocks  # OriginEntry -> its _NativeBlock; None for one aiohttp cannot write (refused)
+    cdef Py_ssize_t _blocks_limit
+    cdef dict _preflights
+    """(entry, request method, -headers, -private-network) -> the preflight answer's status and
+    headers (None: passed on); the engine's answer depends on nothing else."""
+
+    def __init__(self, CORSPolicy policy not None):
+        _n_load()
+        self.policy = policy
+        self._func = policy.options.origin_func
+        self._no_origin_block = _NativeBlock(
+            tuple([(_n_name(name), _n_text(value)) for name, value in policy.response_headers(None, [])])
+        )
+        self._blocks = {}
+        self._blocks_limit = policy.options.cache_size + N_BLOCKS_PER_ENTRY_CACHE
+        self._preflights = {}
+
+    def cache_info(self):
+        """Return the origin cache's statistics: hits, misses, maximum and current size."""
+        return self.policy.cache_info()
+
+    def cache_clear(self):
+        """Empty the origin cache and reset its statistics."""
+        self.policy.cache_clear()
+        self._blocks.clear()
+        self._preflights.clear()
+
+    cdef object _block(self, OriginEntry entry):
+        # The entry's _NativeBlock (made once per entry), None when aiohttp cannot write it.
+        cdef PyObject* found = corsfast_dict_get_ref(self._blocks, entry)
+        if found is not NULL:
+            block = <object>found
+            Py_DECREF(block)  # the cast took its own reference
+            return block
+        if len(self._blocks) >= self._blocks_limit:
+            self._blocks.clear()  # entries the origin cache dropped would stay alive here
+        block = _n_block(tuple([(_n_name(name), _n_text(value)) for name, value in entry.block]))
+        self._blocks[entry] = block
+        return block
+
+    cdef object _preflight(self, OriginEntry entry, object request_method, object headers):
+        # The answer to a preflight with `entry`'s verdict, or None to pass it on.
+        cdef PyObject* found
+        key = (entry, request_method, _a_get(headers, I_ACRH), _a_get(headers, I_ACRPN))
+        found = corsfast_dict_get_ref(self._preflights, key)
+        if found is not NULL:
+            answer = <object>found
+            Py_DECREF(answer)  # the cast took its own reference
+        else:
+            if len(self._preflights) >= N_MAX_PREFLIGHTS:
+                self._preflights.clear()
+            answer = self._preflight_answer(entry, request_method, key[2], key[3])
+            self._preflights[key] = answer
+        if answer is None:
+            return None
+        return _N_RESPONSE(status=answer[0], headers=answer[1])  # a copy of the kept headers
+
+    cdef object _preflight_answer(self, OriginEntry entry, str request_method, object names,
+                                  object private_network):
+        # The status and headers of the engine's answer to a preflight, None when it passes
+        # the preflight on.
+        answer = self.policy._preflight_entry(
+            entry,
+            _n_wire(request_method),
+            None if names is None else _n_wire(names),
+            None if private_network is None else _n_wire(private_network),
+        )
+        if answer is None:
+            return None
+        status, pairs, _ = answer  # the body is empty; aiohttp writes its Content-Length: 0
+        response_headers = _N_CIMULTIDICT()
+        for name, value in pairs:
+            if name != CONTENT_LENGTH:
+                response_headers.add(_n_name(name), _n_text(value))
+        return status, response_headers
+
+    async def __call__(self, request, handler):
+        """Return the response to `request`: a preflight's answer, or `handler`'s response
+        with its CORS headers."""
+        cdef OriginEntry entry = None
+        cdef _NativeBlock block = self._no_origin_block
+        headers = _a_headers(request)
+        if I_ORIGIN in headers:  # `in` and `[]`: C slots, where `.get` is a method call
+            origin = headers[I_ORIGIN]
+            if not PyUnicode_CheckExact(origin):
+                origin = str(origin)  # a str subclass's own methods never run on it
+            raw = _n_wire(origin)
+            entry = _n_pending(self.policy, raw)
+            if entry is None:
+                # The async allow_origin_func decides, awaited in the request's task.
+                try:
+                    result = await self._func(PyUnicode_DecodeLatin1(PyBytes_AS_STRING(raw),
+                                                                     PyBytes_GET_SIZE(raw), NULL))
+                except Exception as error:
+                    entry = self.policy.func_verdict(raw, None, error)
+                else:
+                    entry = self.policy.func_verdict(raw, result)
+            found = self._block(entry)
+            if found is None:
+                entry = None  # a reflection aiohttp cannot write: refused
+            else:
+                block = <_NativeBlock>found
+                # The header first: the method is an attribute read, dearer than `in`.
+                if I_ACRM in headers and _a_method(request) == A_OPTIONS:
+                    answer = self._preflight(entry, headers[I_ACRM], headers)
+                    if answer is not None:
+                        return answer
+        try:
+            response = await handler(request)
+        except _N_HTTP_EXCEPTION as error:
+            self._apply(_a_headers(error), entry, block)
+            raise
+        if not _n_prepared(response):  # a response the handler prepared itself has sent its headers
+            self._apply(_a_headers(response), entry, block)
+        return response
+
+    cdef int _apply(self, object headers, OriginEntry entry, _NativeBlock block) except -1:
+        # Give a response's `headers` (a CIMultiDict) the CORS headers of `entry` (None: no or
+        # a refused Origin), as the engine applies them to an ASGI response's headers.
+        cdef tuple pairs = block.pairs
+        cdef Py_ssize_t i
+        cdef PyObject* pair
+        if I_VARY in headers or I_ACAO in headers or I_ACAC in headers or I_ACEH in headers:
+            return self._merge(headers, entry)
+        if not block.assign:
+            headers.extend(pairs)
+            return 0
+        for i in range(PyTuple_GET_SIZE(pairs)):
+            pair = PyTuple_GET_ITEM(pairs, i)
+            headers[<object>PyTuple_GET_ITEM(<object>pair, 0)] = <object>PyTuple_GET_ITEM(<object>pair, 1)
+        return 0
+
+    cdef int _merge(self, object headers, OriginEntry entry) except -1:
+        # The app set one of the headers the engine sets: the engine merges, on the headers as
+        # bytes, lower-cased, each kept name in the app's own spelling.
+        cdef dict spelling = {}
+        cdef list encoded = []
+        for name, value in headers.items():
+            lowered = name.lower()
+            spelling.setdefault(lowered, name)
+            encoded.append((PyUnicode_AsEncodedString(lowered, "utf-8", "surrogatepass"),
+                            PyUnicode_AsEncodedString(value, "utf-8", "surrogatepass")))
+        if entry is None:
+            merged = self.policy.response_headers(None, encoded)
+        else:
+            merged = self.policy._entry_headers(entry, encoded)
+        headers.clear()
+        for raw_name, raw_value in merged:
+            name = raw_name.decode("utf-8", "surrogatepass")
+            headers.add(spelling.get(name, name), raw_value.decode("utf-8", "surrogatepass"))
+        return 0
