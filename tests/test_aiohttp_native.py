@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from hypothesis import HealthCheck, given, settings, strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -687,3 +687,133 @@ def test_a_response_the_handler_prepared_passes_untouched(engine: ModuleType) ->
     assert (status, body) == (200, b"data: 1\n\n")
     assert "Access-Control-Allow-Origin" not in names and "X-Stream" in names
     assert not any(is_cors(name.encode()) for name in kept[0].headers)  # as sent: not edited after
+
+
+# -- the engine's middleware ------------------------------------------------------------------
+
+
+def test_the_middleware_is_the_engines_class(engine: ModuleType) -> None:
+    """`cors_middleware` builds the selected engine's class (compiled on the compiled engine),
+    and `corsfast.aiohttp.native` names the default engine's."""
+    middleware = cors_middleware(allow_origins=[A], _engine=engine)
+    assert type(middleware) is engine.AiohttpCORSMiddleware
+    assert type(middleware).__module__.startswith(engine.__name__)  # defined in the engine
+    assert "AiohttpCORSMiddleware" in engine.__all__
+    assert AiohttpCORSMiddleware is corsfast._engine.engine.AiohttpCORSMiddleware
+    assert engine.AiohttpCORSMiddleware.__middleware_version__ == 1
+    assert type(middleware.policy) is engine.CORSPolicy
+
+
+async def whole_answers(middleware: Any, requests: list[tuple[str, str, Headers]]) -> list[Any]:
+    """Return each response's status, every header but Date and Server (names as written,
+    in order) and body."""
+    async with TestClient(TestServer(aiohttp_app(middleware))) as client:
+        answers = []
+        for method, path, headers in requests:
+            async with client.request(method, path, headers=CIMultiDict(headers)) as response:
+                written = [(bytes(n), bytes(v)) for n, v in response.raw_headers if n not in (b"Date", b"Server")]
+                answers.append((response.status, written, await response.read()))
+        return answers
+
+
+@pytest.mark.c_extension
+@pytest.mark.parametrize("name", list(OPTION_SETS))
+def test_both_engines_answer_alike(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The compiled middleware and its pure twin give every request of the table (preflights,
+    refused origins, app-set Vary and Access-Control-Allow-Origin, a raised HTTPException, an
+    async `allow_origin_func`) the same status, headers and body, and log alike."""
+    import corsfast._engine_c as compiled
+    import corsfast._engine_py as pure
+
+    logged, answers, caches = [], [], []
+    for engine in (compiled, pure):
+        middleware = built(OPTION_SETS[name], engine)[1]
+        assert type(middleware) is engine.AiohttpCORSMiddleware
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="corsfast"):
+            answers.append(asyncio.run(whole_answers(middleware, REQUESTS)))
+        logged.append(func_failures(caplog.records))
+        caches.append(middleware.cache_info())
+    for request, ours, twins in zip(REQUESTS, *answers):
+        assert ours == twins, request
+    assert logged[0] == logged[1]
+    assert caches[0] == caches[1]
+
+
+def _suspending_app(middleware: Any, events: list[str]) -> web.Application:
+    """Return an app whose handlers suspend (as a handler awaiting I/O does) before they answer."""
+
+    async def pause() -> None:
+        await asyncio.sleep(0)
+        await asyncio.get_running_loop().run_in_executor(None, lambda: None)  # a real future
+        await asyncio.sleep(0)
+
+    async def answer(request: web.Request) -> web.Response:
+        await pause()
+        return web.Response(text="ok", headers={"Vary": "Accept-Encoding"} if request.path == "/vary" else None)
+
+    async def forbid(request: web.Request) -> web.Response:
+        await pause()
+        raise web.HTTPForbidden(headers={"Vary": "Cookie"})
+
+    async def wait(request: web.Request) -> web.Response:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            events.append("cancelled")
+            raise
+        return web.Response(text="never")
+
+    app = web.Application(middlewares=[middleware])
+    app.router.add_get("/", answer)
+    app.router.add_post("/", answer)
+    app.router.add_get("/vary", answer)
+    app.router.add_get("/forbidden", forbid)
+    app.router.add_get("/wait", wait)
+    return app
+
+
+SUSPENDING_REQUESTS: list[tuple[str, str, Headers]] = [
+    ("GET", "/", [("Origin", A)]),
+    ("GET", "/", [("Origin", EVIL)]),
+    ("GET", "/", []),
+    ("GET", "/vary", [("Origin", A)]),
+    ("GET", "/forbidden", [("Origin", A)]),
+    ("OPTIONS", "/", preflight(EVIL)),
+    ("OPTIONS", "/", [("Origin", A)]),
+]
+
+
+def test_a_handler_that_suspends(engine: ModuleType) -> None:
+    """A handler that awaits before it answers (or raises) gets the answer of one that answers
+    at once, and a request cancelled while its handler waits cancels the handler."""
+    events: list[str] = []
+    options = {"allow_origins": [A], "allow_credentials": True, "expose_headers": ["X-Total"]}
+
+    async def run() -> tuple[list[Answer], list[Answer]]:
+        async with TestClient(TestServer(_suspending_app(cors_middleware(**options, _engine=engine), events))) as c:
+            suspended = []
+            for method, path, headers in SUSPENDING_REQUESTS:
+                async with c.request(method, path, headers=CIMultiDict(headers)) as response:
+                    suspended.append((response.status, cors_only(response.raw_headers)))
+        at_once = await aiohttp_answers(cors_middleware(**options, _engine=engine), SUSPENDING_REQUESTS)
+        return suspended, at_once
+
+    suspended, at_once = asyncio.run(run())
+    # The table's app answers "/vary" and "/forbidden" with the same Vary and statuses.
+    assert suspended == at_once
+    assert {status for status, _ in suspended} == {200, 403, 405}
+
+    async def cancel() -> None:
+        middleware = cors_middleware(**options, _engine=engine)
+        request = make_mocked_request("GET", "/wait", headers={"Origin": A}, app=_suspending_app(middleware, events))
+        match = await request.app.router.resolve(request)
+        task = asyncio.ensure_future(middleware(request, handler=match.handler))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel())
+    assert events == ["cancelled"]

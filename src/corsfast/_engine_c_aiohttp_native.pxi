@@ -6,6 +6,33 @@ from cpython.unicode cimport PyUnicode_AsEncodedString
 
 _AIOHTTP_NATIVE_ALL = ("AiohttpCORSMiddleware",)
 
+cdef extern from *:
+    """
+    /* Run a native coroutine to its first suspension without `await`'s machinery (from a
+       Cython coroutine, `await` goes through `__await__`'s wrapper and a StopIteration for
+       the result): 1 and *result its return value when it finished, 0 and *result the value
+       it yielded when it suspended (new references), -1 with the exception it raised; 2 when
+       `coro` is not a native coroutine or the interpreter has no PyIter_Send (before 3.10):
+       then it was not run. */
+    static int corsfast_coro_start(PyObject* coro, PyObject** result) {
+    #if PY_VERSION_HEX >= 0x030A0000 && !defined(PYPY_VERSION)
+        if (!PyCoro_CheckExact(coro)) {
+            return 2;
+        }
+        switch (PyIter_Send(coro, Py_None, result)) {
+            case PYGEN_RETURN: return 1;
+            case PYGEN_NEXT: return 0;
+            default: return -1;
+        }
+    #else
+        (void)coro;
+        (void)result;
+        return 2;
+    #endif
+    }
+    """
+    int corsfast_coro_start(object coro, PyObject** result) except -1
+
 cdef Py_ssize_t N_BLOCKS_PER_ENTRY_CACHE = 64  # room beyond the origin cache (refused, static entries)
 cdef Py_ssize_t N_MAX_PREFLIGHTS = 1024  # preflight answers kept (cleared when full: browsers repeat theirs)
 cdef object I_ACRPN = "Access-Control-Request-Private-Network"
@@ -104,6 +131,46 @@ cdef inline bint _n_prepared(object response) except -1:
     return bool(response.prepared)
 
 
+@cython.final
+cdef class _Resumed:
+    """The rest of `await coro` for a native coroutine that `corsfast_coro_start` ran to its
+    first suspension: yields the value it yielded then, and hands every later send, throw
+    and close to it."""
+
+    cdef object coro
+    cdef object first
+    cdef bint started
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.send(None)
+
+    def send(self, value):
+        if not self.started:
+            self.started = True
+            first, self.first = self.first, None
+            return first
+        return self.coro.send(value)
+
+    def throw(self, *args):
+        return self.coro.throw(*args)
+
+    def close(self):
+        return self.coro.close()
+
+
+cdef _Resumed _n_resumed(object coro, object first):
+    cdef _Resumed resumed = _Resumed.__new__(_Resumed)
+    resumed.coro = coro
+    resumed.first = first
+    return resumed
+
+
 cdef class AiohttpCORSMiddleware:
     """An aiohttp middleware answering CORS with one compiled `CORSPolicy` (made by
     `cors_middleware`): `await middleware(request, handler)` returns the response."""
@@ -156,6 +223,8 @@ cdef class AiohttpCORSMiddleware:
     cdef object _preflight(self, OriginEntry entry, object request_method, object headers):
         # The answer to a preflight with `entry`'s verdict, or None to pass it on.
         cdef PyObject* found
+        if self.policy._native and not entry.allowed:
+            return None  # the native engine passes on every preflight it refuses (`_native_preflight`)
         key = (entry, request_method, _a_get(headers, I_ACRH), _a_get(headers, I_ACRPN))
         found = corsfast_dict_get_ref(self._preflights, key)
         if found is not NULL:
@@ -194,6 +263,8 @@ cdef class AiohttpCORSMiddleware:
         with its CORS headers."""
         cdef OriginEntry entry = None
         cdef _NativeBlock block = self._no_origin_block
+        cdef PyObject* sent
+        cdef int state
         headers = _a_headers(request)
         if I_ORIGIN in headers:  # `in` and `[]`: C slots, where `.get` is a method call
             origin = headers[I_ORIGIN]
@@ -221,7 +292,15 @@ cdef class AiohttpCORSMiddleware:
                     if answer is not None:
                         return answer
         try:
-            response = await handler(request)
+            awaitable = handler(request)
+            state = corsfast_coro_start(awaitable, &sent)
+            if state == 2:
+                response = await awaitable
+            else:
+                response = <object>sent
+                Py_DECREF(response)  # the cast took its own reference
+                if state == 0:  # suspended: await the rest
+                    response = await _n_resumed(awaitable, response)
         except _N_HTTP_EXCEPTION as error:
             self._apply(_a_headers(error), entry, block)
             raise
