@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from typing_extensions import assert_type
 
 import corsfast
+import corsfast.aiohttp.native
 import corsfast.flask
 import corsfast.flask.core
 import corsfast.flask.decorator
@@ -239,3 +240,9 @@ bench_register: Callable[[Suite], Suite] = register_suite
 # -- corsfast.django.conf: django-cors-headers' settings object ---------------------------------
 django_settings: Settings = django_conf
 django_allow_all: bool = django_conf.CORS_ALLOW_ALL_ORIGINS
+
+# -- corsfast.aiohttp: the native middleware, the selected engine's class -----------------------
+aiohttp_native = corsfast.aiohttp.native.cors_middleware(allow_origins=["https://app.example.com"])
+assert_type(aiohttp_native, corsfast.aiohttp.native.AiohttpCORSMiddleware)
+assert_type(aiohttp_native.cache_info(), CacheInfo)
+aiohttp_native_version: int = aiohttp_native.__middleware_version__

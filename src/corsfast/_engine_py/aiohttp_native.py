@@ -12,11 +12,17 @@ when the first middleware is made, so that the engine imports without it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+from .._cache_info import CacheInfo
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 __all__ = ("AiohttpCORSMiddleware",)
 
-Handler = Callable[[Any], Awaitable[Any]]
 StrHeaders = tuple[tuple[str, str], ...]
 PreflightKey = tuple[Any, str, Optional[str], Optional[str]]
 PreflightAnswer = tuple[int, Any]
@@ -110,9 +116,9 @@ class AiohttpCORSMiddleware:
         """(entry, request method, -headers, -private-network) -> the preflight answer's status and
         headers (None: passed on); the engine's answer depends on nothing else."""
 
-    def cache_info(self) -> Any:
+    def cache_info(self) -> CacheInfo:
         """Return the origin cache's statistics: hits, misses, maximum and current size."""
-        return self.policy.cache_info()
+        return self.policy.cache_info()  # type: ignore[no-any-return]
 
     def cache_clear(self) -> None:
         """Empty the origin cache and reset its statistics."""
@@ -139,7 +145,7 @@ class AiohttpCORSMiddleware:
             return self.policy.func_verdict(raw, None, error)
         return self.policy.func_verdict(raw, result)
 
-    def _preflight(self, entry: Any, request_method: str, request: Any) -> Any:
+    def _preflight(self, entry: Any, request_method: str, request: web.Request) -> Optional[web.Response]:
         """Return the answer to a preflight with `entry`'s verdict, or None to pass it on."""
         headers = request.headers
         key = (entry, request_method, headers.get(ACRH), headers.get(ACRPN))
@@ -151,7 +157,7 @@ class AiohttpCORSMiddleware:
             answer = self._preflights[key] = self._preflight_answer(*key)
         if answer is None:
             return None
-        return _Response(status=answer[0], headers=answer[1])  # a copy of the kept headers
+        return _Response(status=answer[0], headers=answer[1])  # type: ignore[no-any-return] # a copy of the kept headers
 
     def _preflight_answer(
         self, entry: Any, request_method: str, names: Optional[str], private_network: Optional[str]
@@ -173,7 +179,7 @@ class AiohttpCORSMiddleware:
                 response_headers.add(_name(name), _text(value))
         return status, response_headers
 
-    async def __call__(self, request: Any, handler: Handler) -> Any:
+    async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Return the response to `request`: a preflight's answer, or `handler`'s response
         with its CORS headers."""
         origin = request.headers.get(ORIGIN)

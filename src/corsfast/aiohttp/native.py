@@ -7,7 +7,9 @@ The options are `corsfast.CORSMiddleware`'s, compiled once into the engine's `CO
 each request is answered as that ASGI middleware answers it: a preflight from an allowed
 origin by the middleware itself (for any path; the handler is not called), every other
 response (aiohttp's own 404 and 405 included) with the CORS headers of its origin and
-`Vary: Origin`.
+`Vary: Origin`. `AiohttpCORSMiddleware` is the engine's own class: on the compiled engine
+the whole of each request's work (the origin lookup, a preflight's answer, the response's
+headers) runs in compiled code.
 
 aiohttp reads request headers as UTF-8 (undecodable bytes kept as surrogates) and writes
 response headers as UTF-8, so the engine sees the bytes the client sent; an answer that would
