@@ -8,6 +8,7 @@ status, and the CORS headers (Access-Control-* and Vary: names, values, order).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import warnings
@@ -817,3 +818,31 @@ def test_a_handler_that_suspends(engine: ModuleType) -> None:
 
     asyncio.run(cancel())
     assert events == ["cancelled"]
+
+
+def test_a_handler_that_returns_another_awaitable(engine: ModuleType) -> None:
+    """A handler whose result is an awaitable other than a coroutine (a future, or another
+    middleware's compiled coroutine) gets the answer of one that is a coroutine."""
+    middleware = cors_middleware(allow_origins=[A], allow_credentials=True, _engine=engine)
+    inner = cors_middleware(allow_origins=[A], expose_headers=["X-Inner"], _engine=engine)
+    headers = [(b"origin", A.encode())]
+
+    async def run() -> list[Answer]:
+        def future_handler(request: web.Request) -> asyncio.Future[web.StreamResponse]:
+            done: asyncio.Future[web.StreamResponse] = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(done.set_result, web.Response(text="ok"))
+            return done
+
+        async def chained(request: web.Request) -> web.StreamResponse:
+            return await inner(request, _ok)
+
+        answers = []
+        for handler in (_ok, future_handler, functools.partial(inner, handler=_ok), chained):
+            response = await middleware(ParsedRequest("GET", headers), handler)  # type: ignore[arg-type]
+            answers.append((response.status, cors_only((n.encode(), v.encode()) for n, v in response.headers.items())))
+        return answers
+
+    at_once, from_future, from_inner, from_chained = asyncio.run(run())
+    assert from_future == at_once
+    assert from_inner == from_chained
+    assert (b"access-control-expose-headers", b"X-Inner") in from_inner[1]  # the inner one answered
