@@ -703,6 +703,12 @@ def test_the_middleware_is_the_engines_class(engine: ModuleType) -> None:
     assert AiohttpCORSMiddleware is corsfast._engine.engine.AiohttpCORSMiddleware
     assert engine.AiohttpCORSMiddleware.__middleware_version__ == 1
     assert type(middleware.policy) is engine.CORSPolicy
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an old-style middleware warns
+        app = web.Application(middlewares=[middleware])
+        app.freeze()
+    # aiohttp's new-style path: the handler chain is built once per route and cached.
+    assert app._has_legacy_middlewares is False
 
 
 async def whole_answers(middleware: Any, requests: list[tuple[str, str, Headers]]) -> list[Any]:
