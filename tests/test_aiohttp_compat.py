@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Awaitable
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Optional
 
@@ -33,6 +34,8 @@ import corsfast.aiohttp  # noqa: E402
 from corsfast import CORSConfigWarning  # noqa: E402
 
 VOLATILE = {b"date", b"server"}  # differ between any two responses
+STATIC = Path(__file__).parent
+STATIC_FILE = "/static/" + Path(__file__).name
 
 
 async def handler(request: web.Request) -> web.StreamResponse:
@@ -83,6 +86,7 @@ def build(package: Any, spec: dict[str, Any], engine: Optional[ModuleType]) -> w
     cors.add(app.router.add_route("GET", "/stream", streaming))
     cors.add(app.router.add_route("GET", "/fail", failing))
     cors.add(app.router.add_route("*", "/view", view_class(package, options(package, spec["view"]))))
+    cors.add(app.router.add_static("/static", STATIC))  # serves this file as /static/ + its name
     app.router.add_route("GET", "/plain", handler)  # no CORS at all
     return app
 
@@ -115,7 +119,7 @@ specs = st.fixed_dictionaries(
 requests = st.lists(
     st.tuples(
         st.sampled_from(["GET", "POST", "PUT", "OPTIONS", "DELETE"]),
-        st.sampled_from(["/resource", "/route", "/stream", "/fail", "/view", "/plain", "/missing"]),
+        st.sampled_from(["/resource", "/route", "/stream", "/fail", "/view", "/plain", "/missing", STATIC_FILE]),
         st.one_of(st.none(), st.sampled_from([*ORIGINS, "https://A.test", "https://a.test:443"])),
         st.one_of(st.none(), st.sampled_from(["GET", "PUT", "POST", "get", "DELETE"])),
         st.one_of(
@@ -195,7 +199,7 @@ def expect_vary(spec: dict[str, Any], request: tuple[Any, ...]) -> bool:
         applied = [spec["get"] if method == "GET" else None, spec["resource"], spec["defaults"]]
     elif path == "/route" and method == "PUT":
         applied = [spec["route"], spec["defaults"]]
-    elif path in ("/stream", "/fail") and method == "GET":
+    elif path in ("/stream", "/fail", STATIC_FILE) and method == "GET":
         applied = [spec["defaults"]]
     elif path == "/view" and method in ("GET", "POST"):
         applied = [{"https://custom.test": {}} if method == "POST" else None, spec["view"], spec["defaults"]]
@@ -258,7 +262,7 @@ TABLE_SPECS = {
 TABLE_REQUESTS = [
     (method, path, origin, acrm, acrh)
     for method in ("GET", "POST", "PUT", "OPTIONS")
-    for path in ("/resource", "/route", "/stream", "/fail", "/view", "/plain")
+    for path in ("/resource", "/route", "/stream", "/fail", "/view", "/plain", STATIC_FILE)
     for origin in (None, "https://a.test", "https://b.test", "null", "https://custom.test")
     for acrm, acrh in ((None, None), ("GET", None), ("PUT", "X-Custom, content-type"))
     if method == "OPTIONS" or acrm is None
