@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import Awaitable
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Optional
 
@@ -33,6 +34,8 @@ import corsfast.aiohttp  # noqa: E402
 from corsfast import CORSConfigWarning  # noqa: E402
 
 VOLATILE = {b"date", b"server"}  # differ between any two responses
+STATIC = Path(__file__).parent
+STATIC_FILE = "/static/" + Path(__file__).name
 
 
 async def handler(request: web.Request) -> web.StreamResponse:
@@ -83,6 +86,7 @@ def build(package: Any, spec: dict[str, Any], engine: Optional[ModuleType]) -> w
     cors.add(app.router.add_route("GET", "/stream", streaming))
     cors.add(app.router.add_route("GET", "/fail", failing))
     cors.add(app.router.add_route("*", "/view", view_class(package, options(package, spec["view"]))))
+    cors.add(app.router.add_static("/static", STATIC))  # serves this file as /static/ + its name
     app.router.add_route("GET", "/plain", handler)  # no CORS at all
     return app
 
@@ -115,7 +119,7 @@ specs = st.fixed_dictionaries(
 requests = st.lists(
     st.tuples(
         st.sampled_from(["GET", "POST", "PUT", "OPTIONS", "DELETE"]),
-        st.sampled_from(["/resource", "/route", "/stream", "/fail", "/view", "/plain", "/missing"]),
+        st.sampled_from(["/resource", "/route", "/stream", "/fail", "/view", "/plain", "/missing", STATIC_FILE]),
         st.one_of(st.none(), st.sampled_from([*ORIGINS, "https://A.test", "https://a.test:443"])),
         st.one_of(st.none(), st.sampled_from(["GET", "PUT", "POST", "get", "DELETE"])),
         st.one_of(
@@ -195,7 +199,7 @@ def expect_vary(spec: dict[str, Any], request: tuple[Any, ...]) -> bool:
         applied = [spec["get"] if method == "GET" else None, spec["resource"], spec["defaults"]]
     elif path == "/route" and method == "PUT":
         applied = [spec["route"], spec["defaults"]]
-    elif path in ("/stream", "/fail") and method == "GET":
+    elif path in ("/stream", "/fail", STATIC_FILE) and method == "GET":
         applied = [spec["defaults"]]
     elif path == "/view" and method in ("GET", "POST"):
         applied = [{"https://custom.test": {}} if method == "POST" else None, spec["view"], spec["defaults"]]
@@ -231,6 +235,9 @@ def test_same_answers_as_aiohttp_cors(
             assert stripped == their_stripped, request
             assert their_varies == []
             assert varies == ([b"Origin"] if expect_vary(spec, request) else []), (request, varies)
+            if request[0] == "OPTIONS":
+                # A preflight like one already answered gets the answer corsfast kept for it.
+                assert await send(our_client, request) == our_answer, request
 
     asyncio.run(served((theirs, ours), run))
 
@@ -255,7 +262,7 @@ TABLE_SPECS = {
 TABLE_REQUESTS = [
     (method, path, origin, acrm, acrh)
     for method in ("GET", "POST", "PUT", "OPTIONS")
-    for path in ("/resource", "/route", "/stream", "/fail", "/view", "/plain")
+    for path in ("/resource", "/route", "/stream", "/fail", "/view", "/plain", STATIC_FILE)
     for origin in (None, "https://a.test", "https://b.test", "null", "https://custom.test")
     for acrm, acrh in ((None, None), ("GET", None), ("PUT", "X-Custom, content-type"))
     if method == "OPTIONS" or acrm is None
@@ -267,3 +274,117 @@ def test_table_of_answers(engine: ModuleType, name: str) -> None:
     # Every request of the table on a few configurations that use every option: what the
     # random cases above may miss.
     test_same_answers_as_aiohttp_cors.hypothesis.inner_test(engine, TABLE_SPECS[name], TABLE_REQUESTS)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------
+# Refused preflights: kept per route, raised where something could see the difference
+# ---------------------------------------------------------------------------------------
+
+REFUSED = ("OPTIONS", "/route", "https://evil.test", "PUT", None)
+ALLOWED = ("OPTIONS", "/route", "https://a.test", "PUT", "X-Custom")
+REFUSAL_SPEC: dict[str, Any] = {
+    "defaults": {"https://a.test": {"allow_headers": ["X-Custom"]}},
+    "resource": None,
+    "get": None,
+    "route": None,
+    "view": None,
+}
+
+
+def observed_app(package: Any, engine: Optional[ModuleType], seen: list[str], where: str) -> web.Application:
+    """Return REFUSAL_SPEC's app with an observer of the handler's outcome in `where`: a
+    middleware noting the `HTTPException` it catches (and raising it on), or an
+    `on_response_prepare` handler noting the response's type."""
+    app = build(package, REFUSAL_SPEC, engine)
+    if where == "middleware":
+
+        @web.middleware
+        async def notes(request: web.Request, handler: Any) -> web.StreamResponse:
+            try:
+                return await handler(request)  # type: ignore[no-any-return]
+            except web.HTTPException as error:
+                seen.append(type(error).__name__)
+                raise
+
+        app.middlewares.append(notes)
+    else:
+
+        async def note(request: web.Request, response: web.StreamResponse) -> None:
+            seen.append(type(response).__name__)
+
+        app.on_response_prepare.append(note)
+    return app
+
+
+@pytest.mark.parametrize("where", ["middleware", "on_response_prepare"])
+def test_a_refused_preflight_is_raised_where_it_can_be_seen(engine: ModuleType, where: str) -> None:
+    # aiohttp-cors raises its 403s as `HTTPForbidden`; a middleware or a response hook can tell,
+    # so corsfast raises them too whenever the app has either (and returns the same bytes
+    # otherwise, which test_same_answers_as_aiohttp_cors compares).
+    their_seen: list[str] = []
+    our_seen: list[str] = []
+    theirs = observed_app(aiohttp_cors, None, their_seen, where)
+    apps = (theirs, observed_app(corsfast.aiohttp, engine, our_seen, where))
+
+    async def run(their_client: TestClient, our_client: TestClient) -> None:
+        for _ in range(2):  # the second one is answered from the refusal kept
+            theirs, ours = await send(their_client, REFUSED), await send(our_client, REFUSED)
+            assert theirs is not None and ours is not None
+            assert theirs[0] == 403
+            assert without_vary(ours)[0] == without_vary(theirs)[0]
+
+    asyncio.run(served(apps, run))
+    assert our_seen == their_seen == ["HTTPForbidden"] * 2
+
+
+def test_refusals_follow_the_defaults_changed_in_place(engine: ModuleType) -> None:
+    # A refusal kept for a route is forgotten when the configuration changes, as an allowed
+    # answer is: aiohttp-cors reads `cors.defaults` on every request.
+    async def statuses(package: Any, engine: Optional[ModuleType]) -> list[int]:
+        app = web.Application()
+        kwargs: dict[str, Any] = {} if engine is None else {"_engine": engine}
+        cors = package.setup(app, defaults={"https://a.test": package.ResourceOptions()}, **kwargs)
+        cors.add(app.router.add_route("PUT", "/route", handler))
+        seen: list[int] = []
+
+        async def run(client: TestClient, _: TestClient) -> None:
+            request = ("OPTIONS", "/route", "https://evil.test", "PUT", None)
+            for change in (None, None, "add", "delete"):
+                if change == "add":
+                    cors.defaults["https://evil.test"] = package.ResourceOptions()
+                elif change == "delete":
+                    del cors.defaults["https://evil.test"]
+                answer = await send(client, request)
+                assert answer is not None
+                seen.append(answer[0])
+
+        await served((app, web.Application()), run)
+        return seen
+
+    assert asyncio.run(statuses(aiohttp_cors, None)) == [403, 403, 200, 403]
+    assert asyncio.run(statuses(corsfast.aiohttp, engine)) == [403, 403, 200, 403]
+
+
+def test_kept_refusals_are_bounded(engine: ModuleType) -> None:
+    # A flood of refused origins keeps at most the bound per route, never pushes the allowed
+    # answers out, and an Origin corsfast never reflects is never kept.
+    app = build(corsfast.aiohttp, REFUSAL_SPEC, engine)
+    bound = 1024
+    floods = [("OPTIONS", "/route", f"https://{n}.evil.test", "PUT", None) for n in range(bound + 200)]
+    long_origin = ("OPTIONS", "/route", "https://" + "a" * 5000 + ".test", "PUT", None)
+
+    async def run(client: TestClient, _: TestClient) -> None:
+        allowed = await send(client, ALLOWED)
+        assert allowed is not None and allowed[0] == 200
+        for request in [*floods, long_origin]:
+            answer = await send(client, request)
+            assert answer is not None and answer[0] == 403
+        assert await send(client, ALLOWED) == allowed
+
+    asyncio.run(served((app, web.Application()), run))
+    route = next(r for r in app.router.routes() if r.method == "OPTIONS" and r.resource.canonical == "/route")
+    (routes,) = [hook for hook in app.on_response_prepare if isinstance(hook, engine.AiohttpRoutes)]
+    state = routes.route(route)
+    assert 0 < len(state.refusals) <= bound
+    assert all(len(key[0]) < 100 for key in state.refusals)
+    assert len(state.preflights) == 1

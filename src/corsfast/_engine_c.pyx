@@ -358,6 +358,7 @@ cdef inline bint _key_is(object key, bytes name) noexcept:
 
 # The engine is one extension module; its seams are separate files, included in order.
 include "_engine_c_headers.pxi"
+include "_engine_c_origins.pxi"
 include "_engine_c_policy.pxi"
 include "_engine_c_middleware.pxi"
 include "_engine_c_asgi.pxi"

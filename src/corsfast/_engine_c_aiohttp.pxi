@@ -10,6 +10,7 @@ _AIOHTTP_ALL = (
     "aiohttp_eligible",
     "aiohttp_entry",
     "aiohttp_keep_preflight",
+    "aiohttp_keep_refusal",
     "aiohttp_known_preflight",
     "aiohttp_mapping_entry",
     "aiohttp_prepare",
@@ -162,6 +163,7 @@ cdef class AiohttpRoute:
     cdef readonly AiohttpConfig default
     cdef readonly object view_config
     cdef readonly dict preflights  # (Origin, -Request-Method, -Request-Headers) -> an allowed answer
+    cdef readonly dict refusals  # the same keys -> a refused preflight's 403 text
 
     def __init__(self, bint enabled, bint preflight, bint view, dict configs not None, AiohttpConfig default,
                  view_config):
@@ -174,6 +176,7 @@ cdef class AiohttpRoute:
         self.default = default
         self.view_config = view_config
         self.preflights = {}
+        self.refusals = {}
 
 
 @cython.final
@@ -359,15 +362,19 @@ cdef tuple _a_preflight_key(object request):
 
 
 def aiohttp_known_preflight(AiohttpRoutes routes not None, request):
-    """Return the headers an allowed preflight like `request` got on its route, None when no
-    such answer is kept (the preflight handler then answers, and keeps it)."""
+    """Return what a preflight like `request` got on its route: the headers of an allowed one,
+    the 403 text (a str) of a refused one; None when neither is kept (the preflight handler
+    then answers, and keeps it)."""
     cdef AiohttpRoute state = routes._route(_a_route(request))
     cdef PyObject* found
     if state is None:
         return None
-    found = corsfast_dict_get_ref(state.preflights, _a_preflight_key(request))
+    key = _a_preflight_key(request)
+    found = corsfast_dict_get_ref(state.preflights, key)
     if found is NULL:
-        return None
+        found = corsfast_dict_get_ref(state.refusals, key)
+        if found is NULL:
+            return None
     answer = <object>found
     Py_DECREF(answer)  # the cast took its own reference
     return answer
@@ -380,6 +387,18 @@ def aiohttp_keep_preflight(AiohttpRoutes routes not None, request, pairs):
         if len(state.preflights) >= A_MAX_PREFLIGHTS:
             state.preflights.clear()
         state.preflights[_a_preflight_key(request)] = tuple(pairs)
+
+
+def aiohttp_keep_refusal(AiohttpRoutes routes not None, request, str text not None):
+    """Keep a refused preflight's 403 text for the preflights like `request` on its route,
+    unless its Origin is one corsfast never reflects (kept apart from the allowed answers, so
+    that a flood of refused origins never pushes those out)."""
+    cdef AiohttpRoute state = routes._route(_a_route(request))
+    key = _a_preflight_key(request)
+    if state is not None and PyUnicode_CheckExact(key[0]) and _a_eligible(<str>key[0]):
+        if len(state.refusals) >= A_MAX_PREFLIGHTS:
+            state.refusals.clear()
+        state.refusals[key] = text
 
 
 def aiohttp_request_headers(value):

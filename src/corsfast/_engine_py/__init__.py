@@ -2,9 +2,10 @@
 
 Both engines expose the same names with the same arguments, results and exceptions; any
 difference between them is a bug (the parity tests run hypothesis over both). The package
-follows the compiled engine's seams: `policy` (`_engine_c_policy.pxi`), `middleware`
-(`_engine_c_middleware.pxi`), `asgi` (`_engine_c_asgi.pxi`), `aiohttp`, `aiohttp_native`,
-`django`, `flask` and `wsgi` (their `.pxi` files).
+follows the compiled engine's seams: `origins` (`_engine_c_origins.pxi`), `policy`
+(`_engine_c_policy.pxi`), `middleware` (`_engine_c_middleware.pxi`), `asgi`
+(`_engine_c_asgi.pxi`), `django`, `flask`, `aiohttp`, `aiohttp_native` and `wsgi` (their
+`.pxi` files).
 """
 
 from __future__ import annotations

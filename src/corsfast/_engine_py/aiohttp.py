@@ -25,6 +25,7 @@ __all__ = (
     "aiohttp_eligible",
     "aiohttp_entry",
     "aiohttp_keep_preflight",
+    "aiohttp_keep_refusal",
     "aiohttp_known_preflight",
     "aiohttp_mapping_entry",
     "aiohttp_preflight",
@@ -135,7 +136,7 @@ class AiohttpConfig:
 class AiohttpRoute:
     """What the hook needs to know of one route, resolved once by the shim."""
 
-    __slots__ = ("configs", "default", "enabled", "preflight", "preflights", "view", "view_config")
+    __slots__ = ("configs", "default", "enabled", "preflight", "preflights", "refusals", "view", "view_config")
 
     def __init__(
         self,
@@ -156,6 +157,8 @@ class AiohttpRoute:
         self.view_config = view_config  # request -> mapping, for views
         self.preflights: dict[tuple[Any, Any, Any], tuple[tuple[Any, str], ...]] = {}
         """(Origin, -Request-Method, -Request-Headers) -> an allowed preflight's headers."""
+        self.refusals: dict[tuple[Any, Any, Any], str] = {}
+        """The same keys -> a refused preflight's 403 text."""
 
 
 class AiohttpRoutes:
@@ -295,7 +298,8 @@ def aiohttp_respond(headers: Any, entry: Optional[AiohttpEntry], origin: Optiona
 
 
 MAX_PREFLIGHTS = 1024
-"""Allowed preflight answers kept per route (then forgotten at once: browsers repeat theirs)."""
+"""Allowed preflight answers, and refused ones, kept per route (then forgotten at once:
+browsers repeat theirs)."""
 
 
 def _preflight_key(request: Any) -> tuple[Any, Any, Any]:
@@ -308,13 +312,16 @@ def _preflight_key(request: Any) -> tuple[Any, Any, Any]:
     )
 
 
-def aiohttp_known_preflight(routes: AiohttpRoutes, request: Any) -> Optional[tuple[tuple[Any, str], ...]]:
-    """Return the headers an allowed preflight like `request` got on its route, None when no
-    such answer is kept (the preflight handler then answers, and keeps it)."""
+def aiohttp_known_preflight(routes: AiohttpRoutes, request: Any) -> Any:
+    """Return what a preflight like `request` got on its route: the headers of an allowed one,
+    the 403 text (a str) of a refused one; None when neither is kept (the preflight handler
+    then answers, and keeps it)."""
     state = routes.route(_route(request))
     if state is None:
         return None
-    return state.preflights.get(_preflight_key(request))
+    key = _preflight_key(request)
+    answer = state.preflights.get(key)
+    return state.refusals.get(key) if answer is None else answer
 
 
 def aiohttp_keep_preflight(routes: AiohttpRoutes, request: Any, pairs: Any) -> None:
@@ -324,6 +331,18 @@ def aiohttp_keep_preflight(routes: AiohttpRoutes, request: Any, pairs: Any) -> N
         if len(state.preflights) >= MAX_PREFLIGHTS:
             state.preflights.clear()
         state.preflights[_preflight_key(request)] = tuple(pairs)
+
+
+def aiohttp_keep_refusal(routes: AiohttpRoutes, request: Any, text: str) -> None:
+    """Keep a refused preflight's 403 text for the preflights like `request` on its route,
+    unless its Origin is one corsfast never reflects (kept apart from the allowed answers, so
+    that a flood of refused origins never pushes those out)."""
+    state = routes.route(_route(request))
+    key = _preflight_key(request)
+    if state is not None and type(key[0]) is str and aiohttp_eligible(key[0]):
+        if len(state.refusals) >= MAX_PREFLIGHTS:
+            state.refusals.clear()
+        state.refusals[key] = text
 
 
 def aiohttp_request_headers(value: Optional[str]) -> frozenset[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from .._options import WATCH_PREFLIGHT, WATCH_SIMPLE
 from .middleware import MiddlewareBase
+from .origins import _log_failure, _truth
 from .policy import (
     ACRH,
     ACRM,
@@ -21,8 +22,6 @@ from .policy import (
     Receive,
     Scope,
     Send,
-    _log_failure,
-    _truth,
 )
 
 __all__ = (

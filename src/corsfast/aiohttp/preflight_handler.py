@@ -15,12 +15,41 @@ __all__ = ()  # `_PreflightHandler` is internal, as in aiohttp-cors
 
 # Positive response to Access-Control-Allow-Credentials
 _TRUE = "true"
+_NO_CONFIG = object()
+"""What `_preflight_handler` finds when the resource does not route the requested method."""
 
 
 def _forbidden(text: str) -> web.HTTPForbidden:
     error = web.HTTPForbidden(text=text)
     error.headers[hdrs.VARY] = "Origin"
     return error
+
+
+def _unobserved(request: web.Request, routes: Any) -> bool:
+    """Return True when nothing but corsfast could tell a returned 403 from a raised
+    `HTTPForbidden`: no app on the request's way has a middleware (which could catch the
+    error) or an `on_response_prepare` handler other than corsfast's `routes` (which could
+    look at the response's type). The apps are frozen: neither can change any more."""
+    for app in request.match_info.apps:
+        if app.middlewares:
+            return False
+        for handler in app.on_response_prepare:
+            if handler is not routes:
+                return False
+    return True
+
+
+def _refusal(request: web.Request, routes: Any, text: str) -> web.Response:
+    """Return the 403 a refused preflight gets, with `Vary: Origin`; raise it as the
+    `HTTPForbidden` aiohttp-cors raises when something else could tell the difference.
+
+    Both give the same bytes on the wire; returning the response skips building and
+    unwinding an exception, most of a refusal's cost."""
+    if routes is None or not _unobserved(request, routes):
+        raise _forbidden(text)
+    response = web.Response(status=403, text=text)
+    response.headers[hdrs.VARY] = "Origin"
+    return response
 
 
 class _PreflightHandler:
@@ -53,8 +82,10 @@ class _PreflightHandler:
         engine = self._engine_module
         routes = self._routes
         if routes is not None:
-            # An allowed preflight answers as the last one like it on this route did.
+            # A preflight answers as the last one like it on this route did.
             known = engine.aiohttp_known_preflight(routes, request)
+            if type(known) is str:
+                return _refusal(request, routes, known)
             if known is not None:
                 response = web.Response()
                 response.headers.extend(known)
@@ -74,28 +105,37 @@ class _PreflightHandler:
             else:
                 config = await self._get_config(request, origin, request_method)
         except KeyError:
-            raise _forbidden(
-                f"CORS preflight request failed: request method {request_method!r} is not allowed for {origin!r} origin"
-            ) from None
+            config = _NO_CONFIG  # refused below, outside the handler: no KeyError as its context
+        if config is _NO_CONFIG:
+            text = f"request method {request_method!r} is not allowed for {origin!r} origin"
+            return self._refuse(request, f"CORS preflight request failed: {text}")
 
         if isinstance(config, engine.AiohttpConfig):
             if config.empty:
-                raise _forbidden("CORS preflight request failed: no origins are allowed")
+                return self._refuse(request, "CORS preflight request failed: no origins are allowed")
             entry = config.lookup(origin)
         else:
             if not config:
-                raise _forbidden("CORS preflight request failed: no origins are allowed")
+                return self._refuse(request, "CORS preflight request failed: no origins are allowed")
             entry = engine.aiohttp_mapping_entry(config, origin)
         if entry is None:
-            raise _forbidden(f"CORS preflight request failed: origin '{origin}' is not allowed")
+            return self._refuse(request, f"CORS preflight request failed: origin '{origin}' is not allowed")
 
         names = engine.aiohttp_request_headers(request_headers.get(hdrs.ACCESS_CONTROL_REQUEST_HEADERS))
         answer = engine.aiohttp_preflight(entry, origin, request_method, names)
         if isinstance(answer, frozenset):
-            raise _forbidden(f"CORS preflight request failed: headers are not allowed: {', '.join(answer)}")
+            return self._refuse(request, f"CORS preflight request failed: headers are not allowed: {', '.join(answer)}")
 
         if routes is not None:
             engine.aiohttp_keep_preflight(routes, request, answer)
         response = web.Response()
         response.headers.extend(answer)  # a new response's headers are empty: the same as set in turn
         return response
+
+    def _refuse(self, request: web.Request, text: str) -> web.Response:
+        """Return (or raise, see `_refusal`) the 403 a refused preflight gets; keep its text for
+        the preflights like it on its route."""
+        routes = self._routes
+        if routes is not None:
+            self._engine_module.aiohttp_keep_refusal(routes, request, text)
+        return _refusal(request, routes, text)
