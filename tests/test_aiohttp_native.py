@@ -703,6 +703,8 @@ def test_the_middleware_is_the_engines_class(engine: ModuleType) -> None:
     assert AiohttpCORSMiddleware is corsfast._engine.engine.AiohttpCORSMiddleware
     assert engine.AiohttpCORSMiddleware.__middleware_version__ == 1
     assert type(middleware.policy) is engine.CORSPolicy
+    with pytest.raises(AttributeError):  # read-only on both engines
+        middleware.policy = engine.CORSPolicy(middleware.policy.options)  # type: ignore[misc]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an old-style middleware warns
         app = web.Application(middlewares=[middleware])

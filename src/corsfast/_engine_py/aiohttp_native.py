@@ -99,11 +99,11 @@ class AiohttpCORSMiddleware:
     `cors_middleware`): `await middleware(request, handler)` returns the response."""
 
     __middleware_version__ = 1  # aiohttp's mark of a new-style middleware
-    __slots__ = ("_blocks", "_blocks_limit", "_func", "_lookup", "_no_origin_block", "_preflights", "policy")
+    __slots__ = ("_blocks", "_blocks_limit", "_func", "_lookup", "_no_origin_block", "_policy", "_preflights")
 
     def __init__(self, policy: Any) -> None:
         _load_aiohttp()
-        self.policy = policy
+        self._policy = policy
         self._lookup = policy.pending_lookup
         self._func = policy.options.origin_func
         self._no_origin_block: StrHeaders = tuple(
@@ -115,6 +115,11 @@ class AiohttpCORSMiddleware:
         self._preflights: dict[PreflightKey, Optional[PreflightAnswer]] = {}
         """(entry, request method, -headers, -private-network) -> the preflight answer's status and
         headers (None: passed on); the engine's answer depends on nothing else."""
+
+    @property
+    def policy(self) -> Any:
+        """Return the compiled `CORSPolicy` that answers (read-only, as on the compiled engine)."""
+        return self._policy
 
     def cache_info(self) -> CacheInfo:
         """Return the origin cache's statistics: hits, misses, maximum and current size."""
