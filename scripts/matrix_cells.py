@@ -37,7 +37,9 @@ class Cell:
 
     peer: str
     version: str
-    """The release, as the cell's name shows it (`starlette-0.37.2`, `django-4.2`)."""
+    """The release, as the cell's name shows it (`starlette-0.37.2`, `django-4.2`), followed by
+    `+distribution-version` for another distribution of the peer pinned to an older release
+    than the other cells' (`aiohttp-3.8+aiohttp-cors-0.7.0`)."""
     pins: tuple[str, ...]
     """Requirements installed on top of the `test` group, overriding its pins."""
     pythons: tuple[str, ...]
@@ -104,12 +106,28 @@ PEERS = {
             ),
         ),
         Peer(
+            "aiohttp",
+            ("aiohttp", "aiohttp-cors", "multidict", "yarl"),
+            (
+                "tests/test_aiohttp_suite.py",
+                "tests/test_aiohttp_versions.py",
+                "tests/test_aiohttp_compat.py",
+                "tests/test_aiohttp_fixes.py",
+                "tests/test_aiohttp_native.py",
+                "tests/test_aiohttp_bench.py",
+            ),
+        ),
+        Peer(
             "kui",
             ("kui", "baize"),
             ("tests/test_kui_compat.py", "tests/test_odd_header_lists.py"),
         ),
     )
 }
+
+CORS_081, CORS_070 = "aiohttp-cors==0.8.1", "aiohttp-cors==0.7.0"
+PYTEST_AIOHTTP_1_0 = "pytest-aiohttp<1.1"
+"""aiohttp-cors' own suite runs on pytest-aiohttp's fixtures; its 1.1 needs aiohttp 3.11."""
 
 CELLS = (
     # Starlette: releases of each era of CORSMiddleware's behaviour (0.37 to 0.50; 0.51 to
@@ -132,6 +150,25 @@ CELLS = (
     # and on Flask 3.1.
     Cell("flask", "2.2", ("flask==2.2.*", "werkzeug==2.2.*", "flask-cors==6.0.5"), since("3.9", "3.12"), ci=True),
     Cell("flask", "3.1", ("flask==3.1.*", "flask-cors==6.0.5"), since("3.9")),
+    # aiohttp-cors 0.8.1 on the newest patch of each aiohttp minor release it supports (3.9 on),
+    # on the Pythons each has wheels for, the newest being the `test` group's on Python 3.10+;
+    # aiohttp-cors 0.7.0 on aiohttp 3.8 (the oldest with wheels for Python 3.11), 3.9 and the
+    # newest. `.ci/run` runs the oldest of each and aiohttp 3.12.
+    Cell("aiohttp", "3.9", ("aiohttp==3.9.*", CORS_081, PYTEST_AIOHTTP_1_0), since("3.9", "3.12"), ci=True),
+    Cell("aiohttp", "3.10", ("aiohttp==3.10.*", CORS_081, PYTEST_AIOHTTP_1_0), since("3.9", "3.13")),
+    Cell("aiohttp", "3.11", ("aiohttp==3.11.*", CORS_081), since("3.9", "3.13")),
+    Cell("aiohttp", "3.12", ("aiohttp==3.12.*", CORS_081), since("3.9", "3.13"), ci=True),
+    Cell("aiohttp", "3.13", ("aiohttp==3.13.*", CORS_081), since("3.9")),
+    Cell("aiohttp", "3.14", ("aiohttp==3.14.*", CORS_081), since("3.10")),
+    Cell(
+        "aiohttp",
+        "3.8+aiohttp-cors-0.7.0",
+        ("aiohttp==3.8.*", CORS_070, PYTEST_AIOHTTP_1_0),
+        since("3.9", "3.11"),
+        ci=True,
+    ),
+    Cell("aiohttp", "3.9+aiohttp-cors-0.7.0", ("aiohttp==3.9.*", CORS_070, PYTEST_AIOHTTP_1_0), since("3.9", "3.12")),
+    Cell("aiohttp", "3.14+aiohttp-cors-0.7.0", ("aiohttp==3.14.*", CORS_070), since("3.10")),
     # Kui: the one release the drop-in answers as.
     Cell("kui", "1.15.0", ("kui==1.15.0",), since("3.9")),
 )

@@ -33,6 +33,10 @@ from hypothesis import (  # noqa: E402
 import corsfast.aiohttp  # noqa: E402
 from corsfast import CORSConfigWarning  # noqa: E402
 
+# aiohttp 3.9 and later warn when aiohttp-cors 0.7.0 (and corsfast.aiohttp answering as it)
+# stores its configuration under a str key; tests/test_aiohttp_versions.py checks that both warn alike.
+pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.AppKey instances for keys:UserWarning")
+
 VOLATILE = {b"date", b"server"}  # differ between any two responses
 STATIC = Path(__file__).parent
 STATIC_FILE = "/static/" + Path(__file__).name

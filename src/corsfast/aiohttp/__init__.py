@@ -1,4 +1,4 @@
-"""`corsfast.aiohttp`: aiohttp-cors 0.8.1's `setup`, `CorsConfig` and `ResourceOptions`, compiled.
+"""`corsfast.aiohttp`: aiohttp-cors' `setup`, `CorsConfig` and `ResourceOptions` (0.7 and 0.8), compiled.
 
 Change `import aiohttp_cors` to `import corsfast.aiohttp as aiohttp_cors` (or the names you
 import); `setup`, `CorsConfig`, `ResourceOptions`, `CorsViewMixin`, `custom_cors` and
@@ -14,8 +14,12 @@ HTTP tokens refused at set-up.
     cors.add(app.router.add_get("/api", handler))
 
 The modules are aiohttp-cors': `corsfast.aiohttp.cors_config`, `.resource_options`,
-`.preflight_handler`, `.mixin`, `.urldispatcher_router_adapter` and `.abc`; `__version__` is
-the aiohttp-cors version whose behaviour this package reproduces, "0.8.1".
+`.preflight_handler`, `.mixin`, `.urldispatcher_router_adapter` and `.abc`. It answers as the
+installed aiohttp-cors release, 0.7.x or 0.8.x (without aiohttp-cors, as 0.8.1): `__version__`
+is that release's ("0.7.0" or "0.8.1"), `APP_CONFIG_KEY` its key (0.7.0: the str
+"aiohttp_cors"; 0.8.1: a `web.AppKey` of that name, the str on an aiohttp before 3.9, which
+has no `web.AppKey`), and so is the message of the ValueError for a view not derived from
+`CorsViewMixin`.
 
 `cors_middleware(**options)` is corsfast's native API on aiohttp instead: the options of
 `corsfast.CORSMiddleware` (patterns, wildcards, `allow_origin_func`, ...), as an aiohttp
@@ -31,6 +35,7 @@ from aiohttp import web
 
 from .. import __version__ as _corsfast_version
 from . import (
+    _versions as _versions,
     abc as abc,
     cors_config as cors_config,
     mixin as mixin,
@@ -45,8 +50,8 @@ from .native import AiohttpCORSMiddleware, cors_middleware
 from .resource_options import ResourceOptions
 
 __title__ = "corsfast.aiohttp"
-__version__ = "0.8.1"
-__summary__ = "CORS for aiohttp: aiohttp-cors 0.8.1's API, by corsfast"
+__version__ = _versions.INSTALLED.version
+__summary__ = "CORS for aiohttp: aiohttp-cors' API, by corsfast"
 __uri__ = "https://pypi.org/project/corsfast/"
 __author__ = "the corsfast authors"
 __email__ = ""
@@ -71,7 +76,9 @@ __all__ = (
     "setup",
 )
 
-APP_CONFIG_KEY: web.AppKey[CorsConfig] = web.AppKey("aiohttp_cors", CorsConfig)
+APP_CONFIG_KEY: web.AppKey[CorsConfig] = _versions.app_config_key(_versions.INSTALLED, getattr(web, "AppKey", None))
+"""The key `setup` stores the `CorsConfig` under in the application: the installed aiohttp-cors
+release's (see the module's docstring)."""
 
 
 def setup(

@@ -14,6 +14,7 @@ from typing import Any, Union
 from aiohttp import hdrs, web
 
 from .._engine import engine as _default_engine
+from . import _versions
 from .abc import AbstractRouterAdapter
 from .mixin import CorsViewMixin
 
@@ -36,9 +37,7 @@ def _is_web_view(entity: Any, strict: bool = True) -> bool:
             webview = True
             if not issubclass(handler, CorsViewMixin):
                 if strict:
-                    raise ValueError(
-                        "web view should be derived from aiohttp_cors.CorsViewMixin for working with the library"
-                    )
+                    raise ValueError(_versions.INSTALLED.view_mixin_message)
                 return False
     return webview
 
