@@ -8,7 +8,7 @@ aiohttp-cors 0.7.0 and 0.8.1 differ, for a program, only in `__version__`, `APP_
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -17,6 +17,7 @@ aiohttp_cors = pytest.importorskip("aiohttp_cors")
 from aiohttp import web  # noqa: E402
 
 import corsfast.aiohttp  # noqa: E402
+from corsfast import CORSConfigWarning  # noqa: E402
 from corsfast.aiohttp import _versions  # noqa: E402
 
 PACKAGES = [pytest.param(aiohttp_cors, id="aiohttp_cors"), pytest.param(corsfast.aiohttp, id="corsfast")]
@@ -118,3 +119,26 @@ def test_app_config_key_per_release_and_aiohttp() -> None:
     if app_key is not None:
         key = _versions.app_config_key(new, app_key)
         assert isinstance(key, app_key) and key_name(key) == "aiohttp_cors"
+
+
+@pytest.mark.parametrize(
+    ("installed", "answered_as"),
+    [("0.9.0", "0.8.1"), ("1.0", "0.8.1"), ("0.6.0", "0.7.0"), ("unknown", "0.8.1")],
+)
+def test_a_release_corsfast_does_not_know_is_answered_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, installed: str, answered_as: str
+) -> None:
+    # As the Starlette drop-in does: the nearest release it is proven against, and a
+    # CORSConfigWarning at setup() naming the installed version.
+    note = _versions.unknown_release_note(installed)
+    assert note is not None and installed in note and f"answers as {answered_as}" in note
+    assert _versions.release_for(installed).version == answered_as
+    monkeypatch.setattr(_versions, "INSTALLED_NOTE", note)
+    with pytest.warns(CORSConfigWarning, match="is proven against aiohttp-cors 0.7.0 and 0.8.1") as caught:
+        corsfast.aiohttp.setup(web.Application())
+    assert caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("installed", [None, "0.7.0", "0.7.1", "0.8.0", "0.8.1", "0.8.2"])
+def test_a_release_corsfast_knows_gives_no_warning(installed: Optional[str]) -> None:
+    assert _versions.unknown_release_note(installed) is None

@@ -121,14 +121,16 @@ cdef inline OriginEntry _n_pending(CORSPolicy policy, bytes raw):
 
 
 cdef inline bint _n_prepared(object response) except -1:
-    # `response.prepared`, through aiohttp's own attributes behind the property for its
-    # `Response` (a property call costs more than the rest of the check).
+    # True once `response` has sent its headers: `response.prepared`, read through aiohttp's
+    # own attributes behind the property for its `Response` (a property call costs more than
+    # the rest of the check); or finished (`_eof_sent`), which before aiohttp 3.10 makes
+    # `prepared` False again.
     if type(response) is _N_RESPONSE:
         eof = getattr(response, "_eof_sent", None)
         writer = getattr(response, "_payload_writer", _N_MISSING)
         if eof is False and writer is not _N_MISSING:
             return writer is not None
-    return bool(response.prepared)
+    return bool(response.prepared) or getattr(response, "_eof_sent", False) is True
 
 
 @cython.final

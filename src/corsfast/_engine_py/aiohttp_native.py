@@ -214,7 +214,9 @@ class AiohttpCORSMiddleware:
         except _HTTPException as error:
             self._apply(error.headers, entry, block)
             raise
-        if not response.prepared:  # a response the handler prepared itself has sent its headers
+        # A response the handler prepared itself has sent its headers. Before aiohttp 3.10,
+        # `prepared` is False again once it was finished (`write_eof`): `_eof_sent` says so.
+        if not (response.prepared or getattr(response, "_eof_sent", False)):
             headers = response.headers
             # `_apply`'s usual case inline: the app set none of the headers the engine sets.
             if VARY in headers or ACAO in headers or ACAC in headers or ACEH in headers:

@@ -85,5 +85,27 @@ def app_config_key(release: AiohttpCorsRelease, app_key_class: Any) -> Any:
     return APP_KEY_NAME
 
 
+def unknown_release_note(installed: Optional[str]) -> Optional[str]:
+    """Return what `setup` warns about when the installed aiohttp-cors `installed` is not a
+    release corsfast.aiohttp is proven against (0.7.x, 0.8.x), or whose version cannot be
+    read; None when it is one, or when aiohttp-cors is not installed."""
+    if installed is None:
+        return None
+    found = _VERSION.match(installed)
+    proven = f"corsfast.aiohttp is proven against aiohttp-cors {RELEASES[0].version} and {NEWEST.version}"
+    if found is None:
+        unread = f"the installed aiohttp-cors' version {installed!r} cannot be read"
+        return f"{proven}; {unread}: it answers as {NEWEST.version}"
+    parsed = (int(found[1]), int(found[2]))
+    if parsed > NEWEST.since:
+        return f"{proven}; the installed aiohttp-cors {installed} is newer: it answers as {NEWEST.version}"
+    if parsed < RELEASES[0].since:
+        return f"{proven}; the installed aiohttp-cors {installed} is older: it answers as {RELEASES[0].version}"
+    return None
+
+
 INSTALLED = release_for(installed_version())
 """The release `corsfast.aiohttp` answers as: the installed aiohttp-cors', read once at import."""
+INSTALLED_NOTE = unknown_release_note(installed_version())
+"""Why the installed aiohttp-cors is answered as the nearest release corsfast knows, if it is:
+`setup` (every `CorsConfig`) warns with it."""

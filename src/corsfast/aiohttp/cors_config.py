@@ -17,6 +17,7 @@ from aiohttp import hdrs, web
 
 from .._options import CORSConfigWarning
 from .._options.base import _user_stacklevel
+from . import _versions
 from .abc import AbstractRouterAdapter
 from .preflight_handler import _PreflightHandler
 from .resource_options import ResourceOptions
@@ -182,6 +183,8 @@ class CorsConfig:
     ) -> None:
         """Construct the CORS configuration of `app`: `defaults` (origin -> options) for every
         resource, and the router adapter (one for aiohttp's own router unless given)."""
+        if _versions.INSTALLED_NOTE is not None:
+            warnings.warn(_versions.INSTALLED_NOTE, CORSConfigWarning, stacklevel=_user_stacklevel())
         self.defaults = _Defaults(_parse_config_options(defaults))
         self._cors_impl: Any = None
         self._resources_router_adapter = None
