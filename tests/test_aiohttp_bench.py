@@ -9,6 +9,7 @@ import importlib.util
 import json
 import re
 from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +151,7 @@ def test_aiohttp_table_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture
     text = capsys.readouterr().out
     assert status == 0, text
     assert text.startswith("corsfast bench: aiohttp (aiohttp-cors) cost")
-    assert "aiohttp-cors 0.8.1" in text and "corsfast.aiohttp pure twin" in text
+    assert f"aiohttp-cors {version('aiohttp-cors')}" in text and "corsfast.aiohttp pure twin" in text
     report: dict[str, Any] = json.loads(output.read_text())
     section = report["suites"]["aiohttp"]
     assert section["baseline"] == "aiohttp-cors"

@@ -1,4 +1,4 @@
-"""The aiohttp table: corsfast.aiohttp against aiohttp-cors 0.8.1, on aiohttp's own request path.
+"""The aiohttp table: corsfast.aiohttp against the installed aiohttp-cors, on aiohttp's own request path.
 
 The path measured is a server's: every contender is an `aiohttp.web.Application` made ready
 by `web.AppRunner(app, access_log=None).setup()` (frozen, started), whose `web.Server` makes
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.metadata
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -352,11 +353,19 @@ def check_answer(contender: Contender, scenario: Scenario, answer: AiohttpAnswer
     return None
 
 
+def _peer_version() -> str:
+    """Return the installed aiohttp-cors' version, as its row is labelled ("?" without it)."""
+    try:
+        return importlib.metadata.version("aiohttp-cors")
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
 def _contenders() -> list[Contender]:
     return [
         Contender("bare", "bare aiohttp app (floor)", _bare, None, family="floor"),
-        Contender("aiohttp-cors", "aiohttp-cors 0.8.1", _cors("aiohttp_cors"), "bare", family="aiohttp-cors",
-                  module="aiohttp_cors"),
+        Contender("aiohttp-cors", f"aiohttp-cors {_peer_version()}", _cors("aiohttp_cors"), "bare",
+                  family="aiohttp-cors", module="aiohttp_cors"),
         Contender("corsfast-aiohttp-c", "corsfast.aiohttp compiled", _cors("corsfast.aiohttp", "c"), "bare",
                   twin_of="aiohttp-cors", family="corsfast-c", module="corsfast._engine_c"),
         Contender("corsfast-aiohttp-py", "corsfast.aiohttp pure twin", _cors("corsfast.aiohttp", "py"), "bare",
