@@ -33,6 +33,30 @@ def pytest_configure(config):
 """A pytest plugin hook for the suite's run: it fails unless the engine asked for is the one in use."""
 
 
+def import_blocker(module: str, peer: str) -> str:
+    """Return pytest plugin source (needing `sys`) that fails any import of the real `module`
+    (the package `peer` that the suite tests) and checks at the end that none happened, so
+    that every test of the suite runs against corsfast."""
+    return f'''
+
+class _NoPeer:
+    """Fail any import of the real {module}: every test must run against corsfast."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "{module}" or name.startswith("{module}."):
+            raise ImportError(f"{{name}} is blocked in the corsfast run of {peer}' suite")
+        return None
+
+
+sys.meta_path.insert(0, _NoPeer())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if "{module}" in sys.modules:  # pragma: no cover - the finder above makes this impossible
+        raise RuntimeError("{module} was imported")
+'''
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One test case of the run: its JUnit class name and name, and passed, failure, error,

@@ -78,25 +78,7 @@ import sys
 import pytest
 '''
     + peer_suite.ENGINE_CHECK
-    + '''
-
-
-class _NoAiohttpCors:
-    """Fail any import of the real aiohttp_cors: every test must run against corsfast."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "aiohttp_cors" or name.startswith("aiohttp_cors."):
-            raise ImportError(f"{name} is blocked in the corsfast run of aiohttp-cors' suite")
-        return None
-
-
-sys.meta_path.insert(0, _NoAiohttpCors())
-
-
-def pytest_sessionfinish(session, exitstatus):
-    if "aiohttp_cors" in sys.modules:  # pragma: no cover - the finder above makes this impossible
-        raise RuntimeError("aiohttp_cors was imported")
-'''
+    + peer_suite.import_blocker("aiohttp_cors", "aiohttp-cors")
 )
 
 

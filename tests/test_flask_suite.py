@@ -62,19 +62,7 @@ import sys
 import pytest
 '''
     + peer_suite.ENGINE_CHECK
-    + '''
-
-
-class _NoFlaskCors:
-    """Fail any import of the real flask_cors: every test must run against corsfast."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "flask_cors" or name.startswith("flask_cors."):
-            raise ImportError(f"{name} is blocked in the corsfast run of flask-cors' suite")
-        return None
-
-
-sys.meta_path.insert(0, _NoFlaskCors())
+    + """
 
 
 def pytest_collection_modifyitems(config, items):
@@ -90,12 +78,8 @@ def pytest_collection_modifyitems(config, items):
         reason = differences.get(key)
         if reason is not None:
             item.add_marker(pytest.mark.xfail(strict=True, raises=AssertionError, reason="corsfast: " + reason))
-
-
-def pytest_sessionfinish(session, exitstatus):
-    if "flask_cors" in sys.modules:  # pragma: no cover - the finder above makes this impossible
-        raise RuntimeError("flask_cors was imported")
-'''
+"""
+    + peer_suite.import_blocker("flask_cors", "flask-cors")
 )
 
 
