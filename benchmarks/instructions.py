@@ -129,8 +129,9 @@ def _count_row(arguments: argparse.Namespace) -> int:
     suite = next(s for s in registered_suites() if s.id == arguments.suite[0])
     if suite.unavailable() is not None:
         raise SystemExit(f"instructions.py: suite {suite.id} unavailable: {suite.unavailable()}")
-    contenders, _ = suite.available_contenders()
-    by_id = {c.id: c for c in contenders}
+    # The parent chose an available row; importing every row's framework here would only
+    # slow the start under valgrind.
+    by_id = {c.id: c for c in suite.contenders()}
     counted = by_id[arguments.contender[0]]
     # The floors are built and checked too (a row is only reported beside its floor), not counted.
     chain = [counted]
@@ -361,7 +362,8 @@ def _suite_report(
         if not all(label in counts for label in cell["windows"]):
             counted["failures"].append({**cell, "reason": "a window's callgrind dump is missing"})
             continue
-        runs = [counts[label] / n for label in cell["windows"]]
+        totals = [counts[label] for label in cell["windows"]]
+        runs = [total / n for total in totals]
         mean = sum(runs) / len(runs)
         spread = (max(runs) - min(runs)) / mean if mean else 0.0
         contender = by_id[cell["contender"]]
@@ -374,6 +376,7 @@ def _suite_report(
                 "floor": contender.floor,
                 "instructions_per_request": round(mean, 1),
                 "windows": [round(value, 1) for value in runs],
+                "window_totals": totals,
                 "spread": round(spread, 5),
                 "stable": spread <= TOLERANCE,
             }
@@ -429,8 +432,9 @@ def format_tables(report: dict[str, Any]) -> str:
         for contender_id, row in texts.items():
             lines.append("  " + contender_id.ljust(width) + "".join(f"  {t:>{column}}" for t in row))
         empty = section["window_instructions"]
+        fixed = f"{min(empty):,} to {max(empty):,}" if empty else "-"
         lines.append(
-            f"  a window's fixed cost (empty window): {', '.join(f'{x:,}' for x in empty) or '-'} instructions; "
+            f"  a window's fixed cost (an empty window): {fixed} instructions, in every cell alike; "
             f"counted in {section['seconds']:.0f} s"
         )
         for problem in section["unsupported"] + section["failures"]:
