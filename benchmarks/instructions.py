@@ -19,9 +19,9 @@ either: the fixed cost of opening and closing a window (the ctypes calls, measur
 empty window and written in the JSON) is in every cell alike, so it cancels in the overhead.
 The two windows must agree within 0.5%; a cell where they do not is marked `*`.
 
-By default: the compiled corsfast rows (family "corsfast-c") of every suite and their
-floors; `--family` picks other families ("corsfast-py", a peer's name), `--contender` ids
-(their floors are added). Python runs with PYTHONHASHSEED=0, so that two builds compare on
+By default: the corsfast rows of every suite, compiled and pure (families "corsfast-c" and
+"corsfast-py"), and their floors; `--family` picks other families (a peer's name),
+`--contender` ids (their floors are added). Python runs with PYTHONHASHSEED=0, so that two builds compare on
 the same string hashes. Needs valgrind, its headers (valgrind/callgrind.h) and gcc.
 """
 
@@ -56,7 +56,7 @@ DEFAULT_REQUESTS = 300
 DEFAULT_WARMUP = 200
 TOLERANCE = 0.005
 """How far the two windows of a cell may differ (relative) before it is marked unstable."""
-DEFAULT_FAMILIES = ("corsfast-c",)
+DEFAULT_FAMILIES = ("corsfast-c", "corsfast-py")
 
 HELPER_SOURCE = r"""
 #include <valgrind/callgrind.h>
@@ -259,7 +259,7 @@ def select(arguments: argparse.Namespace) -> tuple[list[tuple[Suite, list[str], 
                 floor = by_id[floor].floor
         letters = [s.id for s in suite.scenarios if arguments.scenarios is None or s.id in arguments.scenarios]
         rows = [c for c in contenders if c.id in picked]
-        if rows and letters and any(c.floor is not None for c in rows):
+        if rows and letters and (wanted_ids or any(c.floor is not None for c in rows)):
             chosen.append((suite, letters, rows))
     if not chosen:
         raise SystemExit("instructions.py: nothing to count" + (f" ({'; '.join(notes)})" if notes else ""))
