@@ -1,7 +1,8 @@
 """Instructions per request of every `corsfast bench` cell, counted by callgrind.
 
     .venv/bin/python benchmarks/instructions.py [--suite ID ...] [--contender ID ...]
-        [--scenarios LETTERS] [--requests N] [--json FILE] [--all]
+        [--family NAME ...] [--scenarios LETTERS] [--requests N] [--warmup N] [--json FILE]
+    .venv/bin/python benchmarks/instructions.py --compare BEFORE.json AFTER.json [--limit PERCENT]
 
 Timings on a shared machine move by several percent from run to run; the number of machine
 instructions a request executes does not. This script runs each suite of `corsfast bench` in
@@ -450,6 +451,36 @@ def format_tables(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def compare(before: dict[str, Any], after: dict[str, Any], limit: Optional[float] = None) -> tuple[str, list[str]]:
+    """Return the text comparing two reports cell by cell, and the cells whose instructions per
+    request grew by more than `limit` percent (none without a limit)."""
+    lines = [
+        "instructions per request, before -> after (change); overhead above the floor, before -> after",
+        f"before: {before['commit'] or 'an unknown commit'}, engine sha256 {(before['engine_sha256'] or '-')[:12]}",
+        f"after:  {after['commit'] or 'an unknown commit'}, engine sha256 {(after['engine_sha256'] or '-')[:12]}",
+    ]
+    over: list[str] = []
+    for suite_id, section in after["suites"].items():
+        lines += ["", f"{suite_id}: {section['title']}"]
+        prior_cells = {(c["scenario"], c["contender"]): c for c in before["suites"].get(suite_id, {}).get("cells", [])}
+        for cell in section["cells"]:
+            name = f"  ({cell['scenario']}) {cell['contender']}"
+            prior = prior_cells.get((cell["scenario"], cell["contender"]))
+            if prior is None:
+                lines.append(f"{name}: not in the first report")
+                continue
+            old, new = prior["instructions_per_request"], cell["instructions_per_request"]
+            change = 100 * (new - old) / old
+            text = f"{name:<40} {old:>10,.0f} -> {new:>10,.0f}  {change:+6.2f}%"
+            if cell["overhead"] is not None and prior["overhead"] is not None:
+                text += f"   overhead {prior['overhead']:>8,.0f} -> {cell['overhead']:>8,.0f}"
+            if limit is not None and change > limit:
+                text += f"   over +{limit:g}%"
+                over.append(f"{suite_id} ({cell['scenario']}) {cell['contender']}")
+            lines.append(text)
+    return "\n".join(lines), over
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Count the instructions per request of `corsfast bench` cells with callgrind."
@@ -469,6 +500,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=DEFAULT_WARMUP, help="requests before a cell is counted")
     parser.add_argument("--json", help="write every cell, the versions and the settings to this file")
     parser.add_argument("--valgrind", default="valgrind", help="the valgrind executable")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="count nothing: compare two --json reports cell by cell",
+    )
+    parser.add_argument(
+        "--limit", type=float, help="with --compare: exit 1 when a cell grew by more than this percentage"
+    )
     parser.add_argument("--under-valgrind", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--helper", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -481,6 +521,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         raise SystemExit("instructions.py: --requests must be at least 1 and --warmup at least 0")
     if arguments.under_valgrind:
         return _count_row(arguments)
+    if arguments.compare:
+        before, after = (json.loads(Path(name).read_text()) for name in arguments.compare)
+        text, over = compare(before, after, arguments.limit)
+        print(text)
+        if over:
+            print(f"instructions.py: {len(over)} cells grew by more than {arguments.limit:g}%", file=sys.stderr)
+        return 1 if over else 0
     valgrind = shutil.which(arguments.valgrind)
     if valgrind is None:
         raise SystemExit("instructions.py: valgrind not found (apt-get install valgrind)")
