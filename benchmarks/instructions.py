@@ -5,12 +5,12 @@
     .venv/bin/python benchmarks/instructions.py --compare BEFORE.json AFTER.json [--limit PERCENT]
 
 Timings on a shared machine move by several percent from run to run; the number of machine
-instructions a request executes does not. This script runs each suite of `corsfast bench` in
-one Python process under valgrind's callgrind (the script starts it itself), builds and
-checks every cell as `corsfast bench` does, then for each cell sends `--warmup` requests
-outside the count and counts two windows of `--requests` requests each (all cells' first
-windows, then all second windows). A window is counted by a tiny C helper compiled here with
-gcc against `valgrind/callgrind.h` and loaded with ctypes: it zeroes callgrind's counters and
+instructions a request executes does not. This script counts each row of each suite of
+`corsfast bench` in a Python process of its own under valgrind's callgrind (the script starts
+it itself): it builds and checks the row's cells (and its floor's) as `corsfast bench` does,
+then for each scenario sends `--warmup` requests outside the count and counts two windows of
+`--requests` requests each. A window is counted by a tiny C helper compiled here with gcc
+against `valgrind/callgrind.h` and loaded with ctypes: it zeroes callgrind's counters and
 turns collection on before the window's loop, turns it off after, and dumps the counters
 under the window's name; the dump's total Ir divided by the requests is the cell's figure.
 
@@ -22,8 +22,9 @@ The two windows must agree within 0.5%; a cell where they do not is marked `*`.
 
 By default: the corsfast rows of every suite, compiled and pure (families "corsfast-c" and
 "corsfast-py"), and their floors; `--family` picks other families (a peer's name),
-`--contender` ids (their floors are added). Python runs with PYTHONHASHSEED=0, so that two builds compare on
-the same string hashes. Needs valgrind, its headers (valgrind/callgrind.h) and gcc.
+`--contender` ids (their floors are added). Python runs with PYTHONHASHSEED=0, so that two
+builds compare on the same string hashes. Needs valgrind, its headers (valgrind/callgrind.h)
+and gcc. `--compare` prints two reports side by side, cell by cell.
 """
 
 from __future__ import annotations
