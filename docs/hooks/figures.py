@@ -23,7 +23,7 @@ The directives:
     <!-- bench:setup -->           the machine, Python, peers' versions and rounds (inline)
     <!-- bench:scenarios suite=asgi -->   the table's scenarios (request, configuration)
     <!-- bench:targets suite=asgi -->     the table's speed targets and whether the run met them
-    <!-- http-load:table -->       the end-to-end table (uvicorn, granian)
+    <!-- http-load:table -->       the end-to-end table (uvicorn, granian; `server=aiohttp`: aiohttp's)
     <!-- http-load:range server=uvicorn contender=corsfast -->   "0.965 to 1.081" (x bare req/s)
         `of=spread`: how much the row's req/s vary over rounds, "11 to 18 %" of its median
     <!-- http-load:setup -->       the end-to-end run's servers, connections and rounds (inline)
@@ -345,20 +345,34 @@ def _load_rows(load_report: dict[str, Any]) -> dict[tuple[str, str, str], dict[s
     return {(r["server"], r["scenario"], r["contender"]): r for r in load_report["rows"]}
 
 
+_LOAD_PAIRS = {
+    "starlette": ("corsfast", "Starlette"),
+    "aiohttp-cors": ("corsfast.aiohttp", "aiohttp-cors"),
+}
+"""The row ids compared on a server, keyed by the peer's row: (corsfast's row, the peer's label)."""
+
+
 def http_load_table(load_report: dict[str, Any], arguments: dict[str, str]) -> str:
-    """Return the end-to-end table: req/s bare, behind corsfast, behind Starlette, and CPU per request."""
+    """Return the end-to-end table: req/s bare, behind corsfast, behind its peer, and CPU per
+    request; the servers whose peer is Starlette (uvicorn, granian), or `server=NAME`'s."""
     rows = _load_rows(load_report)
     titles = {s["id"]: s["title"] for s in section(load("bench.json"), "asgi")["scenarios"]}
+    wanted = arguments.get("server")
+    peers = {server: contender for server, _, contender in rows if contender in _LOAD_PAIRS}
+    servers = [server for server, peer in peers.items() if (server == wanted if wanted else peer == "starlette")]
+    if not servers:
+        raise ValueError(f"http_load.json has no rows for server={wanted!r}")
+    peer = peers[servers[0]]
+    ours_id, peer_label = _LOAD_PAIRS[peer]
     lines = [
-        "| server | scenario | bare req/s | corsfast req/s (x bare, min..max) | Starlette req/s (x bare) "
-        "| CPU µs/request bare / corsfast / Starlette |",
+        f"| server | scenario | bare req/s | {ours_id} req/s (x bare, min..max) | {peer_label} req/s (x bare) "
+        f"| CPU µs/request bare / {ours_id} / {peer_label} |",
         "|---|---|---|---|---|---|",
     ]
-    servers = list(dict.fromkeys(server for server, _, _ in rows))
     for server in servers:
         scenarios = list(dict.fromkeys(s for srv, s, _ in rows if srv == server))
         for scenario in scenarios:
-            bare, ours, theirs = (rows[(server, scenario, c)] for c in ("bare", "corsfast", "starlette"))
+            bare, ours, theirs = (rows[(server, scenario, c)] for c in ("bare", ours_id, peer))
             cpu = " / ".join(f"{r['cpu_us_per_request']:.1f}" for r in (bare, ours, theirs))
             lines.append(
                 f"| {server} | ({scenario}) {titles.get(scenario, '')} | {bare['rps']:,.0f} "
@@ -414,7 +428,7 @@ RENDERERS: dict[tuple[str, str], tuple[str, Renderer, set[str]]] = {
     ("bench", "setup"): ("bench.json", bench_setup, set()),
     ("bench", "scenarios"): ("bench.json", bench_scenarios, {"suite"}),
     ("bench", "targets"): ("bench.json", bench_targets, {"suite"}),
-    ("http-load", "table"): ("http_load.json", http_load_table, set()),
+    ("http-load", "table"): ("http_load.json", http_load_table, {"server"}),
     ("http-load", "range"): ("http_load.json", http_load_range, {"server", "contender", "of"}),
     ("http-load", "setup"): ("http_load.json", http_load_setup, set()),
 }

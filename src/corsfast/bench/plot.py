@@ -152,6 +152,8 @@ def plot_http_load(report: dict[str, Any], path: str) -> str:
     names = {
         "corsfast": ("behind corsfast", "corsfast-c"),
         "starlette": ("behind Starlette's CORSMiddleware", "starlette"),
+        "corsfast.aiohttp": ("with corsfast.aiohttp", "corsfast-c"),
+        "aiohttp-cors": ("with aiohttp-cors", "aiohttp-cors"),
     }
     rows = []
     servers = list(dict.fromkeys(r["server"] for r in report["rows"]))
