@@ -341,6 +341,33 @@ def test_a_refused_preflight_is_raised_where_it_can_be_seen(engine: ModuleType, 
     assert our_seen == their_seen == ["HTTPForbidden"] * 2
 
 
+def test_a_refused_preflight_is_raised_to_a_wrapped_request_handler(
+    engine: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Error trackers (Sentry's aiohttp integration) put a wrapper in the place of
+    # `Application._handle` that sees the exceptions it raises: corsfast raises there too.
+    seen: list[str] = []
+    original = web.Application._handle
+
+    async def tracked(self: web.Application, request: web.Request) -> web.StreamResponse:
+        try:
+            return await original(self, request)
+        except web.HTTPException as error:
+            seen.append(type(error).__name__)
+            raise
+
+    monkeypatch.setattr(web.Application, "_handle", tracked)
+    apps = (build(aiohttp_cors, REFUSAL_SPEC, None), build(corsfast.aiohttp, REFUSAL_SPEC, engine))
+
+    async def run(their_client: TestClient, our_client: TestClient) -> None:
+        for _ in range(2):
+            theirs, ours = await send(their_client, REFUSED), await send(our_client, REFUSED)
+            assert theirs is not None and ours is not None and theirs[0] == ours[0] == 403
+
+    asyncio.run(served(apps, run))
+    assert seen == ["HTTPForbidden"] * 4  # both packages, twice each
+
+
 def test_refusals_follow_the_defaults_changed_in_place(engine: ModuleType) -> None:
     # A refusal kept for a route is forgotten when the configuration changes, as an allowed
     # answer is: aiohttp-cors reads `cors.defaults` on every request.

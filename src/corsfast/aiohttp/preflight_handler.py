@@ -19,6 +19,10 @@ _NO_CONFIG = object()
 """What `_preflight_handler` finds when the resource does not route the requested method."""
 
 
+_AIOHTTP_APP_MODULE = "aiohttp.web_app"
+"""Where aiohttp's own `Application._handle` is defined (a wrapper put in its place is not)."""
+
+
 def _forbidden(text: str) -> web.HTTPForbidden:
     error = web.HTTPForbidden(text=text)
     error.headers[hdrs.VARY] = "Origin"
@@ -27,10 +31,15 @@ def _forbidden(text: str) -> web.HTTPForbidden:
 
 def _unobserved(request: web.Request, routes: Any) -> bool:
     """Return True when nothing but corsfast could tell a returned 403 from a raised
-    `HTTPForbidden`: no app on the request's way has a middleware (which could catch the
-    error) or an `on_response_prepare` handler other than corsfast's `routes` (which could
-    look at the response's type). The apps are frozen: neither can change any more."""
-    for app in request.match_info.apps:
+    `HTTPForbidden`: the application's request handler is aiohttp's own (error trackers such
+    as Sentry's wrap it to see the exceptions it raises), and no app on the request's way has
+    a middleware (which could catch the error) or an `on_response_prepare` handler other than
+    corsfast's `routes` (which could look at the response's type). The apps are frozen:
+    neither can change any more."""
+    apps = request.match_info.apps
+    if not apps or getattr(type(apps[0])._handle, "__module__", None) != _AIOHTTP_APP_MODULE:
+        return False
+    for app in apps:
         if app.middlewares:
             return False
         for handler in app.on_response_prepare:
