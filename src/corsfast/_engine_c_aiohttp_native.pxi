@@ -125,12 +125,14 @@ cdef inline bint _n_prepared(object response) except -1:
     # own attributes behind the property for its `Response` (a property call costs more than
     # the rest of the check); or finished (`_eof_sent`), which before aiohttp 3.10 makes
     # `prepared` False again.
-    if type(response) is _N_RESPONSE:
-        eof = getattr(response, "_eof_sent", None)
+    eof = getattr(response, "_eof_sent", None)
+    if eof is True:
+        return True
+    if eof is False and type(response) is _N_RESPONSE:
         writer = getattr(response, "_payload_writer", _N_MISSING)
-        if eof is False and writer is not _N_MISSING:
+        if writer is not _N_MISSING:
             return writer is not None
-    return bool(response.prepared) or getattr(response, "_eof_sent", False) is True
+    return bool(response.prepared)
 
 
 @cython.final

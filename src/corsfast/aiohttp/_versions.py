@@ -53,12 +53,17 @@ NEWEST = RELEASES[-1]
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 
 
+def _parsed(installed: Optional[str]) -> Optional[Version]:
+    """Return (major, minor) of a version string, None when there is none to read."""
+    found = _VERSION.match(installed or "")
+    return None if found is None else (int(found[1]), int(found[2]))
+
+
 def release_for(installed: Optional[str]) -> AiohttpCorsRelease:
     """Return the switches of aiohttp-cors `installed` (None, or a version that cannot be read: the newest)."""
-    found = _VERSION.match(installed or "")
-    if found is None:
+    parsed = _parsed(installed)
+    if parsed is None:
         return NEWEST
-    parsed = (int(found[1]), int(found[2]))
     chosen = RELEASES[0]
     for release in RELEASES:
         if parsed >= release.since:
@@ -91,12 +96,11 @@ def unknown_release_note(installed: Optional[str]) -> Optional[str]:
     read; None when it is one, or when aiohttp-cors is not installed."""
     if installed is None:
         return None
-    found = _VERSION.match(installed)
+    parsed = _parsed(installed)
     proven = f"corsfast.aiohttp is proven against aiohttp-cors {RELEASES[0].version} and {NEWEST.version}"
-    if found is None:
+    if parsed is None:
         unread = f"the installed aiohttp-cors' version {installed!r} cannot be read"
         return f"{proven}; {unread}: it answers as {NEWEST.version}"
-    parsed = (int(found[1]), int(found[2]))
     if parsed > NEWEST.since:
         return f"{proven}; the installed aiohttp-cors {installed} is newer: it answers as {NEWEST.version}"
     if parsed < RELEASES[0].since:
@@ -104,8 +108,9 @@ def unknown_release_note(installed: Optional[str]) -> Optional[str]:
     return None
 
 
-INSTALLED = release_for(installed_version())
+_INSTALLED_VERSION = installed_version()
+INSTALLED = release_for(_INSTALLED_VERSION)
 """The release `corsfast.aiohttp` answers as: the installed aiohttp-cors', read once at import."""
-INSTALLED_NOTE = unknown_release_note(installed_version())
+INSTALLED_NOTE = unknown_release_note(_INSTALLED_VERSION)
 """Why the installed aiohttp-cors is answered as the nearest release corsfast knows, if it is:
 `setup` (every `CorsConfig`) warns with it."""
