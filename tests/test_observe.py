@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import threading
 import tracemalloc
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 from corsfast._observe.log import RefusalLog, escape
 from corsfast._observe.reasons import REASON_IDS, REASONS
-from corsfast._observe.topk import TopK
 
 
 def test_reason_ids_are_unique_identifiers() -> None:
@@ -20,64 +21,91 @@ def test_reason_ids_are_unique_identifiers() -> None:
     assert REASON_IDS[0] == "allowed"
 
 
-# -- TopK ---------------------------------------------------------------------------------
+# -- RefusedOrigins (both engines) --------------------------------------------------------
 
 
-def test_topk_is_exact_below_k() -> None:
-    top: TopK[str] = TopK(4)
-    for key, times in (("a", 3), ("b", 1), ("c", 5)):
+def test_refused_origins_are_exact_below_k(engine: ModuleType) -> None:
+    lines: list[tuple[Any, ...]] = []
+    tally = engine.RefusedOrigins(4, 256, logging.getLogger("corsfast.tests.off"), lambda *a: lines.append(a))
+    for key, times in ((b"a", 3), ("b", 1), (b"c", 5)):
         for _ in range(times):
-            top.add(key)
-    assert top.items() == (("c", 5), ("a", 3), ("b", 1))
-    top.clear()
-    assert top.items() == () and len(top) == 0
+            tally.note(2, key)
+    assert tally.items() == ((b"c", 5), (b"a", 3), ("b", 1))
+    assert tally.k == 4 and lines == []
+    tally.clear()
+    assert tally.items() == ()
 
 
-def test_topk_keeps_heavy_hitters_in_a_flood() -> None:
-    # A million unique keys, and one key sent as every tenth: k keys kept, the heavy one
-    # first, its count never below its true count, and the counts add up to every add.
-    top: TopK[bytes] = TopK(32)
+def test_refused_origins_keep_heavy_hitters_in_a_flood_of_a_million(engine: ModuleType) -> None:
+    # A million unique origins, one sent as every tenth: k kept, the heavy one first, its
+    # count never below its true count, the counts adding up to every note, memory flat.
+    tally = engine.RefusedOrigins(32, 256, logging.getLogger("corsfast.tests.off"), print)
     tracemalloc.start()
     heavy = 0
     for n in range(1_000_000):
         if n % 10 == 0:
-            top.add(b"https://heavy.test")
+            tally.note(2, b"https://heavy.test")
             heavy += 1
         else:
-            top.add(b"https://%d.test" % n)
+            tally.note(2, b"https://%d.test" % n)
         if n == 1000:
             early, _ = tracemalloc.get_traced_memory()
     late, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    items = top.items()
+    items = tally.items()
     assert len(items) == 32
     assert items[0][0] == b"https://heavy.test" and items[0][1] >= heavy
     assert sum(count for _, count in items) == 1_000_000
-    assert late - early < 64 * 1024  # flat: no growth with the number of unique keys
+    assert late - early < 64 * 1024
 
 
-def test_topk_counts_are_exact_under_threads() -> None:
-    top: TopK[int] = TopK(8)
+def test_refused_origins_are_cut_to_the_limit(engine: ModuleType) -> None:
+    tally = engine.RefusedOrigins(4, 20, logging.getLogger("corsfast.tests.off"), print)
+    tally.note(3, b"https://" + b"a" * 5000)
+    tally.note(3, "https://" + "a" * 30)
+    assert tally.items() == ((b"https://aaaaaaaaaaaa", 1), ("https://aaaaaaaaaaaa", 1))
+
+
+def test_refused_origins_count_exactly_under_threads(engine: ModuleType) -> None:
+    tally = engine.RefusedOrigins(8, 256, logging.getLogger("corsfast.tests.off"), print)
     barrier = threading.Barrier(8)
 
     def work(thread: int) -> None:
         barrier.wait()
         for n in range(20_000):
-            top.add(n % 4 if n % 2 else thread * 100_000 + n)
+            tally.note(2, b"%d" % (n % 4) if n % 2 else b"%d-%d" % (thread, n))
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(count for _, count in top.items()) == 8 * 20_000
-    assert len(top) == 8
+    items = tally.items()
+    assert len(items) == 8
+    assert sum(count for _, count in items) == 8 * 20_000
 
 
-@pytest.mark.parametrize("k", [0, -1, 1.5, True, "3"])
-def test_topk_refuses_a_bad_k(k: object) -> None:
-    with pytest.raises(ValueError, match="k must be a positive int"):
-        TopK(k)  # type: ignore[arg-type]
+def test_refused_origins_call_the_log_only_when_the_logger_takes_info(engine: ModuleType) -> None:
+    logger = logging.getLogger("corsfast.tests.gate")
+    lines: list[tuple[Any, ...]] = []
+    tally = engine.RefusedOrigins(4, 256, logger, lambda *a: lines.append(a))
+    logger.setLevel(logging.WARNING)
+    tally.note(2, b"https://a.test")
+    assert lines == []
+    logger.setLevel(logging.INFO)
+    tally.note(4, b"https://a.test", "method", b"PUT")
+    assert lines == [(4, b"https://a.test", "method", b"PUT")]
+    logger.disabled = True  # as logging.config does to the loggers it did not name
+    tally.note(2, b"https://a.test")
+    logger.disabled = False
+    logger.setLevel(logging.NOTSET)
+    assert len(lines) == 1
+
+
+@pytest.mark.parametrize("k", [0, -1])
+def test_refused_origins_refuse_a_bad_k(engine: ModuleType, k: int) -> None:
+    with pytest.raises(ValueError, match="k and limit"):
+        engine.RefusedOrigins(k, 256, logging.getLogger("corsfast.tests.off"), print)
 
 
 # -- escape -------------------------------------------------------------------------------

@@ -357,6 +357,7 @@ cdef inline bint _key_is(object key, bytes name) noexcept:
 
 
 # The engine is one extension module; its seams are separate files, included in order.
+include "_engine_c_counts.pxi"
 include "_engine_c_headers.pxi"
 include "_engine_c_origins.pxi"
 include "_engine_c_policy.pxi"
@@ -368,4 +369,4 @@ include "_engine_c_aiohttp.pxi"
 include "_engine_c_aiohttp_native.pxi"
 include "_engine_c_wsgi.pxi"
 
-__all__ = _CORE_ALL + _MIDDLEWARE_ALL + _AIOHTTP_ALL + _AIOHTTP_NATIVE_ALL + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL
+__all__ = _CORE_ALL + _COUNTS_ALL + _MIDDLEWARE_ALL + _AIOHTTP_ALL + _AIOHTTP_NATIVE_ALL + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL

@@ -2,7 +2,7 @@
 
 Both engines expose the same names with the same arguments, results and exceptions; any
 difference between them is a bug (the parity tests run hypothesis over both). The package
-follows the compiled engine's seams: `origins` (`_engine_c_origins.pxi`), `policy`
+follows the compiled engine's seams: `counts` (`_engine_c_counts.pxi`), `origins` (`_engine_c_origins.pxi`), `policy`
 (`_engine_c_policy.pxi`), `middleware` (`_engine_c_middleware.pxi`), `asgi`
 (`_engine_c_asgi.pxi`), `django`, `flask`, `aiohttp`, `aiohttp_native` and `wsgi` (their
 `.pxi` files).
@@ -25,6 +25,7 @@ from .asgi import (
     starlette_preflight,
     wrap_send,
 )
+from .counts import DecisionCounts, RefusedOrigins
 from .django import *  # noqa: F403
 from .django import __all__ as _DJANGO_ALL
 from .flask import *  # noqa: F403
@@ -37,7 +38,9 @@ __all__ = (
     "ASGIMiddlewareBase",
     "CORSPolicy",
     "CacheInfo",
+    "DecisionCounts",
     "OriginEntry",
+    "RefusedOrigins",
     "asgi_call",
     "asgi_call_async",
     "kui_origin",

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Optional, cast
 
 from .._cache_info import CacheInfo
-from .policy import counted
+from .counts import counted
 
 __all__ = (
     "DjangoMiddlewareBase",

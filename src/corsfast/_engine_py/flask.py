@@ -35,7 +35,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 from .._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH
-from .policy import CacheInfo, counted
+from .counts import counted
+from .policy import CacheInfo
 
 __all__ = (
     "FlaskContext",

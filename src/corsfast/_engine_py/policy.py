@@ -16,18 +16,8 @@ from typing import Any, Union
 
 from .._cache_info import CacheInfo
 from .._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_PREFLIGHT, WATCH_SIMPLE, CORSOptions
+from .counts import counted
 from .origins import _label_between, _log_failure, _port_start, _truth
-
-
-def counted(counter: itertools.count[int]) -> int:
-    """Return how many numbers `counter` (an `itertools.count()` from 0) has handed out.
-
-    The cache statistics count with `next(counter)`, one atomic step even without the GIL
-    (CPython 3.14t), where `self._hits += 1` could lose increments between threads; a
-    count's repr is `count(N)`, N the next number, so N calls were made.
-    """
-    return int(repr(counter)[6:-1])
-
 
 __all__ = ("CORSPolicy", "CacheInfo", "OriginEntry")
 

@@ -5,7 +5,23 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ("REASONS", "REASON_IDS", "Reason")
+__all__ = (
+    "ALLOWED",
+    "FUNC_ERROR",
+    "FUNC_REFUSED",
+    "HEADER_NOT_ALLOWED",
+    "KINDS",
+    "METHOD_NOT_ALLOWED",
+    "NO_ORIGIN",
+    "ORIGIN_INVALID",
+    "ORIGIN_NOT_ALLOWED",
+    "PREFLIGHT",
+    "PRIVATE_NETWORK_NOT_ALLOWED",
+    "REASONS",
+    "REASON_IDS",
+    "SIMPLE",
+    "Reason",
+)
 
 
 class Reason(NamedTuple):
@@ -30,3 +46,19 @@ REASONS: tuple[Reason, ...] = (
 
 REASON_IDS: tuple[str, ...] = tuple(reason.id for reason in REASONS)
 """The reasons' ids, in order."""
+
+# The reasons' numbers, as the engines count them (their index in REASONS).
+ALLOWED = 0
+NO_ORIGIN = 1
+ORIGIN_NOT_ALLOWED = 2
+ORIGIN_INVALID = 3
+METHOD_NOT_ALLOWED = 4
+HEADER_NOT_ALLOWED = 5
+PRIVATE_NETWORK_NOT_ALLOWED = 6
+FUNC_REFUSED = 7
+FUNC_ERROR = 8
+
+KINDS: tuple[str, ...] = ("simple", "preflight")
+"""The kinds of request counted apart: any request but a preflight, and a preflight."""
+SIMPLE = 0
+PREFLIGHT = 1
