@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import weakref
@@ -39,7 +40,7 @@ def register(owner: Any, name: str) -> str:
         while taken in _live and _live[taken]() is not None:
             n += 1
             taken = f"{name}-{n}"
-        _live[taken] = weakref.ref(owner, lambda _ref, key=taken: _forget(key, _ref))
+        _live[taken] = weakref.ref(owner, functools.partial(_forget, taken))
         return taken
 
 
