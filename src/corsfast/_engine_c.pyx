@@ -369,4 +369,7 @@ include "_engine_c_aiohttp.pxi"
 include "_engine_c_aiohttp_native.pxi"
 include "_engine_c_wsgi.pxi"
 
-__all__ = _CORE_ALL + _COUNTS_ALL + _MIDDLEWARE_ALL + _AIOHTTP_ALL + _AIOHTTP_NATIVE_ALL + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL
+__all__ = (
+    _CORE_ALL + _COUNTS_ALL + _MIDDLEWARE_ALL + _AIOHTTP_ALL + _AIOHTTP_NATIVE_ALL
+    + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL
+)

@@ -2,10 +2,12 @@
 # the flask-cors dialect (corsfast.flask); twin: _engine_py/flask.py (read it for the spec).
 
 from cpython.contextvars cimport PyContextVar_Get
+from cpython.long cimport PyLong_AsLong
 from cpython.object cimport PyObject_IsTrue
 from cpython.unicode cimport PyUnicode_1BYTE_DATA, PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_READ
 
 import copy as _copy
+import itertools
 import re as _re
 
 from ._options import DEFAULT_CACHE_SIZE as _DEFAULT_CACHE_SIZE
@@ -51,7 +53,17 @@ cdef object _ZERO = 0
 cdef dict _NO_CONFIG = {}
 cdef object _VOLATILE = object()
 cdef frozenset _MATCH_ALL_SOURCES = frozenset(("", "/*", ".*"))
+cdef frozenset _SAFELISTED_METHODS = frozenset(("GET", "HEAD", "POST"))
+cdef str F_AUTHORIZATION = "authorization"
+cdef str F_DETAIL_METHOD = "method"
+cdef str F_DETAIL_HEADER = "header"
 _DICT_GET = dict.get
+_MARKS = itertools.count(1)
+
+cdef enum:
+    # Bits of a cached Access-Control-Request-Method verdict.
+    METHOD_SENT = 1  # flask-cors' substring test passes: the preflight headers are sent
+    METHOD_REFUSED = 2  # the browser refuses the method given that answer
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -122,21 +134,28 @@ def _split_rules(rules):
 
 @cython.final
 cdef class FlaskEntry:
-    """The headers one Origin value gets (flask-cors' `get_cors_headers` for that origin)."""
+    """The headers one Origin value gets (flask-cors' `get_cors_headers` for that origin), and
+    the reason counted for it (allowed, no_origin, origin_not_allowed or origin_invalid)."""
 
     cdef readonly bint active
     cdef readonly tuple head
     cdef readonly tuple tail
     cdef readonly tuple simple
+    cdef readonly int reason
 
-    def __init__(self, bint active, tuple head, tuple tail):
+    def __init__(self, bint active, tuple head, tuple tail, int reason=R_ALLOWED):
+        if not 0 <= reason < N_REASONS:
+            raise ValueError(f"no such reason: {reason}")
         self.active = active
         self.head = head
         self.tail = tail
         self.simple = head + tail
+        self.reason = reason
 
 
-cdef FlaskEntry _INACTIVE = FlaskEntry(False, (), ())
+cdef FlaskEntry _NOT_ALLOWED = FlaskEntry(False, (), (), R_ORIGIN_NOT_ALLOWED)
+cdef FlaskEntry _INVALID = FlaskEntry(False, (), (), R_ORIGIN_INVALID)
+cdef FlaskEntry _NO_ORIGIN = FlaskEntry(False, (), (), R_NO_ORIGIN)
 
 
 @cython.final
@@ -151,6 +170,8 @@ cdef class FlaskPolicy:
     cdef bint _always_send
     cdef bint _vary_header
     cdef bint _vary_static
+    cdef bint _private_network_allowed
+    cdef frozenset _method_tokens
     cdef frozenset _literals
     cdef tuple _others
     cdef tuple _patterns
@@ -190,6 +211,11 @@ cdef class FlaskPolicy:
         if options.expose_headers:
             self._expose = ((F_ACEH, _header_value(options.expose_headers)),)
         self._methods = options.methods or None
+        # Access-Control-Allow-Methods as a browser reads it: a comma-separated list.
+        self._method_tokens = frozenset(
+            [token.strip(" \t") for token in self._methods.split(",")] if isinstance(self._methods, str) else ()
+        )
+        self._private_network_allowed = bool(options.allow_private_network)
         self._raw_max_age = options.max_age
         preflight = []
         if options.max_age:
@@ -209,8 +235,7 @@ cdef class FlaskPolicy:
     # -- origins (cold: once per Origin value) ---------------------------------------------
 
     cdef bint _origin_matches(self, str origin) except -1:
-        if _str_has_control(origin):
-            return False  # never reflect a value that breaks or changes header framing
+        """Return True when a rule allows `origin` (one without control characters)."""
         if self._allow_all:
             return True
         if origin.casefold() in self._literals:
@@ -228,26 +253,28 @@ cdef class FlaskPolicy:
         if origin:
             if self._allow_all and self._send_wildcard:
                 to_set = [F_STAR]
+            elif _str_has_control(origin):
+                return _INVALID  # never reflect a value that breaks or changes header framing
             elif self._origin_matches(origin):
                 to_set = [origin]
             else:
-                return _INACTIVE
+                return _NOT_ALLOWED
         elif self._always_send:
             if self._allow_all:
                 if self._credentials:
-                    return _INACTIVE
+                    return _NO_ORIGIN
                 to_set = [F_STAR]
             else:
                 to_set = sorted([o for o in self.options.origins if isinstance(o, str)])
                 if not to_set:
-                    return _INACTIVE
+                    return _NO_ORIGIN
         else:
-            return _INACTIVE
+            return _NO_ORIGIN
         first = to_set[0]
         head = ((F_ACAO, first),) if first else ()
         head = head + self._expose + self._credentials_header
         vary = self._vary_header and first != F_STAR and (self._vary_static or len(to_set) > 1)
-        return FlaskEntry(True, head, _VARY_ORIGIN if vary else ())
+        return FlaskEntry(True, head, _VARY_ORIGIN if vary else (), R_ALLOWED if origin else R_NO_ORIGIN)
 
     cdef FlaskEntry _lookup(self, object origin):
         cdef PyObject* found
@@ -294,17 +321,28 @@ cdef class FlaskPolicy:
 
     # -- preflights ----------------------------------------------------------------------
 
-    cdef bint _method_allowed(self, str request_method) except -1:
+    cdef int _method_verdict(self, str request_method) except -1:
+        """Return METHOD_SENT when flask-cors' test passes (the upper-cased method is a
+        substring of the methods), plus METHOD_REFUSED when a browser refuses the method given
+        that answer: not safelisted and not listed (`*` counts only without credentials)."""
         cdef PyObject* found = corsfast_dict_get_ref(self._method_cache, request_method)
+        cdef int verdict
+        cdef frozenset tokens
         if found is not NULL:
             result = <object>found
             Py_DECREF(result)
-            return result is True
+            return <int>PyLong_AsLong(result)
         upper = request_method.upper()
-        allowed = bool(upper) and self._methods is not None and upper in self._methods
+        sent = bool(upper) and self._methods is not None and upper in self._methods
+        verdict = METHOD_SENT if sent else 0
+        tokens = self._method_tokens
+        if request_method not in _SAFELISTED_METHODS and not (
+            sent and (request_method in tokens or (not self._credentials and F_STAR in tokens))
+        ):
+            verdict |= METHOD_REFUSED
         if PyUnicode_GET_LENGTH(request_method) <= MAX_CACHED_LENGTH:
-            _cache_store(self._method_cache, self._maxsize, request_method, allowed)
-        return allowed
+            _cache_store(self._method_cache, self._maxsize, request_method, verdict)
+        return verdict
 
     cdef bint _header_name_allowed(self, str name) except -1:
         if _str_has_control(name):
@@ -320,20 +358,38 @@ cdef class FlaskPolicy:
                 return True
         return False
 
-    cdef object _allow_headers(self, str request_headers):
+    cdef tuple _headers_answer(self, str request_headers):
+        """Return `(Access-Control-Allow-Headers, the first requested name a browser finds
+        missing from it or None)` for a non-empty Access-Control-Request-Headers value."""
         cdef PyObject* found
-        if PyUnicode_GET_LENGTH(request_headers) == 0:
-            return None
         found = corsfast_dict_get_ref(self._names_cache, request_headers)
         if found is not NULL:
             result = <object>found
             Py_DECREF(result)
-            return result
+            return <tuple>result
         names = [name.strip() for name in request_headers.split(",")]
-        result = ", ".join(sorted([name for name in names if self._header_name_allowed(name)]))
+        allowed = [name for name in names if self._header_name_allowed(name)]
+        result = (", ".join(sorted(allowed)), _missing_header(names, allowed, self._credentials))
         if PyUnicode_GET_LENGTH(request_headers) <= MAX_CACHED_LENGTH:
             _cache_store(self._names_cache, self._maxsize, request_headers, result)
         return result
+
+    cdef object _allow_headers(self, str request_headers):
+        cdef tuple answer
+        if PyUnicode_GET_LENGTH(request_headers) == 0:
+            return None
+        answer = self._headers_answer(request_headers)  # held: the item is borrowed
+        return <object>PyTuple_GET_ITEM(answer, 0)
+
+    cdef object _refused_header(self, object request_method, object request_headers):
+        """Return the first requested header name a browser finds not allowed (a refusal's detail)."""
+        cdef tuple answer
+        if not PyUnicode_CheckExact(request_headers) or PyUnicode_GET_LENGTH(request_headers) == 0:
+            return None
+        if PyUnicode_CheckExact(request_method) and self._method_verdict(request_method) & METHOD_SENT:
+            answer = self._headers_answer(request_headers)  # held: the item is borrowed
+            return <object>PyTuple_GET_ITEM(answer, 1)
+        return _missing_header([name.strip() for name in request_headers.split(",")], (), self._credentials)
 
     def allow_headers(self, request_headers):
         """Return Access-Control-Allow-Headers for an Access-Control-Request-Headers value, or None."""
@@ -346,9 +402,14 @@ cdef class FlaskPolicy:
     # -- requests ------------------------------------------------------------------------
 
     cdef tuple _entry_headers(self, FlaskEntry entry, object method, object request_method,
-                              object request_headers, object private_network):
-        cdef bint pna, preflight
+                              object request_headers, object private_network, int* reason):
+        """Return the headers for an origin already looked up; set `reason[0]` to the reason
+        counted for the request (for a preflight, the browser's verdict on this answer)."""
+        cdef bint pna, preflight, header_refused = False
+        cdef int verdict
         cdef list headers
+        cdef tuple answer
+        reason[0] = entry.reason
         if not entry.active:
             return _NOTHING
         if private_network is not None and not PyUnicode_CheckExact(private_network):
@@ -363,24 +424,96 @@ cdef class FlaskPolicy:
         if preflight and request_method is not None:
             if not PyUnicode_CheckExact(request_method):
                 raise TypeError(f"Expected str, got {type(request_method).__name__}")
-            if PyUnicode_GET_LENGTH(request_method) and self._method_allowed(request_method):
-                if request_headers is not None:
-                    if not PyUnicode_CheckExact(request_headers):
-                        raise TypeError(f"Expected str, got {type(request_headers).__name__}")
-                    allowed = self._allow_headers(request_headers)
-                    if allowed:
-                        headers.append((F_ACAH, allowed))
-                headers.extend(self._preflight_tail)
+            if PyUnicode_GET_LENGTH(request_method):
+                verdict = self._method_verdict(request_method)
+                if verdict & METHOD_SENT:
+                    if request_headers is not None:
+                        if not PyUnicode_CheckExact(request_headers):
+                            raise TypeError(f"Expected str, got {type(request_headers).__name__}")
+                        if PyUnicode_GET_LENGTH(request_headers):
+                            answer = self._headers_answer(request_headers)
+                            allowed = <object>PyTuple_GET_ITEM(answer, 0)
+                            if allowed:
+                                headers.append((F_ACAH, allowed))
+                            header_refused = <object>PyTuple_GET_ITEM(answer, 1) is not None
+                    headers.extend(self._preflight_tail)
+                else:
+                    # No Access-Control-Allow-Headers: every requested name is refused.
+                    header_refused = self._refused_header(request_method, request_headers) is not None
+                if reason[0] == R_ALLOWED:
+                    if verdict & METHOD_REFUSED:
+                        reason[0] = R_METHOD_NOT_ALLOWED
+                    elif header_refused:
+                        reason[0] = R_HEADER_NOT_ALLOWED
+                    elif pna and not self._private_network_allowed:
+                        reason[0] = R_PRIVATE_NETWORK_NOT_ALLOWED
         headers.extend(entry.tail)
         return tuple(headers)
 
     def cors_headers(self, method, origin, request_method, request_headers, private_network):
         """Return the `(name, value)` headers flask-cors adds to the response, in its order."""
-        return self._entry_headers(self._lookup(origin), method, request_method, request_headers, private_network)
+        cdef int reason
+        return self._entry_headers(
+            self._lookup(origin), method, request_method, request_headers, private_network, &reason
+        )
 
     def entry_headers(self, FlaskEntry entry not None, method, request_method, request_headers, private_network):
         """Return `cors_headers` for an origin already looked up (`lookup`)."""
-        return self._entry_headers(entry, method, request_method, request_headers, private_network)
+        cdef int reason
+        return self._entry_headers(entry, method, request_method, request_headers, private_network, &reason)
+
+    def counted_headers(self, DecisionCounts counts not None, RefusedOrigins refused, method, origin,
+                        request_method, request_headers, private_network):
+        """Return `cors_headers(...)`, after counting the request in `counts` by kind and
+        reason, and noting a refusal in `refused` (None: not noted), as the hooks do."""
+        return _counted_headers(
+            self, counts, refused, self._lookup(origin), origin, method, request_method, request_headers,
+            private_network
+        )
+
+
+cdef object _missing_header(list names, object allowed, bint credentials):
+    """Return the first of the requested `names` a browser finds missing from the answered
+    `allowed` names (compared case-insensitively; `*` covers all but Authorization, and only
+    without credentials), or None."""
+    listed = {name.lower() for name in allowed}
+    wildcard = not credentials and F_STAR in listed
+    for name in names:
+        if not name:
+            continue
+        lowered = name.lower()
+        if lowered in listed or (wildcard and lowered != F_AUTHORIZATION):
+            continue
+        return name
+    return None
+
+
+cdef tuple _counted_headers(FlaskPolicy policy, DecisionCounts counts, RefusedOrigins refused, FlaskEntry entry,
+                            object origin, object method, object request_method, object request_headers,
+                            object private_network):
+    """Return `policy`'s headers for a looked-up origin, counting the request in `counts`
+    (None: not counted): a preflight is OPTIONS with an Access-Control-Request-Method, as
+    flask-cors tells it apart."""
+    cdef int reason
+    cdef int kind = K_SIMPLE
+    block = policy._entry_headers(entry, method, request_method, request_headers, private_network, &reason)
+    if counts is not None:
+        if request_method is not None and _is_options(method) and PyObject_IsTrue(request_method):
+            kind = K_PREFLIGHT
+        counts.count(kind, reason)
+        if reason > R_NO_ORIGIN and refused is not None:
+            _note_refusal(policy, refused, reason, origin, request_method, request_headers)
+    return block
+
+
+cdef int _note_refusal(FlaskPolicy policy, RefusedOrigins refused, int reason, object origin,
+                       object request_method, object request_headers) except -1:
+    """Note a refused request: its origin, and the method or first header name refused."""
+    if reason == R_METHOD_NOT_ALLOWED:
+        return refused._note(reason, origin, F_DETAIL_METHOD, request_method)
+    if reason == R_HEADER_NOT_ALLOWED:
+        return refused._note(reason, origin, F_DETAIL_HEADER, policy._refused_header(request_method, request_headers))
+    return refused._note(reason, origin, None, None)
 
 
 # -- Flask glue -----------------------------------------------------------------------------
@@ -442,55 +575,73 @@ cdef inline object _environ_value(dict environ, str key):
     return value
 
 
-cdef tuple _request_cors_headers(FlaskPolicy policy, object request, FlaskContext context):
-    """Return `policy`'s headers for a Flask request, reading its header values as flask-cors does."""
+cdef tuple _request_cors_headers(FlaskPolicy policy, object request, FlaskContext context,
+                                 DecisionCounts counts, RefusedOrigins refused):
+    """Return `policy`'s headers for a Flask request, reading its header values as flask-cors
+    does, and count it in `counts` (None: not counted)."""
     cdef object headers = request.headers
-    cdef object environ, method
+    cdef object environ, method, origin
     cdef object request_method = None, request_headers = None
     cdef FlaskEntry entry
     if type(headers) is context.environ_headers_type:
         environ = headers.environ
         if PyDict_CheckExact(environ):
             # Werkzeug's EnvironHeaders.get(name) is environ["HTTP_" + NAME]: read it directly,
-            # and only what the answer needs (a refused origin needs nothing more).
-            entry = policy._lookup(_environ_value(environ, ENV_ORIGIN))
-            if not entry.active:
+            # and only what the answer and the count need (a refused origin, only the method).
+            origin = _environ_value(environ, ENV_ORIGIN)
+            entry = policy._lookup(origin)
+            if not entry.active and counts is None:
                 return _NOTHING
             method = request.method
             if _is_options(method):
                 request_method = _environ_value(environ, ENV_ACRM)
                 request_headers = _environ_value(environ, ENV_ACRH)
-            return policy._entry_headers(
-                entry, method, request_method, request_headers, _environ_value(environ, ENV_ACRPN)
+            return _counted_headers(
+                policy, counts, refused, entry, origin, method, request_method, request_headers,
+                _environ_value(environ, ENV_ACRPN) if entry.active else None
             )
-    return policy.cors_headers(
-        request.method,
-        headers.get("Origin"),
-        headers.get("Access-Control-Request-Method"),
-        headers.get("Access-Control-Request-Headers"),
-        headers.get("Access-Control-Request-Private-Network"),
+    method = request.method
+    origin = headers.get("Origin")
+    request_method = headers.get("Access-Control-Request-Method")
+    request_headers = headers.get("Access-Control-Request-Headers")
+    private_network = headers.get("Access-Control-Request-Private-Network")
+    return _counted_headers(
+        policy, counts, refused, policy._lookup(origin), origin, method, request_method, request_headers,
+        private_network
     )
 
 
-cdef int _set_cors_headers(object response, FlaskPolicy policy, object request, FlaskContext context) except -1:
-    """flask-cors' `set_cors_headers`: add `policy`'s headers unless the decorator already ran."""
+cdef int _set_cors_headers(object response, FlaskPolicy policy, object request, FlaskContext context,
+                           DecisionCounts counts, RefusedOrigins refused, object mark) except -1:
+    """flask-cors' `set_cors_headers`: add `policy`'s headers unless the decorator already ran,
+    and count the request in `counts` once: when `mark` is given, the request is marked with
+    that attribute, so that a second pass of the same hook (error handlers run it twice) is
+    not counted again."""
     cdef object headers, items
     cdef tuple block
     if hasattr(response, FLASK_CORS_EVALUATED):
         return 0
+    if mark is not None and counts is not None:
+        if getattr(request, mark, None) is not None:
+            counts = None
+        else:
+            try:
+                setattr(request, mark, True)
+            except AttributeError:
+                pass  # a request object without attributes of its own: counted on each pass
     headers = response.headers
     if type(headers) is context.headers_type:
         items = headers._list
         if PyList_CheckExact(items):
             # What Headers.add appends, all at once (the values are checked strings).
-            block = _request_cors_headers(policy, request, context)
+            block = _request_cors_headers(policy, request, context, counts, refused)
             if PyTuple_GET_SIZE(block):
                 (<list>items).extend(block)
             return 0
     if not isinstance(headers, (context.headers_type, context.multidict_type)):
         headers = context.multidict_type(headers)
         response.headers = headers
-    for name, value in _request_cors_headers(policy, request, context):
+    for name, value in _request_cors_headers(policy, request, context, counts, refused):
         # Headers.add stores str(max_age); a MultiDict keeps the object itself, as flask-cors added it.
         headers.add(name, policy._raw_max_age if name is F_ACMA else value)
     return 0
@@ -527,16 +678,23 @@ cdef class FlaskResources:
 
     cdef readonly tuple resources
     cdef readonly FlaskContext context
+    cdef readonly DecisionCounts counts
+    cdef readonly RefusedOrigins refused
+    cdef readonly str mark
     cdef tuple _matchers
     cdef FlaskPolicy _match_all
     cdef dict _cache
     cdef Py_ssize_t _maxsize
 
-    def __init__(self, resources, FlaskContext context not None, Py_ssize_t cache_size=_DEFAULT_CACHE_SIZE):
+    def __init__(self, resources, FlaskContext context not None, Py_ssize_t cache_size=_DEFAULT_CACHE_SIZE,
+                 DecisionCounts counts=None, RefusedOrigins refused=None):
         if cache_size < 0:
             raise ValueError(f"cache_size must be >= 0, got {cache_size!r}")
         self.resources = tuple(resources)
         self.context = context
+        self.counts = counts
+        self.refused = refused
+        self.mark = f"_corsfast_counted_{next(_MARKS)}"
         self._cache = {}
         self._maxsize = cache_size
         matchers = []
@@ -594,7 +752,7 @@ def flask_after_request(FlaskResources resources not None, response):
     request = context._current_request()
     policy = resources._policy_for(request.path)
     if policy is not None:
-        _set_cors_headers(response, policy, request, context)
+        _set_cors_headers(response, policy, request, context, resources.counts, resources.refused, resources.mark)
     return response
 
 
@@ -646,14 +804,19 @@ cdef class FlaskView:
     cdef readonly tuple config_keys
     cdef readonly object compile
     cdef readonly FlaskContext context
+    cdef readonly DecisionCounts counts
+    cdef readonly RefusedOrigins refused
     cdef dict _box
 
-    def __init__(self, view, dict options not None, config_keys, compile, FlaskContext context not None):
+    def __init__(self, view, dict options not None, config_keys, compile, FlaskContext context not None,
+                 DecisionCounts counts=None, RefusedOrigins refused=None):
         self.view = view
         self.options = options
         self.config_keys = tuple(config_keys)
         self.compile = compile
         self.context = context
+        self.counts = counts
+        self.refused = refused
         self._box = {}
 
     cdef FlaskPolicy _policy_for(self, object app):
@@ -732,6 +895,6 @@ def flask_view_call(FlaskView view not None, tuple args not None, dict kwargs no
         response = app.make_default_options_response()
     else:
         response = app.make_response(view.view(*args, **kwargs))
-    _set_cors_headers(response, policy, request, context)
+    _set_cors_headers(response, policy, request, context, view.counts, view.refused, None)
     setattr(response, FLASK_CORS_EVALUATED, True)
     return response

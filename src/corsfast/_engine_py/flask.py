@@ -34,8 +34,20 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
+from .._observe.reasons import (
+    ALLOWED,
+    HEADER_NOT_ALLOWED,
+    METHOD_NOT_ALLOWED,
+    NO_ORIGIN,
+    ORIGIN_INVALID,
+    ORIGIN_NOT_ALLOWED,
+    PREFLIGHT,
+    PRIVATE_NETWORK_NOT_ALLOWED,
+    REASONS,
+    SIMPLE,
+)
 from .._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH
-from .counts import counted
+from .counts import DecisionCounts, RefusedOrigins, counted
 from .policy import CacheInfo
 
 __all__ = (
@@ -66,6 +78,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_CACHED_LENGTH = 8192
 """Longer Access-Control-Request-Headers values (and longer paths than DEFAULT_MAX_ORIGIN_LENGTH)
 are answered without being cached, so a cache's memory stays bounded by entries times length."""
+_SAFELISTED_METHODS = frozenset(("GET", "HEAD", "POST"))
+METHOD_SENT = 1
+"""A cached Access-Control-Request-Method verdict's bit: flask-cors' test passes, the preflight headers are sent."""
+METHOD_REFUSED = 2
+"""Its other bit: a browser refuses the method given that answer."""
+_MARKS = itertools.count(1)
 
 
 def _check_cache_size(cache_size: object) -> None:
@@ -113,9 +131,10 @@ class _BoundedCache(dict):  # type: ignore[type-arg]
 
 
 class FlaskEntry:
-    """The headers one Origin value gets (flask-cors' `get_cors_headers` for that origin)."""
+    """The headers one Origin value gets (flask-cors' `get_cors_headers` for that origin), and
+    the reason counted for it (allowed, no_origin, origin_not_allowed or origin_invalid)."""
 
-    __slots__ = ("active", "head", "simple", "tail")
+    __slots__ = ("active", "head", "reason", "simple", "tail")
 
     active: bool
     """False when flask-cors adds no header at all (origin refused, or no Origin and not `always_send`)."""
@@ -125,15 +144,24 @@ class FlaskEntry:
     """`Vary: Origin` when flask-cors adds it, else empty."""
     simple: tuple[StrHeader, ...]
     """`head + tail`: the whole answer to a request that is neither OPTIONS nor private-network."""
+    reason: int
+    """The reason number counted for a request with this Origin (a preflight's may be another)."""
 
-    def __init__(self, active: bool, head: tuple[StrHeader, ...], tail: tuple[StrHeader, ...]) -> None:
-        self.active = active
+    def __init__(
+        self, active: bool, head: tuple[StrHeader, ...], tail: tuple[StrHeader, ...], reason: int = ALLOWED
+    ) -> None:
+        if not 0 <= reason < len(REASONS):
+            raise ValueError(f"no such reason: {reason}")
+        self.active = bool(active)
         self.head = head
         self.tail = tail
         self.simple = head + tail
+        self.reason = reason
 
 
-_INACTIVE = FlaskEntry(False, (), ())
+_NOT_ALLOWED = FlaskEntry(False, (), (), ORIGIN_NOT_ALLOWED)
+_INVALID = FlaskEntry(False, (), (), ORIGIN_INVALID)
+_NO_ORIGIN = FlaskEntry(False, (), (), NO_ORIGIN)
 
 
 def _split_rules(rules: Iterable[Any]) -> tuple[frozenset[str], tuple[Any, ...], tuple[re.Pattern[str], ...]]:
@@ -186,6 +214,11 @@ class FlaskPolicy:
             self._expose = ((ACL_EXPOSE_HEADERS, _header_value(options.expose_headers)),)
         self._credentials_header: tuple[StrHeader, ...] = tuple(tail)
         self._methods: Optional[str] = options.methods or None
+        # Access-Control-Allow-Methods as a browser reads it: a comma-separated list.
+        self._method_tokens = frozenset(
+            token.strip(" \t") for token in (self._methods.split(",") if isinstance(self._methods, str) else ())
+        )
+        self._private_network_allowed = bool(options.allow_private_network)
         self._raw_max_age = options.max_age
         preflight: list[StrHeader] = []
         if options.max_age:
@@ -205,9 +238,7 @@ class FlaskPolicy:
     # -- origins -----------------------------------------------------------------------
 
     def _origin_matches(self, origin: str) -> bool:
-        # Never reflect a value that breaks or changes header framing.
-        if _has_control(origin):
-            return False
+        """Return True when a rule allows `origin` (one without control characters)."""
         if self._allow_all:
             return True  # the compiled `.*` full-matches any string without a newline
         if origin.casefold() in self._literals:
@@ -226,27 +257,29 @@ class FlaskPolicy:
         if origin:
             if self._allow_all and self._send_wildcard:
                 to_set = ["*"]
+            elif _has_control(origin):
+                return _INVALID  # never reflect a value that breaks or changes header framing
             elif self._origin_matches(origin):
                 to_set = [origin]
             else:
-                return _INACTIVE
+                return _NOT_ALLOWED
         elif self._always_send:
             if self._allow_all:
                 if self._credentials:
-                    return _INACTIVE
+                    return _NO_ORIGIN
                 to_set = ["*"]
             else:
                 to_set = sorted(o for o in self.options.origins if isinstance(o, str))
                 if not to_set:
-                    return _INACTIVE
+                    return _NO_ORIGIN
         else:
-            return _INACTIVE
+            return _NO_ORIGIN
         # flask-cors keeps the first value of a header and drops empty ones.
         first = to_set[0]
         head: tuple[StrHeader, ...] = ((ACL_ORIGIN, first),) if first else ()
         head += self._expose + self._credentials_header
         vary = self._vary_header and first != "*" and (self._vary_static or len(to_set) > 1)
-        return FlaskEntry(True, head, _VARY_ORIGIN if vary else ())
+        return FlaskEntry(True, head, _VARY_ORIGIN if vary else (), ALLOWED if origin else NO_ORIGIN)
 
     def lookup(self, origin: Optional[str]) -> FlaskEntry:
         """Return the entry for a request's Origin value (None or "" when it has none)."""
@@ -287,12 +320,21 @@ class FlaskPolicy:
 
     # -- preflights --------------------------------------------------------------------
 
-    def _method_allowed(self, request_method: str) -> bool:
-        """Return flask-cors' test: the upper-cased method is a *substring* of the methods string."""
-        found = self._method_cache.get(request_method)
+    def _method_verdict(self, request_method: str) -> int:
+        """Return METHOD_SENT when flask-cors' test passes (the upper-cased method is a
+        *substring* of the methods string), plus METHOD_REFUSED when a browser refuses the
+        method given that answer: not safelisted and not listed (`*` counts only without
+        credentials)."""
+        found: Optional[int] = self._method_cache.get(request_method)
         if found is None:
             upper = request_method.upper()
-            found = bool(upper) and self._methods is not None and upper in self._methods
+            sent = bool(upper) and self._methods is not None and upper in self._methods
+            found = METHOD_SENT if sent else 0
+            tokens = self._method_tokens
+            if request_method not in _SAFELISTED_METHODS and not (
+                sent and (request_method in tokens or (not self._credentials and "*" in tokens))
+            ):
+                found |= METHOD_REFUSED
             if len(request_method) <= MAX_CACHED_LENGTH:
                 self._method_cache.store(request_method, found)
         return found
@@ -321,13 +363,27 @@ class FlaskPolicy:
         if not request_headers:
             return None
         _require_str(request_headers)
-        found = self._names_cache.get(request_headers)
+        return self._headers_answer(request_headers)[0]
+
+    def _headers_answer(self, request_headers: str) -> tuple[str, Optional[str]]:
+        """Return `(Access-Control-Allow-Headers, the first requested name a browser finds
+        missing from it or None)` for a non-empty Access-Control-Request-Headers value."""
+        found: Optional[tuple[str, Optional[str]]] = self._names_cache.get(request_headers)
         if found is None:
             names = [name.strip() for name in request_headers.split(",")]
-            found = ", ".join(sorted(name for name in names if self._header_name_allowed(name)))
+            allowed = [name for name in names if self._header_name_allowed(name)]
+            found = (", ".join(sorted(allowed)), _missing_header(names, allowed, self._credentials))
             if len(request_headers) <= MAX_CACHED_LENGTH:
                 self._names_cache.store(request_headers, found)
         return found
+
+    def _refused_header(self, request_method: object, request_headers: object) -> Optional[str]:
+        """Return the first requested header name a browser finds not allowed (a refusal's detail)."""
+        if request_headers.__class__ is not str or not request_headers:
+            return None
+        if request_method.__class__ is str and self._method_verdict(request_method) & METHOD_SENT:
+            return self._headers_answer(request_headers)[1]
+        return _missing_header([name.strip() for name in request_headers.split(",")], (), self._credentials)
 
     # -- requests ----------------------------------------------------------------------
 
@@ -357,30 +413,134 @@ class FlaskPolicy:
     ) -> tuple[StrHeader, ...]:
         """Return `cors_headers` for an origin already looked up (`lookup`): the request's
         other values are only read, and checked to be str, when the origin gets headers."""
+        return self._entry_headers(entry, method, request_method, request_headers, private_network)[0]
+
+    def counted_headers(
+        self,
+        counts: DecisionCounts,
+        refused: Optional[RefusedOrigins],
+        method: str,
+        origin: Optional[str],
+        request_method: Optional[str],
+        request_headers: Optional[str],
+        private_network: Optional[str],
+    ) -> tuple[StrHeader, ...]:
+        """Return `cors_headers(...)`, after counting the request in `counts` by kind and
+        reason, and noting a refusal in `refused` (None: not noted), as the hooks do."""
+        if counts.__class__ is not DecisionCounts:
+            raise TypeError(f"Expected DecisionCounts, got {type(counts).__name__}")
+        if refused is not None and refused.__class__ is not RefusedOrigins:
+            raise TypeError(f"Expected RefusedOrigins, got {type(refused).__name__}")
+        return _counted_headers(
+            self, counts, refused, self.lookup(origin), origin, method, request_method, request_headers, private_network
+        )
+
+    def _entry_headers(
+        self,
+        entry: FlaskEntry,
+        method: str,
+        request_method: Optional[str],
+        request_headers: Optional[str],
+        private_network: Optional[str],
+    ) -> tuple[tuple[StrHeader, ...], int]:
+        """Return the headers for an origin already looked up, and the reason counted for the
+        request (for a preflight, the browser's verdict on this answer)."""
         if entry.__class__ is not FlaskEntry:
             raise TypeError(f"Expected FlaskEntry, got {type(entry).__name__}")
+        reason = entry.reason
         if not entry.active:
-            return _NOTHING
+            return _NOTHING, reason
         if private_network is not None:
             _require_str(private_network)
         pna = private_network == "true"
         preflight = method == "OPTIONS"
         if not pna and not preflight:
-            return entry.simple
+            return entry.simple, reason
         headers = list(entry.head)
         if pna:
             headers.append(self._private_network)
         if preflight and request_method is not None:
             _require_str(request_method)
-            if request_method and self._method_allowed(request_method):
-                if request_headers is not None:
-                    _require_str(request_headers)
-                    allowed = self.allow_headers(request_headers)
-                    if allowed:
-                        headers.append((ACL_ALLOW_HEADERS, allowed))
-                headers.extend(self._preflight_tail)
+            if request_method:
+                verdict = self._method_verdict(request_method)
+                header_refused = False
+                if verdict & METHOD_SENT:
+                    if request_headers is not None:
+                        _require_str(request_headers)
+                        if request_headers:
+                            allowed, missing = self._headers_answer(request_headers)
+                            if allowed:
+                                headers.append((ACL_ALLOW_HEADERS, allowed))
+                            header_refused = missing is not None
+                    headers.extend(self._preflight_tail)
+                else:
+                    # No Access-Control-Allow-Headers: every requested name is refused.
+                    header_refused = self._refused_header(request_method, request_headers) is not None
+                if reason == ALLOWED:
+                    if verdict & METHOD_REFUSED:
+                        reason = METHOD_NOT_ALLOWED
+                    elif header_refused:
+                        reason = HEADER_NOT_ALLOWED
+                    elif pna and not self._private_network_allowed:
+                        reason = PRIVATE_NETWORK_NOT_ALLOWED
         headers.extend(entry.tail)
-        return tuple(headers)
+        return tuple(headers), reason
+
+
+def _missing_header(names: list[str], allowed: Iterable[str], credentials: bool) -> Optional[str]:
+    """Return the first of the requested `names` a browser finds missing from the answered
+    `allowed` names (compared case-insensitively; `*` covers all but Authorization, and only
+    without credentials), or None."""
+    listed = {name.lower() for name in allowed}
+    wildcard = not credentials and "*" in listed
+    for name in names:
+        if not name:
+            continue
+        lowered = name.lower()
+        if lowered in listed or (wildcard and lowered != "authorization"):
+            continue
+        return name
+    return None
+
+
+def _counted_headers(
+    policy: FlaskPolicy,
+    counts: Optional[DecisionCounts],
+    refused: Optional[RefusedOrigins],
+    entry: FlaskEntry,
+    origin: Any,
+    method: Any,
+    request_method: Any,
+    request_headers: Any,
+    private_network: Any,
+) -> tuple[StrHeader, ...]:
+    """Return `policy`'s headers for a looked-up origin, counting the request in `counts`
+    (None: not counted): a preflight is OPTIONS with an Access-Control-Request-Method, as
+    flask-cors tells it apart."""
+    block, reason = policy._entry_headers(entry, method, request_method, request_headers, private_network)
+    if counts is not None:
+        kind = PREFLIGHT if request_method is not None and method == "OPTIONS" and request_method else SIMPLE
+        counts.count(kind, reason)
+        if reason > NO_ORIGIN and refused is not None:
+            _note_refusal(policy, refused, reason, origin, request_method, request_headers)
+    return block
+
+
+def _note_refusal(
+    policy: FlaskPolicy,
+    refused: RefusedOrigins,
+    reason: int,
+    origin: Any,
+    request_method: Any,
+    request_headers: Any,
+) -> None:
+    """Note a refused request: its origin, and the method or first header name refused."""
+    if reason == METHOD_NOT_ALLOWED:
+        refused.note(reason, origin, "method", request_method)
+    elif reason == HEADER_NOT_ALLOWED:
+        refused.note(reason, origin, "header", policy._refused_header(request_method, request_headers))
+    else:
+        refused.note(reason, origin)
 
 
 # -- Flask glue ------------------------------------------------------------------------------
@@ -423,15 +583,23 @@ class FlaskContext:
         return self.get_request()
 
 
-def _request_cors_headers(policy: FlaskPolicy, request: Any, context: FlaskContext) -> tuple[StrHeader, ...]:
-    """Return `policy`'s headers for a Flask request, reading its header values as flask-cors does."""
+def _request_cors_headers(
+    policy: FlaskPolicy,
+    request: Any,
+    context: FlaskContext,
+    counts: Optional[DecisionCounts],
+    refused: Optional[RefusedOrigins],
+) -> tuple[StrHeader, ...]:
+    """Return `policy`'s headers for a Flask request, reading its header values as flask-cors
+    does, and count it in `counts` (None: not counted)."""
     headers = request.headers
     if headers.__class__ is context.environ_headers_type and headers.environ.__class__ is dict:
         # Werkzeug's EnvironHeaders.get(name) is environ["HTTP_" + NAME]: read it directly,
-        # and only what the answer needs (a refused origin needs nothing more).
+        # and only what the answer and the count need (a refused origin, only the method).
         environ = headers.environ
-        entry = policy.lookup(environ.get("HTTP_ORIGIN"))
-        if not entry.active:
+        origin = environ.get("HTTP_ORIGIN")
+        entry = policy.lookup(origin)
+        if not entry.active and counts is None:
             return _NOTHING
         method = request.method
         if method == "OPTIONS":
@@ -439,37 +607,74 @@ def _request_cors_headers(policy: FlaskPolicy, request: Any, context: FlaskConte
             request_headers = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
         else:
             request_method = request_headers = None
-        private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
-        return policy.entry_headers(entry, method, request_method, request_headers, private_network)
-    return policy.cors_headers(
-        request.method,
-        headers.get("Origin"),
-        headers.get("Access-Control-Request-Method"),
-        headers.get("Access-Control-Request-Headers"),
-        headers.get("Access-Control-Request-Private-Network"),
+        private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") if entry.active else None
+        return _counted_headers(
+            policy, counts, refused, entry, origin, method, request_method, request_headers, private_network
+        )
+    method = request.method
+    origin = headers.get("Origin")
+    request_method = headers.get("Access-Control-Request-Method")
+    request_headers = headers.get("Access-Control-Request-Headers")
+    private_network = headers.get("Access-Control-Request-Private-Network")
+    return _counted_headers(
+        policy, counts, refused, policy.lookup(origin), origin, method, request_method, request_headers, private_network
     )
 
 
-def _set_cors_headers(response: Any, policy: FlaskPolicy, request: Any, context: FlaskContext) -> None:
-    """flask-cors' `set_cors_headers`: add `policy`'s headers unless the decorator already ran."""
+def _first_count(request: Any, counts: Optional[DecisionCounts], mark: Optional[str]) -> Optional[DecisionCounts]:
+    """Return `counts` unless the request already carries the attribute `mark` (the hook that
+    marks it ran on it before: error handlers run the extension's hook twice), marking it."""
+    if mark is None or counts is None:
+        return counts
+    if getattr(request, mark, None) is not None:
+        return None
+    try:
+        setattr(request, mark, True)
+    except AttributeError:
+        pass  # a request object without attributes of its own: counted on each pass
+    return counts
+
+
+def _set_cors_headers(
+    response: Any,
+    policy: FlaskPolicy,
+    request: Any,
+    context: FlaskContext,
+    counts: Optional[DecisionCounts],
+    refused: Optional[RefusedOrigins],
+    mark: Optional[str],
+) -> None:
+    """flask-cors' `set_cors_headers`: add `policy`'s headers unless the decorator already ran,
+    and count the request in `counts` once (see `_first_count` for `mark`)."""
     if hasattr(response, FLASK_CORS_EVALUATED):
         return
+    counts = _first_count(request, counts, mark)
     headers = response.headers
     if headers.__class__ is context.headers_type:
         items = headers._list
         if items.__class__ is list:
             # What Headers.add appends, all at once (values are checked strings).
-            items.extend(_request_cors_headers(policy, request, context))
+            items.extend(_request_cors_headers(policy, request, context, counts, refused))
             return
     if not isinstance(headers, (context.headers_type, context.multidict_type)):
         response.headers = headers = context.multidict_type(headers)
-    for name, value in _request_cors_headers(policy, request, context):
+    for name, value in _request_cors_headers(policy, request, context, counts, refused):
         # Headers.add stores str(max_age); a MultiDict keeps the object itself, as flask-cors added it.
         headers.add(name, policy._raw_max_age if name is ACL_MAX_AGE else value)
 
 
 _MATCH_ALL_SOURCES = frozenset(("", "/*", ".*"))
 """Resource patterns whose `match` succeeds on every path (an empty match at its start)."""
+
+
+def _check_observed(counts: object, refused: object) -> None:
+    """Raise as the compiled engine's typed `counts` and `refused` arguments do."""
+    if counts is not None and not isinstance(counts, DecisionCounts):
+        raise TypeError(f"Argument 'counts' has incorrect type (expected DecisionCounts, got {type(counts).__name__})")
+    if refused is not None and not isinstance(refused, RefusedOrigins):
+        raise TypeError(
+            f"Argument 'refused' has incorrect type (expected RefusedOrigins, got {type(refused).__name__})"
+        )
 
 
 class FlaskResources:
@@ -481,13 +686,25 @@ class FlaskResources:
     """
 
     def __init__(
-        self, resources: Iterable[tuple[Any, FlaskPolicy]], context: FlaskContext, cache_size: int = DEFAULT_CACHE_SIZE
+        self,
+        resources: Iterable[tuple[Any, FlaskPolicy]],
+        context: FlaskContext,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        counts: Optional[DecisionCounts] = None,
+        refused: Optional[RefusedOrigins] = None,
     ) -> None:
         _check_cache_size(cache_size)
         if not isinstance(context, FlaskContext):
             raise TypeError(f"context must be a FlaskContext, got {type(context).__name__}")
+        _check_observed(counts, refused)
         self.resources = tuple(resources)
         self.context = context
+        self.counts = counts
+        """Where the requests this hook answers are counted (None: not counted)."""
+        self.refused = refused
+        """Where its refusals are noted (None: not noted)."""
+        self.mark = f"_corsfast_counted_{next(_MARKS)}"
+        """The attribute set on a request once counted, so that a second pass is not."""
         self._cache = _BoundedCache(cache_size)
         self._matchers: list[tuple[bool, Any, FlaskPolicy]] = []
         for pattern, policy in self.resources:
@@ -554,9 +771,10 @@ def flask_after_request(resources: FlaskResources, response: Any) -> Any:
     if items.__class__ is list:
         # `_set_cors_headers` for Werkzeug's own Headers, inlined: this runs on every request.
         if not hasattr(response, FLASK_CORS_EVALUATED):
-            items.extend(_request_cors_headers(policy, request, context))
+            counts = _first_count(request, resources.counts, resources.mark)
+            items.extend(_request_cors_headers(policy, request, context, counts, resources.refused))
         return response
-    _set_cors_headers(response, policy, request, context)
+    _set_cors_headers(response, policy, request, context, resources.counts, resources.refused, resources.mark)
     return response
 
 
@@ -622,11 +840,18 @@ class FlaskView:
         config_keys: Iterable[str],
         compile: Callable[[Any], FlaskPolicy],
         context: FlaskContext,
+        counts: Optional[DecisionCounts] = None,
+        refused: Optional[RefusedOrigins] = None,
     ) -> None:
         if not isinstance(options, dict):
             raise TypeError(f"options must be a dict, got {type(options).__name__}")
         if not isinstance(context, FlaskContext):
             raise TypeError(f"context must be a FlaskContext, got {type(context).__name__}")
+        _check_observed(counts, refused)
+        self.counts = counts
+        """Where the view's requests are counted (None: not counted)."""
+        self.refused = refused
+        """Where its refusals are noted (None: not noted)."""
         self.view = view
         self.options = options
         self.config_keys = tuple(config_keys)
@@ -689,6 +914,6 @@ def flask_view_call(view: FlaskView, args: tuple[Any, ...], kwargs: dict[str, An
         response = app.make_default_options_response()
     else:
         response = app.make_response(view.view(*args, **kwargs))
-    _set_cors_headers(response, policy, request, context)
+    _set_cors_headers(response, policy, request, context, view.counts, view.refused, None)
     setattr(response, FLASK_CORS_EVALUATED, True)
     return response

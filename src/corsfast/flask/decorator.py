@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from flask import Response, current_app as current_app, make_response as make_response, request as request
 
 from ._hooks import _context, _pop_engine
+from ._observe import CrossOriginStats, pop_options, resolve, view_name
 from .core import (
     CONFIG_OPTIONS,
     FLASK_CORS_EVALUATED as FLASK_CORS_EVALUATED,
@@ -51,9 +52,16 @@ def cross_origin(*args: Any, **kwargs: Unpack[CrossOriginOptionsInput]) -> Calla
     (True), `automatic_options` (True: the decorator answers OPTIONS itself, with Flask's
     default OPTIONS response), `always_send` (True), `allow_private_network` (False).
     Positional arguments are ignored, as flask-cors does.
+
+    corsfast's own options say how the view is observed: `name` (default "flask:" and the
+    view function's name), `log_interval` (60 seconds) and `top_refused_size` (32), as for
+    `CORS`; a bad value raises TypeError or ValueError here. The decorated view has a
+    `corsfast_stats` attribute whose `stats()` returns its counts of CORS decisions and
+    `reset_stats()` sets them back to zero.
     """
     options = cast("dict[str, Any]", kwargs)
     engine = _pop_engine(options)
+    observed = resolve(pop_options(options, "cross_origin()"))
     lint_option_names(options)
     # A one-shot iterator (a generator) is read by flask-cors on the first request, and found
     # empty afterwards: it is not read here, so that stays as flask-cors does it.
@@ -80,13 +88,16 @@ def cross_origin(*args: Any, **kwargs: Unpack[CrossOriginOptionsInput]) -> Calla
             required_methods.add("OPTIONS")
             view_func.required_methods = required_methods
             view_func.provide_automatic_options = False
-        view = engine.FlaskView(f, options, CONFIG_OPTIONS, compile_policy, context)
+        stats = CrossOriginStats(engine, view_name(f), observed)
+        view = engine.FlaskView(f, options, CONFIG_OPTIONS, compile_policy, context, stats.counts, stats.refused)
         view_call = engine.flask_view_call
 
         def wrapped_function(*args: Any, **kwargs: Any) -> Response:
             return view_call(view, args, kwargs)  # type: ignore[no-any-return]
 
-        return cast(F, update_wrapper(wrapped_function, f))
+        wrapped: Any = update_wrapper(wrapped_function, f)
+        wrapped.corsfast_stats = stats  # after update_wrapper, which copies a wrapped view's own
+        return cast(F, wrapped)
 
     return decorator
 
