@@ -599,7 +599,14 @@ def _request_cors_headers(
         environ = headers.environ
         origin = environ.get("HTTP_ORIGIN")
         entry = policy.lookup(origin)
-        if not entry.active and counts is None:
+        if not entry.active:
+            # `_counted_headers` for an origin that gets no header, inlined: the refusal path.
+            if counts is not None:
+                reason = entry.reason
+                preflight = request.method == "OPTIONS" and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
+                counts.count(PREFLIGHT if preflight else SIMPLE, reason)
+                if reason > NO_ORIGIN and refused is not None and origin is not None:
+                    refused.note(reason, origin)
             return _NOTHING
         method = request.method
         if method == "OPTIONS":
@@ -607,7 +614,7 @@ def _request_cors_headers(
             request_headers = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
         else:
             request_method = request_headers = None
-        private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") if entry.active else None
+        private_network = environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
         return _counted_headers(
             policy, counts, refused, entry, origin, method, request_method, request_headers, private_network
         )
@@ -648,7 +655,8 @@ def _set_cors_headers(
     and count the request in `counts` once (see `_first_count` for `mark`)."""
     if hasattr(response, FLASK_CORS_EVALUATED):
         return
-    counts = _first_count(request, counts, mark)
+    if mark is not None and counts is not None:
+        counts = _first_count(request, counts, mark)
     headers = response.headers
     if headers.__class__ is context.headers_type:
         items = headers._list
