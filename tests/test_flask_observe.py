@@ -21,6 +21,7 @@ from typing import Any
 import flask_cors
 import pytest
 from flask import Flask, abort
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import corsfast
 import corsfast.flask
@@ -479,3 +480,44 @@ def test_reset_stats(engine: ModuleType, form: str) -> None:
     assert nonzero(after) == {} and after.top_refused == () and after.since >= before.since
     client.get("/api/x", headers={"Origin": ORIGIN})
     assert nonzero(observed.stats()) == {"simple/allowed": 1}
+
+
+# -- the engines agree -----------------------------------------------------------------------------------
+
+NAMES = st.sampled_from(["x-a", "X-A", "x-b", "authorization", "*", "", " x-a ", "x-\x01"])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    options=st.fixed_dictionaries(
+        {
+            "origins": st.sampled_from(["*", [ORIGIN], [r"https://.*\.example"]]),
+            "methods": st.sampled_from([["GET", "PUT"], "*", ["patch", "DELETE"], ""]),
+            "allow_headers": st.sampled_from(["*", ["X-A"], [r"x-.*"], ["*", "X-A"]]),
+            "supports_credentials": st.booleans(),
+            "allow_private_network": st.booleans(),
+            "always_send": st.booleans(),
+        }
+    ),
+    requests=st.lists(
+        st.tuples(
+            st.sampled_from(["GET", "OPTIONS"]),
+            st.none() | st.sampled_from([ORIGIN, EVIL, "https://a.example", "https://a.example\x00", ""]),
+            st.none() | st.sampled_from(["GET", "PUT", "put", "PATCH", "ATCH", "DELETE", "*", ""]),
+            st.none() | st.lists(NAMES, max_size=3).map(",".join),
+            st.none() | st.sampled_from(["true", "false"]),
+        ),
+        max_size=8,
+    ),
+)
+def test_engines_count_alike(options: dict[str, Any], requests: list[tuple[Any, ...]]) -> None:
+    from corsfast import _engine_c, _engine_py
+
+    resolved = corsfast.flask.core.serialize_options({**corsfast.flask.core.DEFAULT_OPTIONS, **options})
+    results = []
+    for engine in (_engine_c, _engine_py):
+        observed = CrossOriginStats(engine, "flask:parity", (None, 60.0, 4))
+        policy = engine.FlaskPolicy(resolved, 4)
+        answers = [policy.counted_headers(observed.counts, observed.refused, *request) for request in requests * 2]
+        results.append((answers, nonzero(observed.stats()), observed.stats().top_refused))
+    assert results[0] == results[1]
