@@ -212,6 +212,11 @@ flask_options = corsfast.flask.core.get_cors_options(flask_app, {"origins": ["ht
 flask_origins: list[str] | None = corsfast.flask.core.get_cors_origins(flask_options, "http://localhost:3000")
 flask_headers = corsfast.flask.core.get_cors_headers(flask_options, {"Origin": "http://localhost:3000"}, "GET")
 assert_type(corsfast.flask.extension.CORS, type[corsfast.flask.CORS])
+observed_extension = corsfast.flask.CORS(flask_app, name="typed-flask", log_interval=30.0, top_refused_size=8)
+assert_type(observed_extension.stats(), corsfast.CORSStats)
+observed_extension.reset_stats()
+corsfast.flask.CORS().init_app(Blueprint("observed", __name__), name="typed-blueprint", log_interval=5)
+observed_view = corsfast.flask.cross_origin(name="typed-view", top_refused_size=4)(lambda: "x")
 assert corsfast.flask.decorator.cross_origin is corsfast.flask.cross_origin
 assert_type(corsfast.flask.__version__, str)
 

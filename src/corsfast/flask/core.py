@@ -91,6 +91,23 @@ class CorsOptionsInput(CrossOriginOptionsInput, total=False):
     intercept_exceptions: bool
 
 
+class ObserveOptionsInput(TypedDict, total=False):
+    """corsfast's keyword options of `CORS`, `init_app` and `cross_origin`: how they are
+    observed (see the Flask page's "Counters and logs"). flask-cors has none of them."""
+
+    name: str
+    log_interval: float
+    top_refused_size: int
+
+
+class CrossOriginKeywords(CrossOriginOptionsInput, ObserveOptionsInput, total=False):
+    """Every keyword option of `cross_origin`."""
+
+
+class CorsKeywords(CorsOptionsInput, ObserveOptionsInput, total=False):
+    """Every keyword option of `CORS` and `CORS.init_app`."""
+
+
 ACL_ORIGIN = "Access-Control-Allow-Origin"
 ACL_METHODS = "Access-Control-Allow-Methods"
 ACL_ALLOW_HEADERS = "Access-Control-Allow-Headers"

@@ -19,7 +19,8 @@ from ._observe import CrossOriginStats, pop_options, resolve, view_name
 from .core import (
     CONFIG_OPTIONS,
     FLASK_CORS_EVALUATED as FLASK_CORS_EVALUATED,
-    CrossOriginOptionsInput,
+    CrossOriginKeywords,
+    CrossOriginOptionsInput as CrossOriginOptionsInput,
     check_given_options,
     get_cors_options,
     lint_option_names,
@@ -40,7 +41,7 @@ LOG = logging.getLogger("flask_cors.decorator")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def cross_origin(*args: Any, **kwargs: Unpack[CrossOriginOptionsInput]) -> Callable[[F], F]:
+def cross_origin(*args: Any, **kwargs: Unpack[CrossOriginKeywords]) -> Callable[[F], F]:
     """Return a view decorator that adds CORS headers to the view's responses, as flask-cors' does.
 
     Options (all optional; the app's `CORS_*` config and the defaults fill the rest):

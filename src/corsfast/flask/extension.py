@@ -20,7 +20,8 @@ from ._hooks import _context, _pop_engine
 from ._observe import config_options, empty_stats, pop_options, resolve
 from .core import (
     ACL_ORIGIN as ACL_ORIGIN,
-    CorsOptionsInput,
+    CorsKeywords,
+    CorsOptionsInput as CorsOptionsInput,
     ResourcePattern,
     get_cors_options,
     get_regexp_pattern,
@@ -69,7 +70,7 @@ class CORS:
     raises TypeError or ValueError there.
     """
 
-    def __init__(self, app: Flask | Blueprint | None = None, **kwargs: Unpack[CorsOptionsInput]) -> None:
+    def __init__(self, app: Flask | Blueprint | None = None, **kwargs: Unpack[CorsKeywords]) -> None:
         options = cast("dict[str, Any]", kwargs)
         self._engine = _pop_engine(options)
         self._corsfast_observe = pop_options(options, "CORS()")
@@ -96,7 +97,7 @@ class CORS:
             self._corsfast_observer.reset()
         self._corsfast_since = time.time()
 
-    def init_app(self, app: Flask | Blueprint, **kwargs: Unpack[CorsOptionsInput]) -> None:
+    def init_app(self, app: Flask | Blueprint, **kwargs: Unpack[CorsKeywords]) -> None:
         """Register the after-request hook on `app` (and, for an app, wrap its exception handlers)."""
         extra = cast("dict[str, Any]", kwargs)
         extra.pop("_engine", None)
