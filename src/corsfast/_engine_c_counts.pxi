@@ -182,6 +182,10 @@ cdef class RefusedOrigins:
         (rate-limited) when the logger takes INFO lines."""
         self._note(reason, origin, detail_name, detail)
 
+    def logs(self):
+        """Return True when the logger takes INFO lines (a refusal would be logged)."""
+        return self._log_enabled()
+
     def log_if_enabled(self, int reason, origin not None, detail_name=None, detail=None):
         """Log one refusal (rate-limited) when the logger takes INFO lines; count nothing."""
         self._log_if_enabled(reason, origin, detail_name, detail)

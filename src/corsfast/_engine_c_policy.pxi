@@ -677,14 +677,19 @@ cdef class CORSPolicy:
 
     cdef object _first_refused_header(self, object names):
         """Return the first name of an Access-Control-Request-Headers value this policy does
-        not allow (the whole value when its names cannot be told apart)."""
+        not allow, cut to 256 bytes (the whole value, cut, when its names cannot be told
+        apart); one pass, no list of the names (a value may be huge)."""
+        cdef Py_ssize_t start = 0, end
         if not self._starlette_rules() and self._any_header:
-            return names
-        for name in names.split(b","):
-            name = name.strip(_STRIP)
+            return names[:256]
+        while True:
+            end = names.find(b",", start)
+            name = names[start:end if end >= 0 else len(names)].strip(_STRIP)
             if name.lower() not in self._allowed_header_names:
-                return name
-        return names
+                return name[:256]
+            if end < 0:
+                return names[:256]
+            start = end + 1
 
     def note(self, int kind, int reason, origin=None, method=None, names=None):
         """Count one request of `kind` (0 simple, 1 preflight) for `reason` (a number); a

@@ -115,6 +115,10 @@ class RefusedOrigins:
         self.add(origin)
         self.log_if_enabled(reason, origin, detail_name, detail)
 
+    def logs(self) -> bool:
+        """Return True when the logger takes INFO lines (a refusal would be logged)."""
+        return self._logger.isEnabledFor(logging.INFO)
+
     def log_if_enabled(
         self, reason: int, origin: Union[bytes, str], detail_name: Optional[str] = None, detail: object = None
     ) -> None:

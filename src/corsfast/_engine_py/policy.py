@@ -707,6 +707,8 @@ class CORSPolicy:
                 next(entry.refusals)
             else:
                 self._refused.add(origin)
+            if not self._refused.logs():
+                return
             if reason == METHOD_NOT_ALLOWED:
                 self._refused.log_if_enabled(reason, origin, "method", method)
             elif reason == HEADER_NOT_ALLOWED:
@@ -716,9 +718,19 @@ class CORSPolicy:
 
     def _first_refused_header(self, names: bytes) -> bytes:
         """Return the first name of an Access-Control-Request-Headers value this policy does
-        not allow (the whole value when its names cannot be told apart)."""
+        not allow, cut to 256 bytes (the whole value, cut, when its names cannot be told
+        apart); one pass, no list of the names (a value may be huge)."""
         if not self._starlette_rules() and self._any_header:
-            return names
+            return names[:256]
+        start = 0
+        while True:
+            end = names.find(b",", start)
+            name = names[start : end if end >= 0 else len(names)].strip(_STRIP)
+            if name.lower() not in self._allowed_header_names:
+                return name[:256]
+            if end < 0:
+                return names[:256]
+            start = end + 1
         for name in names.split(b","):
             name = name.strip(_STRIP)
             if name.lower() not in self._allowed_header_names:
