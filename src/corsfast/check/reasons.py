@@ -1,13 +1,15 @@
-"""The reason `corsfast check` gives for a request: the id, in the vocabulary of corsfast's
-counters and refusal logs (`corsfast._observe.reasons`), of what a browser concludes from
-the answers.
+"""The reason `corsfast check` gives for a request: the id that corsfast's counters
+(`stats()`) and refusal logs give the same request, for what a browser concludes from the
+answers.
 
 A browser sees only the answers, so the reason comes from the rules that failed: each rule
 gives one reason (`RULE_REASONS`), and when several failed the reason that comes first in
 `PRECEDENCE` wins (the origin first, then the method, then the headers), as the counters
 order them. A server's own counters can be more precise about the origin: an
 `allow_origin_func` that refused or raised (`func_refused`, `func_error`) answers as any
-refused origin does, so the check says `origin_not_allowed`.
+refused origin does, so the check says `origin_not_allowed`; it says `origin_invalid` only
+for an origin corsfast refuses with its default options before any rule
+(`origin_is_invalid`).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ RULE_REASONS: Mapping[str, Optional[str]] = MappingProxyType(
         "header-authorization-wildcard": "header_not_allowed",
         "header-wildcard-credentials": "header_not_allowed",
         # A non-2xx preflight says that the preflight failed, not why: the other failed rules
-        # say it (a CORS middleware's 400 comes with the origin, method or header it refused).
+        # say it (a CORS middleware's 400 leaves out the origin, method or header it refused).
         "preflight-status": None,
     }
 )
