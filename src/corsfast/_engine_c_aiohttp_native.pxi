@@ -328,10 +328,10 @@ cdef class AiohttpCORSMiddleware:
         # Why the Origin `raw` got the refused `entry`: `asked` when allow_origin_func was
         # just asked (func_refused or func_error), else the engine's reason.
         cdef CORSPolicy policy = self.policy
-        if (PyBytes_GET_SIZE(raw) > policy._max_origin_length or not policy._eligible(raw)):
-            return R_ORIGIN_INVALID
         if asked:
-            return asked
+            return asked  # only an Origin no rule refused as invalid is asked
+        if PyBytes_GET_SIZE(raw) > policy._max_origin_length or not policy._eligible(raw):
+            return R_ORIGIN_INVALID
         if policy._func is not None and entry is not policy._denied:
             return R_FUNC_REFUSED  # a refusal of allow_origin_func, cached for its ttl
         return R_ORIGIN_NOT_ALLOWED

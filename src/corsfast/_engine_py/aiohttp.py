@@ -16,6 +16,7 @@ preflight answers; the preflight handler counts the preflights it answers itself
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Optional
 
@@ -91,10 +92,13 @@ def _names() -> dict[str, Any]:
     return _NAMES
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def aiohttp_eligible(origin: str) -> bool:
     """Return True for an Origin value that may be reflected: at most the documented length,
     no control character."""
-    return len(origin) <= DEFAULT_MAX_ORIGIN_LENGTH and not any(c < " " or c == "\x7f" for c in origin)
+    return len(origin) <= DEFAULT_MAX_ORIGIN_LENGTH and _CONTROL.search(origin) is None
 
 
 class AiohttpEntry:

@@ -273,10 +273,10 @@ class AiohttpCORSMiddleware:
         """Return why the Origin `raw` got the refused `entry`: `asked` when allow_origin_func
         was just asked (func_refused or func_error), else the engine's reason."""
         policy = self._policy
+        if asked:
+            return asked  # only an Origin no rule refused as invalid is asked
         if len(raw) > policy._max_origin_length or not policy._eligible(raw):
             return ORIGIN_INVALID
-        if asked:
-            return asked
         if policy._func is not None and entry is not policy._denied:
             return FUNC_REFUSED  # a refusal of allow_origin_func, cached for its ttl
         return ORIGIN_NOT_ALLOWED
@@ -315,7 +315,11 @@ class AiohttpCORSMiddleware:
         for name, value in pairs:
             if name != b"content-length":
                 response_headers.add(_name(name), _text(value))
-        return (status, response_headers, *aiohttp_native_preflight_reason(pairs, method, raw_names, raw_private_network))
+        return (
+            status,
+            response_headers,
+            *aiohttp_native_preflight_reason(pairs, method, raw_names, raw_private_network),
+        )
 
     async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Return the response to `request`: a preflight's answer, or `handler`'s response
@@ -355,7 +359,9 @@ class AiohttpCORSMiddleware:
                 if entry.allowed:
                     self._counts.count(kind, ALLOWED)
                 else:
-                    self._counted(kind, self._origin_reason(raw, entry, asked), origin, None, None)
+                    reason = self._origin_reason(raw, entry, asked)
+                    self._counts.count(kind, reason)
+                    self._refused.note(reason, origin)
         try:
             response = await handler(request)
         except _HTTPException as error:

@@ -75,10 +75,10 @@ def _refusal(request: web.Request, routes: Any, text: str) -> web.Response:
     return response
 
 
-def _first_refused_header(value: str, refused: frozenset[str]) -> str:
+def _first_refused_header(value: Optional[str], refused: frozenset[str]) -> str:
     """Return the first name of an Access-Control-Request-Headers `value` among the `refused`
     names (upper-cased, as aiohttp-cors compares them), in the request's spelling."""
-    for name in value.split(","):
+    for name in (value or "").split(","):
         name = name.strip(" \t")
         if name.upper() in refused:
             return name
@@ -116,7 +116,7 @@ class _PreflightHandler:
         is the view); None when it has none."""
         from . import APP_CONFIG_KEY
 
-        cors = request.app.get(APP_CONFIG_KEY)  # type: ignore[call-overload]
+        cors = request.app.get(APP_CONFIG_KEY)
         return getattr(cors, "_observation", None)
 
     def _count(
