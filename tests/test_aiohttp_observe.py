@@ -307,6 +307,69 @@ def test_dropin_hostile_origins_never_reach_a_log_line_unescaped(
     assert all(origin.isprintable() for origin, _ in stats.top_refused)
 
 
+def test_dropin_counts_exactly_under_threads(engine: ModuleType) -> None:
+    # The response hook and the preflight handler of one configuration, called by 8 threads
+    # at once (each with its own event loop), on requests routed as aiohttp routes them.
+    app, cors = dropin_app(engine)
+    rows = [row for row in dropin_rows() if row[1] in ("/api", "/none") and row[0] in ("GET", "OPTIONS")]
+    hook = cors._cors_impl._routes
+
+    async def routed() -> list[tuple[str, Any, Any]]:
+        requests = []
+        for method, path, headers, _, _ in rows:
+            request = make_mocked_request(method, path, headers=headers, app=app)
+            match = await app.router.resolve(request)
+            request._match_info = match
+            requests.append((method, request, match.handler))
+        return requests
+
+    requests = asyncio.run(routed())
+
+    async def answer_all(times: int) -> None:
+        for _ in range(times):
+            for method, request, route_handler in requests:
+                if method == "GET":
+                    await hook(request, web.Response(text="ok"))
+                else:
+                    try:
+                        await route_handler(request)
+                    except web.HTTPForbidden:
+                        pass
+
+    barrier = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            asyncio.run(answer_all(100))
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert counted(cors.stats()) == expected_counts(rows, 8 * 100)
+    assert sum(n for _, n in cors.stats().top_refused) == sum(refused_by_origin(rows, 8 * 100).values())
+
+
+@pytest.mark.parametrize("interval", [0, 60])
+def test_log_interval_is_each_apis_own(engine: ModuleType, interval: float, caplog: pytest.LogCaptureFixture) -> None:
+    # Three identical refusals: three lines without an interval, else one (and the count of
+    # those left out goes with the next line).
+    app, _ = dropin_app(engine, log_interval=interval)
+    middleware = native(engine, log_interval=interval)
+    rows: list[Row] = [("GET", "/api", {"Origin": EVIL}, None, None)] * 3
+    with caplog.at_level(logging.INFO, logger="corsfast.refusals"):
+        asyncio.run(send_all(app, rows))
+        asyncio.run(call_all(middleware, rows))
+    lines = [record.getMessage() for record in caplog.records if record.name == "corsfast.refusals"]
+    assert len(lines) == (6 if interval == 0 else 2)
+
+
 @pytest.mark.parametrize(
     ("option", "value", "error"),
     [
