@@ -404,7 +404,10 @@ def aiohttp_known_preflight(routes: AiohttpRoutes, request: Any) -> Any:
     refusal = state.refusals.get(key)
     if refusal is None:
         return None
-    _counted(routes, PREFLIGHT, refusal[1], key[0], refusal[2], refusal[3])
+    # `_counted`'s work, inline: a kept refusal's reason is never `allowed` or `no_origin`.
+    routes._counts.count(PREFLIGHT, refusal[1])
+    if routes._refused is not None:
+        routes._refused.note(refusal[1], key[0], refusal[2], refusal[3])
     return refusal[0]
 
 
