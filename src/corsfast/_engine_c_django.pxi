@@ -138,6 +138,17 @@ cdef inline object _dj_header(object request, object headers, str meta_key, str 
     return headers.get(key)
 
 
+cdef inline object _dj_lookup(object source, bint meta, str meta_key, str key):
+    # A request header from `source`: request.META (`meta`) or the request.headers built.
+    cdef PyObject* found
+    if meta:
+        if PyDict_CheckExact(source):
+            found = PyDict_GetItemWithError(source, meta_key)
+            return <object>found if found is not NULL else None
+        return source.get(meta_key)
+    return source.get(key)
+
+
 @cython.final
 cdef class DjangoPolicy:
     """django-cors-headers' settings, compiled: one instance serves every request until a
@@ -328,18 +339,20 @@ cdef class DjangoPolicy:
         cdef int kind = K_SIMPLE
         cdef int reason
         headers = _dj_cached_headers(request)
-        origin = _dj_header(request, headers, DJ_META_ORIGIN, DJ_ORIGIN)
+        cdef bint meta = headers is None
+        source = request.META if meta else headers
+        origin = _dj_lookup(source, meta, DJ_META_ORIGIN, DJ_ORIGIN)
         method = None
         if request.method == OPTIONS:
-            method = _dj_header(request, headers, DJ_META_REQUEST_METHOD, DJ_REQUEST_METHOD)
+            method = _dj_lookup(source, meta, DJ_META_REQUEST_METHOD, DJ_REQUEST_METHOD)
             if method is not None:
                 kind = K_PREFLIGHT
         if not origin:
             return R_NO_ORIGIN, None, None
         entry = self._lookup(origin)
         allowed = entry.allowed and (not entry.ask_signal or self._ask(request))
-        reason = self._reason(request, headers, entry, allowed, kind, method)
-        return (reason,) + self._detail(request, headers, reason, method)
+        reason = self._reason(source, meta, entry, allowed, kind, method)
+        return (reason,) + self._detail(source, meta, reason, method)
 
     cdef int _after(
         self, object request, object response, DecisionCounts counts, RefusedOrigins refused,
@@ -420,16 +433,22 @@ cdef class DjangoPolicy:
         cdef int kind = K_SIMPLE
         cdef int reason, verdict
         cdef DjangoPolicy report
+        cdef bint meta = headers is None
+        source = None  # where the request's headers are read: only a preflight reads more
         method = None
         if options:
-            method = _dj_header(request, headers, DJ_META_REQUEST_METHOD, DJ_REQUEST_METHOD)
+            source = request.META if meta else headers
+            method = _dj_lookup(source, meta, DJ_META_REQUEST_METHOD, DJ_REQUEST_METHOD)
             if method is not None:
                 kind = K_PREFLIGHT
-        reason = self._reason(request, headers, entry, allowed, kind, method)
+        reason = self._reason(source, meta, entry, allowed, kind, method)
         counts.count(kind, reason)
         if reason != R_ALLOWED and refused is not None:
-            detail_name, detail = self._detail(request, headers, reason, method)
-            refused._note(reason, origin, detail_name, detail)
+            if reason == R_METHOD_NOT_ALLOWED or reason == R_HEADER_NOT_ALLOWED:
+                detail_name, detail = self._detail(source, meta, reason, method)
+                refused._note(reason, origin, detail_name, detail)
+            else:
+                refused._note(reason, origin, None, None)
         report = self._report
         if report is None:
             return 0
@@ -440,7 +459,7 @@ cdef class DjangoPolicy:
             allowed = signal == 1 and entry.allowed
         else:
             allowed = entry.allowed
-        verdict = report._reason(request, headers, entry, allowed, kind, method)
+        verdict = report._reason(source, meta, entry, allowed, kind, method)
         if (verdict == R_ALLOWED) == (reason == R_ALLOWED):
             return 0
         counts.count_report(reason == R_ALLOWED)
@@ -448,40 +467,43 @@ cdef class DjangoPolicy:
             if verdict == R_ALLOWED:
                 report_origins._note(R_ALLOWED, origin, None, None)
             else:
-                detail_name, detail = report._detail(request, headers, verdict, method)
+                detail_name, detail = report._detail(source, meta, verdict, method)
                 report_origins._note(verdict, origin, detail_name, detail)
         return 0
 
     cdef int _reason(
-        self, object request, object headers, DjangoOriginEntry entry, bint allowed, int kind, object method
+        self, object source, bint meta, DjangoOriginEntry entry, bint allowed, int kind, object method
     ) except -1:
         if not allowed:
             return R_ORIGIN_NOT_ALLOWED if entry.allowed else R_ORIGIN_INVALID
         if kind == K_SIMPLE:
             return R_ALLOWED
-        if not self._any_method and (
-            self._preflight_methods is None or not PySet_Contains(self._preflight_methods, method)
-        ):
+        # A browser refuses a list it cannot parse before it looks for the method in it.
+        if self._preflight_methods is None:
             return R_METHOD_NOT_ALLOWED
-        if self._refused_header(request, headers) is not None:
+        if self._preflight_headers is None:
+            return R_HEADER_NOT_ALLOWED
+        if not self._any_method and not PySet_Contains(self._preflight_methods, method):
+            return R_METHOD_NOT_ALLOWED
+        if self._refused_header(source, meta) is not None:
             return R_HEADER_NOT_ALLOWED
         if not self._private_network:
-            if _dj_header(request, headers, DJ_META_PRIVATE_NETWORK, DJ_PRIVATE_NETWORK) == DJ_TRUE:
+            if _dj_lookup(source, meta, DJ_META_PRIVATE_NETWORK, DJ_PRIVATE_NETWORK) == DJ_TRUE:
                 return R_PRIVATE_NETWORK_NOT_ALLOWED
         return R_ALLOWED
 
-    cdef tuple _detail(self, object request, object headers, int reason, object method):
+    cdef tuple _detail(self, object source, bint meta, int reason, object method):
         if reason == R_METHOD_NOT_ALLOWED:
             return DJ_METHOD, method
         if reason == R_HEADER_NOT_ALLOWED:
-            name = self._refused_header(request, headers)
+            name = self._refused_header(source, meta)
             if name:
                 return DJ_HEADER, name
         return None, None
 
-    cdef object _refused_header(self, object request, object headers):
+    cdef object _refused_header(self, object source, bint meta):
         cdef PyObject* found
-        value = _dj_header(request, headers, DJ_META_REQUEST_HEADERS, DJ_REQUEST_HEADERS)
+        value = _dj_lookup(source, meta, DJ_META_REQUEST_HEADERS, DJ_REQUEST_HEADERS)
         if not value:
             return None if self._preflight_headers is not None else DJ_EMPTY
         if not PyUnicode_CheckExact(value) or PyUnicode_GET_LENGTH(value) > DJ_REQUESTED_HEADERS_LENGTH:

@@ -328,25 +328,32 @@ class DjangoPolicy:
                     else:
                         response[item[0]] = item[1]
         if counts is not None:
-            self._observe(request, headers, origin, entry, allowed, options, signal, counts, refused, report_origins)
+            if allowed and not options and self._report is None:
+                counts.count(SIMPLE, ALLOWED)  # the common case, without a call
+            else:
+                self._observe(
+                    request, headers, origin, entry, allowed, options, signal, counts, refused, report_origins
+                )
 
     def judge(self, request: Any) -> tuple[int, Optional[str], Any]:
         """Return `(reason, detail_name, detail)`: what a browser concludes from this policy's
         answer to `request` (its signal asked when its settings do not allow the Origin)."""
         headers = _cached_headers(request)
-        origin = request.META.get(META_ORIGIN) if headers is None else headers.get(ORIGIN)
+        meta = headers is None
+        source = request.META if meta else headers
+        origin = source.get(META_ORIGIN if meta else ORIGIN)
         kind = SIMPLE
         method = None
         if request.method == OPTIONS:
-            method = _requested_method(request, headers)
+            method = source.get(META_REQUEST_METHOD if meta else REQUEST_METHOD)
             if method is not None:
                 kind = PREFLIGHT
         if not origin:
             return NO_ORIGIN, None, None
         entry = self.lookup(origin)
         allowed = entry.allowed and (not entry.ask_signal or self.ask_signal(request))
-        reason = self._reason(request, headers, entry, allowed, kind, method)
-        return (reason, *self._detail(request, headers, reason, method))
+        reason = self._reason(source, meta, entry, allowed, kind, method)
+        return (reason, *self._detail(source, meta, reason, method))
 
     # -- what a browser concludes, counted -----------------------------------------------
 
@@ -363,17 +370,22 @@ class DjangoPolicy:
         refused: Optional[RefusedOrigins],
         report_origins: Optional[RefusedOrigins],
     ) -> None:
+        meta = headers is None
+        source = None  # where the request's headers are read: only a preflight reads more
         kind = SIMPLE
         method = None
         if options:
-            method = _requested_method(request, headers)
+            source = request.META if meta else headers
+            method = source.get(META_REQUEST_METHOD if meta else REQUEST_METHOD)
             if method is not None:
                 kind = PREFLIGHT
-        reason = self._reason(request, headers, entry, allowed, kind, method)
+        reason = self._reason(source, meta, entry, allowed, kind, method)
         counts.count(kind, reason)
         if reason != ALLOWED and refused is not None:
-            detail_name, detail = self._detail(request, headers, reason, method)
-            refused.note(reason, origin, detail_name, detail)
+            if reason == METHOD_NOT_ALLOWED or reason == HEADER_NOT_ALLOWED:
+                refused.note(reason, origin, *self._detail(source, meta, reason, method))
+            else:
+                refused.note(reason, origin, None, None)
         report = self._report
         if report is None:
             return
@@ -384,7 +396,7 @@ class DjangoPolicy:
             allowed = signal == 1 and entry.allowed
         else:
             allowed = entry.allowed
-        verdict = report._reason(request, headers, entry, allowed, kind, method)
+        verdict = report._reason(source, meta, entry, allowed, kind, method)
         if (verdict == ALLOWED) == (reason == ALLOWED):
             return
         counts.count_report(reason == ALLOWED)
@@ -392,42 +404,45 @@ class DjangoPolicy:
             if verdict == ALLOWED:
                 report_origins.note(ALLOWED, origin, None, None)
             else:
-                detail_name, detail = report._detail(request, headers, verdict, method)
-                report_origins.note(verdict, origin, detail_name, detail)
+                report_origins.note(verdict, origin, *report._detail(source, meta, verdict, method))
 
     def _reason(
-        self, request: Any, headers: Any, entry: DjangoOriginEntry, allowed: bool, kind: int, method: Optional[str]
+        self, source: Any, meta: bool, entry: DjangoOriginEntry, allowed: bool, kind: int, method: Optional[str]
     ) -> int:
-        """Return the reason number of the answer: allowed, or why a browser refuses it."""
+        """Return the reason number of the answer: allowed, or why a browser refuses it.
+        `source` holds the request's headers (request.META when `meta`), read for a preflight."""
         if not allowed:
             return ORIGIN_NOT_ALLOWED if entry.allowed else ORIGIN_INVALID
         if kind == SIMPLE:
             return ALLOWED
+        # A browser refuses a list it cannot parse before it looks for the method in it.
         methods = self._preflight_methods
-        if not self._any_method and (methods is None or method not in methods):
+        if methods is None:
             return METHOD_NOT_ALLOWED
-        if self._refused_header(request, headers) is not None:
+        if self._preflight_headers is None:
             return HEADER_NOT_ALLOWED
-        if not self._private_network:
-            asked = request.META.get(META_PRIVATE_NETWORK) if headers is None else headers.get(PRIVATE_NETWORK)
-            if asked == TRUE:
-                return PRIVATE_NETWORK_NOT_ALLOWED
+        if not self._any_method and method not in methods:
+            return METHOD_NOT_ALLOWED
+        if self._refused_header(source, meta) is not None:
+            return HEADER_NOT_ALLOWED
+        if not self._private_network and source.get(META_PRIVATE_NETWORK if meta else PRIVATE_NETWORK) == TRUE:
+            return PRIVATE_NETWORK_NOT_ALLOWED
         return ALLOWED
 
-    def _detail(self, request: Any, headers: Any, reason: int, method: Optional[str]) -> tuple[Optional[str], Any]:
+    def _detail(self, source: Any, meta: bool, reason: int, method: Optional[str]) -> tuple[Optional[str], Any]:
         """Return what a refusal names: ("method", it), ("header", the first refused), or None twice."""
         if reason == METHOD_NOT_ALLOWED:
             return "method", method
         if reason == HEADER_NOT_ALLOWED:
-            name = self._refused_header(request, headers)
+            name = self._refused_header(source, meta)
             if name:
                 return "header", name
         return None, None
 
-    def _refused_header(self, request: Any, headers: Any) -> Optional[str]:
+    def _refused_header(self, source: Any, meta: bool) -> Optional[str]:
         """Return the first name in Access-Control-Request-Headers that the answer does not
         allow (or "" when a browser refuses the answer's list whatever is asked), else None."""
-        value = request.META.get(META_REQUEST_HEADERS) if headers is None else headers.get(REQUEST_HEADERS)
+        value = source.get(META_REQUEST_HEADERS if meta else REQUEST_HEADERS)
         if not value:
             return None if self._preflight_headers is not None else ""
         if value.__class__ is not str or len(value) > REQUESTED_HEADERS_LENGTH:

@@ -50,13 +50,16 @@ def answer_reason(origin: str, method: Optional[str], headers: Mapping[str, str]
         return ALLOWED, None, None
     value = response.get(ACCESS_CONTROL_ALLOW_METHODS)
     methods = [] if value is None else browser_list(value)
-    if methods is None or not (
-        method in methods or method in _SAFELISTED_METHODS or ("*" in methods and not credentials)
-    ):
+    if methods is None:
         return METHOD_NOT_ALLOWED, "method", method
     value = response.get(ACCESS_CONTROL_ALLOW_HEADERS)
     listed = [] if value is None else browser_list(value)
     names = None if listed is None else {name.lower() for name in listed}
+    # A browser refuses a list it cannot parse before it looks for the method in it.
+    if names is not None and not (
+        method in methods or method in _SAFELISTED_METHODS or ("*" in methods and not credentials)
+    ):
+        return METHOD_NOT_ALLOWED, "method", method
     for part in (headers.get("access-control-request-headers") or "").split(","):
         name = part.strip(" \t").lower()
         if not name:
