@@ -26,6 +26,7 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.utils import override_settings
 from django_site import CORSFAST, HOOKED, receiver, site
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import corsfast
 from corsfast._observe.reasons import REASON_IDS
@@ -500,7 +501,9 @@ def test_counts_survive_a_settings_change(engine: ModuleType) -> None:
         ("CORSFAST_REPORT_ONLY", {"CORS_ALLOW_HEADERS": ["x\r\ny"]}, "corsfast.E006", True),
     ],
 )
-def test_bad_settings_are_check_errors(engine: ModuleType, setting: str, value: Any, error_id: str, stops: bool) -> None:
+def test_bad_settings_are_check_errors(
+    engine: ModuleType, setting: str, value: Any, error_id: str, stops: bool
+) -> None:
     """Each is an error of `manage.py check`; those the middleware cannot run with also stop
     it from being created (Django creates it at start-up)."""
     with override_settings(**{setting: value}):
@@ -526,3 +529,148 @@ def test_good_settings_pass_the_checks() -> None:
         assert [m for m in run_checks(tags=["security"]) if m.id.startswith("corsfast.")] == []
     with override_settings(INSTALLED_APPS=["corsfast.django"], CORSFAST_NAME=""):
         assert [m.id for m in run_checks(tags=["security"]) if m.id.startswith("corsfast.")] == ["corsfast.E001"]
+
+
+# -- report-only ------------------------------------------------------------------------------
+
+B, C = "https://b.test", "https://c.test"
+
+
+def test_report_only_counts_what_it_would_change(impl: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="corsfast.report_only")
+    requests = [
+        ("GET", {"Origin": A}),
+        ("GET", {"Origin": B}),  # allowed, would be refused
+        ("GET", {"Origin": C}),  # refused, would be allowed
+        ("GET", {"Origin": "https://d.test"}),  # refused by both
+        ("OPTIONS", preflight(A, "PUT")),  # allowed, its method would be refused
+        ("OPTIONS", preflight(A, "GET")),
+        ("GET", {}),
+    ]
+    enforced = {"CORS_ALLOWED_ORIGINS": [A, B]}
+    report = {"CORS_ALLOWED_ORIGINS": [A, C], "CORS_ALLOW_METHODS": ["GET"]}
+    seen = []
+    for report_only in (None, report):
+        with site(impl, CORSFAST_REPORT_ONLY=report_only, **enforced):
+            client = Client()
+            middleware = middleware_of(client)
+            middleware.reset_stats()
+            answers = [client.generic(method, "/plain/", headers=headers) for method, headers in requests]
+            seen.append(([(a.status_code, list(a.items()), a.content) for a in answers], middleware.stats()))
+            middleware.reset_stats()
+            reset = None if report_only is None else corsfast.ReportOnlyStats(0, 0, ())
+            assert middleware.stats().report_only == reset
+    (plain_answers, plain_stats), (answers, stats) = seen
+    assert answers == plain_answers
+    assert (stats.simple, stats.preflight, stats.top_refused) == (
+        plain_stats.simple,
+        plain_stats.preflight,
+        plain_stats.top_refused,
+    )
+    assert plain_stats.report_only is None
+    assert stats.report_only == corsfast.ReportOnlyStats(
+        would_refuse=2, would_allow=1, top_origins=((B, 1), (C, 1), (A, 1))
+    )
+    lines = [record.getMessage() for record in caplog.records if record.name == "corsfast.report_only"]
+    assert lines == [
+        f"CORS report-only origin_not_allowed: origin={B} (0 more since the last line)",
+        f"CORS report-only allowed: origin={C} (0 more since the last line)",
+        f"CORS report-only method_not_allowed: origin={A} method=PUT (0 more since the last line)",
+    ]
+
+
+def test_report_only_reuses_the_signals_answer(engine: ModuleType) -> None:
+    """The signal is asked as often as without report-only when the enforced policy asked it."""
+    calls = []
+
+    def handler(sender: Any, request: Any, **kwargs: Any) -> bool:
+        calls.append(request)
+        return True
+
+    with (
+        override_settings(CORS_ALLOWED_ORIGINS=[A], CORSFAST_REPORT_ONLY={"CORS_ALLOWED_ORIGINS": [B]}),
+        receiver(handler),
+    ):
+        middleware = _on_engine(engine)(view)
+        response = middleware(RF.get("/", HTTP_ORIGIN=C))  # both ask: the enforced answer is reused
+        assert response["Access-Control-Allow-Origin"] == C and len(calls) == 1
+        middleware(RF.get("/", HTTP_ORIGIN=A))  # only report-only asks, once
+        assert len(calls) == 2
+        assert middleware.stats().report_only == corsfast.ReportOnlyStats(0, 0, ())
+
+
+ORIGINS = [A, B, C, "http://a.test", "https://a.test:8443", "null", "https://x.a.test", "https://a.test]", "x"]
+CORS_SETTINGS = {
+    "CORS_ALLOW_ALL_ORIGINS": st.booleans(),
+    "CORS_ALLOWED_ORIGINS": st.lists(st.sampled_from([o for o in ORIGINS if o != "https://a.test]"]), max_size=3),
+    "CORS_ALLOWED_ORIGIN_REGEXES": st.lists(st.sampled_from([r"https://.*\.a\.test", r"https://b\.test"]), max_size=2),
+    "CORS_ALLOW_METHODS": st.lists(st.sampled_from(["GET", "PUT", "DELETE", "PATCH", "*"]), max_size=3),
+    "CORS_ALLOW_HEADERS": st.lists(st.sampled_from(["content-type", "x-a", "authorization", "*"]), max_size=3),
+    "CORS_ALLOW_CREDENTIALS": st.booleans(),
+    "CORS_ALLOW_PRIVATE_NETWORK": st.booleans(),
+}
+
+
+@st.composite
+def cors_settings(draw: Any, keys: Any = None) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from(sorted(CORS_SETTINGS)), unique=True)) if keys is None else keys
+    return {name: draw(CORS_SETTINGS[name]) for name in names}
+
+
+@st.composite
+def cors_request(draw: Any) -> tuple[str, dict[str, str]]:
+    headers: dict[str, str] = {}
+    origin = draw(st.sampled_from([*ORIGINS, None]))
+    if origin is not None:
+        headers["Origin"] = origin
+    method = draw(st.sampled_from(["GET", "OPTIONS"]))
+    if method == "OPTIONS" and draw(st.booleans()):
+        headers["Access-Control-Request-Method"] = draw(st.sampled_from(["GET", "PUT", "QUERY", "PATCH"]))
+        asked = draw(st.sampled_from(["", "x-a", "content-type,x-b", "authorization", "Content-Type"]))
+        if asked:
+            headers["Access-Control-Request-Headers"] = asked
+        if draw(st.booleans()):
+            headers["Access-Control-Request-Private-Network"] = "true"
+    return method, headers
+
+
+def run_requests(impl: str, requests: list[tuple[str, dict[str, str]]], **chosen: Any) -> tuple[list[Any], list[Any]]:
+    """Return each answer (status, headers, body) and whether it was counted as allowed, and
+    the middleware's stats after all of them."""
+    with site(impl, **chosen):
+        client = Client()
+        middleware = middleware_of(client)
+        answers, verdicts = [], []
+        for method, headers in requests:
+            before = middleware.stats()
+            answer = client.generic(method, "/plain/", headers=headers)
+            after = middleware.stats()
+            answers.append((answer.status_code, list(answer.items()), answer.content))
+            kind = "preflight" if "Access-Control-Request-Method" in headers and method == "OPTIONS" else "simple"
+            verdicts.append(after.__getattribute__(kind)["allowed"] > before.__getattribute__(kind)["allowed"])
+        return answers, [verdicts, middleware.stats()]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    enforced=cors_settings(),
+    report=cors_settings(),
+    requests=st.lists(cors_request(), min_size=1, max_size=6),
+)
+def test_report_only_never_changes_an_answer_and_counts_right(
+    impl: str, enforced: dict[str, Any], report: dict[str, Any], requests: list[tuple[str, dict[str, str]]]
+) -> None:
+    """Differential: the same app without report-only answers byte for byte alike; the app
+    enforcing the report-only settings says which verdicts differ, and those are counted."""
+    plain_answers, (verdicts, plain_stats) = run_requests(impl, requests, **enforced)
+    answers, (same_verdicts, stats) = run_requests(impl, requests, CORSFAST_REPORT_ONLY=report, **enforced)
+    _, (report_verdicts, _) = run_requests(impl, requests, **{**enforced, **report})
+    assert answers == plain_answers
+    assert same_verdicts == verdicts
+    assert (stats.simple, stats.preflight) == (plain_stats.simple, plain_stats.preflight)
+    with_origin = [i for i, (_, headers) in enumerate(requests) if headers.get("Origin")]
+    would_refuse = sum(1 for i in with_origin if verdicts[i] and not report_verdicts[i])
+    would_allow = sum(1 for i in with_origin if not verdicts[i] and report_verdicts[i])
+    assert stats.report_only is not None
+    assert (stats.report_only.would_refuse, stats.report_only.would_allow) == (would_refuse, would_allow)
+    assert sum(n for _, n in stats.report_only.top_origins) == would_refuse + would_allow
