@@ -674,3 +674,30 @@ def test_report_only_never_changes_an_answer_and_counts_right(
     assert stats.report_only is not None
     assert (stats.report_only.would_refuse, stats.report_only.would_allow) == (would_refuse, would_allow)
     assert sum(n for _, n in stats.report_only.top_origins) == would_refuse + would_allow
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(enforced=cors_settings(), requests=st.lists(cors_request(), min_size=1, max_size=6))
+def test_counted_reasons_are_what_a_browser_concludes(
+    impl: str, enforced: dict[str, Any], requests: list[tuple[str, dict[str, str]]]
+) -> None:
+    """Random settings and requests: each request is counted once, under the reason the Fetch
+    standard's checks give on its answer."""
+    with site(impl, **enforced):
+        client = Client()
+        middleware = middleware_of(client)
+        for method, headers in requests:
+            middleware.reset_stats()
+            answer = client.generic(method, "/plain/", headers=headers)
+            stats = middleware.stats()
+            counted = [
+                (kind, reason) for kind in ("simple", "preflight") for reason, n in getattr(stats, kind).items() if n
+            ]
+            preflight = method == "OPTIONS" and "Access-Control-Request-Method" in headers
+            origin = headers.get("Origin")
+            if origin is None:
+                expected = "no_origin"
+            else:
+                invalid = origin == "https://a.test]"
+                expected = browser_reason(headers, answer, "origin_invalid" if invalid else "origin_not_allowed")
+            assert counted == [("preflight" if preflight else "simple", expected)], (method, headers)
