@@ -363,6 +363,7 @@ cdef class DjangoPolicy:
         cdef object item
         cdef Py_ssize_t i
         cdef bint options, allowed
+        cdef int reason
         cdef int signal = -1  # the signal's answer: -1 not asked, else 0 or 1
         enabled = getattr(request, DJ_CORS_ENABLED, None)
         if enabled is None:
@@ -416,8 +417,14 @@ cdef class DjangoPolicy:
                     else:
                         response[<object>PyTuple_GET_ITEM(item, 0)] = <object>PyTuple_GET_ITEM(item, 1)
         if counts is not None:
-            if allowed and not options and self._report is None:
-                counts.count(K_SIMPLE, R_ALLOWED)  # the common case, without a call
+            if not options and self._report is None:  # a simple request, judged without a call
+                if allowed:
+                    counts.count(K_SIMPLE, R_ALLOWED)
+                else:
+                    reason = R_ORIGIN_NOT_ALLOWED if entry.allowed else R_ORIGIN_INVALID
+                    counts.count(K_SIMPLE, reason)
+                    if refused is not None:
+                        refused._note(reason, origin, None, None)
             else:
                 self._observe(
                     request, headers, origin, entry, allowed, options, signal, counts, refused, report_origins

@@ -82,6 +82,9 @@ URL_END = 4
 URL_END_STRICT = 5
 """empty (`^/api/\\Z`)"""
 
+_UNSEEN: Any = object()
+"""What a cache lookup returns for a value not seen yet."""
+
 KNOWN_TYPES_BOUND = 256
 """Response types remembered as "Django's own header methods" (or not); cleared when full."""
 
@@ -173,7 +176,8 @@ class DjangoPolicy:
         Authorization passes."""
         self._report: Optional[DjangoPolicy] = spec.report
         """The report-only policy, judged beside this one; None without one."""
-        self._refused_headers: dict[str, Optional[str]] = {}
+        self._refused_headers: dict[str, Any] = {}
+        """Access-Control-Request-Headers value -> its first refused name, or None."""
 
     # -- the parts of a request ----------------------------------------------------------
 
@@ -328,8 +332,14 @@ class DjangoPolicy:
                     else:
                         response[item[0]] = item[1]
         if counts is not None:
-            if allowed and not options and self._report is None:
-                counts.count(SIMPLE, ALLOWED)  # the common case, without a call
+            if not options and self._report is None:  # a simple request, judged without a call
+                if allowed:
+                    counts.count(SIMPLE, ALLOWED)
+                else:
+                    reason = ORIGIN_NOT_ALLOWED if entry.allowed else ORIGIN_INVALID
+                    counts.count(SIMPLE, reason)
+                    if refused is not None:
+                        refused.note(reason, origin, None, None)
             else:
                 self._observe(
                     request, headers, origin, entry, allowed, options, signal, counts, refused, report_origins
@@ -423,8 +433,13 @@ class DjangoPolicy:
             return HEADER_NOT_ALLOWED
         if not self._any_method and method not in methods:
             return METHOD_NOT_ALLOWED
-        if self._refused_header(source, meta) is not None:
-            return HEADER_NOT_ALLOWED
+        value = source.get(META_REQUEST_HEADERS if meta else REQUEST_HEADERS)
+        if value:
+            refused = self._refused_headers.get(value, _UNSEEN)  # the verdict remembered, without a call
+            if refused is _UNSEEN:
+                refused = self._refused_header(source, meta)
+            if refused is not None:
+                return HEADER_NOT_ALLOWED
         if not self._private_network and source.get(META_PRIVATE_NETWORK if meta else PRIVATE_NETWORK) == TRUE:
             return PRIVATE_NETWORK_NOT_ALLOWED
         return ALLOWED
@@ -448,9 +463,10 @@ class DjangoPolicy:
         if value.__class__ is not str or len(value) > REQUESTED_HEADERS_LENGTH:
             return self._first_refused(value)
         cache = self._refused_headers
-        found = cache.get(value, cache)
-        if found is not cache:
-            return cast(Optional[str], found)
+        seen = cache.get(value, _UNSEEN)
+        if seen is not _UNSEEN:
+            remembered: Optional[str] = seen
+            return remembered
         found = self._first_refused(value)
         with self._store_lock:
             if len(cache) >= REQUESTED_HEADERS_BOUND:
@@ -512,8 +528,8 @@ def _plain_latin1(value: str) -> bool:
 
 def _requested_method(request: Any, headers: Any) -> Optional[str]:
     """Return Access-Control-Request-Method (a preflight's, as django-cors-headers tells one), or None."""
-    method = request.META.get(META_REQUEST_METHOD) if headers is None else headers.get(REQUEST_METHOD)
-    return cast(Optional[str], method)
+    method: Optional[str] = request.META.get(META_REQUEST_METHOD) if headers is None else headers.get(REQUEST_METHOD)
+    return method
 
 
 def _cached_headers(request: Any) -> Any:
