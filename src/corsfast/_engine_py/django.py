@@ -6,7 +6,10 @@ the signal, the header blocks as ready `(name, value)` tuples, and a bounded cac
 verdicts keyed on the Origin string. `django_call` and `django_acall` are the middleware's
 `__call__` and `__acall__`: the whole per-request flow of django-cors-headers 4.9's
 `CorsMiddleware` (preflight short-circuit, `patch_vary_headers`, header writes) with no
-settings read and no `request.headers` built.
+settings read and no `request.headers` built. They also count each request CORS applies to
+in the middleware's `DecisionCounts`, by kind and by the reason a browser concludes from the
+answer (read from the compiled settings, never from the response), and judge it by the
+report-only policy when there is one.
 
 Header writes go straight into Django's `ResponseHeaders._store` (`{lower name: (name, value)}`,
 what `response[name] = value` stores after `_convert_to_charset`) for response types whose

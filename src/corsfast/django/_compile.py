@@ -7,9 +7,10 @@ the middleware's methods (`is_enabled`, `origin_found_in_white_lists`, ...) run 
 when every setting has the shape django-cors-headers' checks accept; any other snapshot
 is served by the methods, which answer as django-cors-headers does with those values.
 
-One `DjangoState` per engine holds the current policy; Django's `setting_changed` signal
-(which `override_settings` sends) marks it stale for any `CORS_*` setting, and the next
-request compiles again.
+One `DjangoState` per engine holds the current policy, and the report-only policy of
+`CORSFAST_REPORT_ONLY` (the same settings with some replaced, compiled alike); Django's
+`setting_changed` signal (which `override_settings` sends) marks them stale for any `CORS_*`
+or `CORSFAST_*` setting, and the next request compiles again.
 """
 
 from __future__ import annotations
