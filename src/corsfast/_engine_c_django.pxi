@@ -363,7 +363,7 @@ cdef class DjangoPolicy:
         cdef object item
         cdef Py_ssize_t i
         cdef bint options, allowed
-        cdef int reason
+        cdef int reason, kind
         cdef int signal = -1  # the signal's answer: -1 not asked, else 0 or 1
         enabled = getattr(request, DJ_CORS_ENABLED, None)
         if enabled is None:
@@ -417,12 +417,16 @@ cdef class DjangoPolicy:
                     else:
                         response[<object>PyTuple_GET_ITEM(item, 0)] = <object>PyTuple_GET_ITEM(item, 1)
         if counts is not None:
-            if not options and self._report is None:  # a simple request, judged without a call
+            if self._report is None and not (allowed and options):
+                # A simple request or a refused origin, judged without a call.
                 if allowed:
                     counts.count(K_SIMPLE, R_ALLOWED)
                 else:
                     reason = R_ORIGIN_NOT_ALLOWED if entry.allowed else R_ORIGIN_INVALID
-                    counts.count(K_SIMPLE, reason)
+                    kind = K_SIMPLE
+                    if options and _dj_header(request, headers, DJ_META_REQUEST_METHOD, DJ_REQUEST_METHOD) is not None:
+                        kind = K_PREFLIGHT
+                    counts.count(kind, reason)
                     if refused is not None:
                         refused._note(reason, origin, None, None)
             else:

@@ -335,12 +335,14 @@ class DjangoPolicy:
                     else:
                         response[item[0]] = item[1]
         if counts is not None:
-            if not options and self._report is None:  # a simple request, judged without a call
+            if self._report is None and not (allowed and options):
+                # A simple request or a refused origin, judged without a call.
                 if allowed:
                     counts.count(SIMPLE, ALLOWED)
                 else:
                     reason = ORIGIN_NOT_ALLOWED if entry.allowed else ORIGIN_INVALID
-                    counts.count(SIMPLE, reason)
+                    preflight = options and _requested_method(request, headers) is not None
+                    counts.count(PREFLIGHT if preflight else SIMPLE, reason)
                     if refused is not None:
                         refused.note(reason, origin, None, None)
             else:
