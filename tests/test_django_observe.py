@@ -701,3 +701,30 @@ def test_counted_reasons_are_what_a_browser_concludes(
                 invalid = origin == "https://a.test]"
                 expected = browser_reason(headers, answer, "origin_invalid" if invalid else "origin_not_allowed")
             assert counted == [("preflight" if preflight else "simple", expected)], (method, headers)
+
+
+def test_counts_are_exact_under_8_threads_through_djangos_wsgi_handler(impl: str) -> None:
+    from django.core.handlers.wsgi import WSGIHandler
+
+    per_thread = 300
+    with site(impl, CORS_ALLOWED_ORIGINS=[A]):
+        handler = WSGIHandler()
+        middleware = handler._middleware_chain.__wrapped__
+        barrier = threading.Barrier(8)
+
+        def work() -> None:
+            environs = [dict(mixed_request(n).environ) for n in range(per_thread)]
+            barrier.wait()
+            for environ in environs:
+                body = handler(environ, lambda status, headers, exc_info=None: None)
+                body.close()
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        stats = middleware.stats()
+    quarter = 8 * per_thread // 4
+    assert stats.simple == {**zeros(), "allowed": quarter, "origin_not_allowed": quarter, "no_origin": quarter}
+    assert stats.preflight == {**zeros(), "method_not_allowed": quarter}
