@@ -12,11 +12,13 @@ import gc
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any, Optional
 
 import pytest
+from cases import RecordingApp, run_sync
 
 import corsfast
 from corsfast._observe.observer import Observer
@@ -140,8 +142,9 @@ def test_prometheus_exposition_equals_stats(engine: ModuleType, registry: Any) -
         mine = {labels: n for labels, n in requests.items() if ("middleware", middleware.name) in labels}
         assert len(mine) == len(KINDS) * len(REASON_IDS)  # every reason, zeros included
     assert sum(n for labels, n in requests.items() if ("middleware", "quiet") in labels) == 0
-    assert requests[(("kind", "simple"), ("middleware", "busy"), ("reason", "origin_not_allowed"))] == (
-        busy.stats().simple["origin_not_allowed"]
+    assert (
+        requests[(("kind", "simple"), ("middleware", "busy"), ("reason", "origin_not_allowed"))]
+        == (busy.stats().simple["origin_not_allowed"])
     )
     # Only the middleware with a report-only policy has the report-only counter.
     assert samples["corsfast_report_only_total"] == expected_report_only()
@@ -231,9 +234,109 @@ def test_a_garbage_collected_middleware_leaves_the_exposition(engine: ModuleType
     assert samples.get("corsfast_requests_total", {}) == expected_requests()
 
 
+def test_scrapes_while_eight_threads_count(engine: ModuleType, registry: Any) -> None:
+    # Every scrape sees each count no lower than the one before; the last one sees them all.
+    middleware = Counted(engine, "threaded")
+    key = (("kind", "preflight"), ("middleware", "threaded"), ("reason", "header_not_allowed"))
+    start = threading.Barrier(9)
+
+    def count() -> None:
+        start.wait()
+        for _ in range(20_000):
+            middleware.counts.add(1, REASON_IDS.index("header_not_allowed"), 1)
+
+    threads = [threading.Thread(target=count) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    seen = []
+    while any(thread.is_alive() for thread in threads):
+        seen.append(scrape(registry)[1]["corsfast_requests_total"][key])
+    for thread in threads:
+        thread.join()
+    seen.append(scrape(registry)[1]["corsfast_requests_total"][key])
+    assert seen == sorted(seen) and seen[-1] == 8 * 20_000 == middleware.stats().preflight["header_not_allowed"]
+
+
 def test_a_registry_refuses_a_second_collector(registry: Any) -> None:
     with pytest.raises(ValueError, match="corsfast_requests"):
         registry.register(PrometheusCollector())
+
+
+# -- a real middleware driven by real requests ---------------------------------------------
+
+COUNTING = hasattr(corsfast.CORSMiddleware, "stats")
+
+
+def asgi_request(middleware: Any, method: str, headers: tuple[tuple[bytes, bytes], ...]) -> None:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "https",
+        "path": "/api",
+        "raw_path": b"/api",
+        "query_string": b"",
+        "root_path": "",
+        "headers": list(headers),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    run_sync(middleware(scope, receive, send))
+
+
+@pytest.mark.skipif(not COUNTING, reason="corsfast.CORSMiddleware does not count its decisions in this build")
+def test_a_real_middleware_is_exported_as_it_counts(engine: ModuleType, registry: Any) -> None:
+    reader = sdk_export.InMemoryMetricReader()
+    provider = sdk_metrics.MeterProvider(metric_readers=[reader])
+    instrument(provider.get_meter("corsfast-test"), names=["real-asgi"])
+    middleware = corsfast.CORSMiddleware(
+        RecordingApp(),
+        allow_origins=["https://app.example.com"],
+        allow_methods=["GET", "PUT"],
+        report_only={"allow_origins": ["https://other.example.com"]},
+        name="real-asgi",
+        _engine=engine,
+    )
+    host = (b"host", b"api.test")
+    for origin in (b"https://app.example.com", *HOSTILE_ORIGINS):
+        asgi_request(middleware, "GET", (host, (b"origin", origin)))
+        asgi_request(middleware, "OPTIONS", (host, (b"origin", origin), (b"access-control-request-method", b"PUT")))
+    asgi_request(middleware, "GET", (host,))
+    stats = middleware.stats()
+    assert stats.name == "real-asgi"
+    assert stats.simple["allowed"] == stats.preflight["allowed"] == stats.simple["no_origin"] == 1
+    assert stats.refused == 2 * len(HOSTILE_ORIGINS)
+    assert stats.report_only is not None and stats.report_only.would_refuse == 2
+
+    text, samples = scrape(registry)
+    assert samples["corsfast_requests_total"] == expected_requests()
+    assert samples["corsfast_report_only_total"] == expected_report_only()
+    mine = {
+        dict(labels)["reason"]: n
+        for labels, n in samples["corsfast_requests_total"].items()
+        if ("middleware", "real-asgi") in labels and ("kind", "simple") in labels
+    }
+    assert mine == dict(stats.simple)
+    points = read_otel(reader)
+    assert points["corsfast.requests"] == expected_requests({"real-asgi"})
+    assert points["corsfast.report_only"] == expected_report_only({"real-asgi"})
+    assert "evil" not in text and "evil" not in repr(points)
+    provider.shutdown()
+
+    middleware.reset_stats()
+    _, samples = scrape(registry)
+    counts = [n for labels, n in samples["corsfast_requests_total"].items() if ("middleware", "real-asgi") in labels]
+    assert set(counts) == {0}
+    del middleware
+    gc.collect()
+    assert "real-asgi" not in scrape(registry)[0]
 
 
 # -- OpenTelemetry -------------------------------------------------------------------------

@@ -64,5 +64,3 @@ def counts(names: Optional[Collection[str]]) -> tuple[list[RequestCount], list[R
             for verdict, n in zip(VERDICTS, (report.would_refuse, report.would_allow)):
                 report_only.append(ReportOnlyCount(name, verdict, n, middleware.since))
     return requests, report_only
-
-
