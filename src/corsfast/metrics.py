@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ._observe.samples import counts, middleware_names
 
 if TYPE_CHECKING:
+    from opentelemetry.metrics import CallbackOptions, Meter, ObservableCounter, Observation
     from prometheus_client.metrics_core import Metric
 
 __all__ = ("PrometheusCollector", "instrument")
@@ -84,7 +85,7 @@ class PrometheusCollector:
         ]
 
 
-def instrument(meter: Any, names: Optional[Iterable[str]] = None) -> tuple[Any, Any]:
+def instrument(meter: Meter, names: Optional[Iterable[str]] = None) -> tuple[ObservableCounter, ObservableCounter]:
     """Return the two observable counters registered on the OpenTelemetry `meter`:
     `corsfast.requests` (attributes `middleware`, `kind`, `reason`) and `corsfast.report_only`
     (attributes `middleware`, `verdict`), read from `corsfast.stats()` at each collection.
@@ -97,13 +98,13 @@ def instrument(meter: Any, names: Optional[Iterable[str]] = None) -> tuple[Any, 
     only = middleware_names(names)
     observation = otel.Observation
 
-    def observe_requests(options: Any) -> Iterator[Any]:
+    def observe_requests(options: CallbackOptions) -> Iterator[Observation]:
         for sample in counts(only)[0]:
             yield observation(
                 sample.value, {"middleware": sample.middleware, "kind": sample.kind, "reason": sample.reason}
             )
 
-    def observe_report_only(options: Any) -> Iterator[Any]:
+    def observe_report_only(options: CallbackOptions) -> Iterator[Observation]:
         for sample in counts(only)[1]:
             yield observation(sample.value, {"middleware": sample.middleware, "verdict": sample.verdict})
 
