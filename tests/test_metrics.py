@@ -175,6 +175,19 @@ def test_prometheus_created_is_when_counting_began(engine: ModuleType, registry:
     assert created == {middleware.stats().since}
 
 
+def test_created_samples_follow_prometheus_clients_setting(engine: ModuleType, registry: Any) -> None:
+    middleware = Counted(engine, "uncreated")
+    prometheus_client.disable_created_metrics()
+    try:
+        text, samples = scrape(registry)
+    finally:
+        prometheus_client.enable_created_metrics()
+    assert "_created" not in text
+    assert any(("middleware", "uncreated") in labels for labels in samples["corsfast_requests_total"])
+    assert "corsfast_requests_created" in scrape(registry)[0]
+    del middleware
+
+
 def test_no_label_holds_an_origin(engine: ModuleType, registry: Any) -> None:
     hostile = Counted(engine, "hostile", report_only=True)
     for origin in HOSTILE_ORIGINS:

@@ -50,7 +50,8 @@ class PrometheusCollector:
     `reason` every reason id, zeros included) and `corsfast_report_only_total{middleware,
     verdict}` (`verdict` is `would_refuse` or `would_allow`; only the middlewares with a
     report-only policy). No label ever holds an origin. Each sample's `_created` time is when
-    its middleware began counting, so a `reset_stats()` reads as a counter reset.
+    its middleware began counting, so a `reset_stats()` reads as a counter reset (left out,
+    as from prometheus_client's own counters, after its `disable_created_metrics()`).
 
     `names`: the middleware names to export (default: every live middleware). Needs
     prometheus_client (`pip install 'corsfast[prometheus]'`): without it, making one raises
@@ -60,6 +61,7 @@ class PrometheusCollector:
     def __init__(self, names: Optional[Iterable[str]] = None) -> None:
         core = _needs("prometheus_client.core", "prometheus", "corsfast.metrics.PrometheusCollector")
         self._family = core.CounterMetricFamily
+        self._metrics = _needs("prometheus_client.metrics", "prometheus", "corsfast.metrics.PrometheusCollector")
         self._names = middleware_names(names)
 
     def describe(self) -> list[Metric]:
@@ -71,10 +73,14 @@ class PrometheusCollector:
         """Return the two counter families with every exported middleware's counts."""
         requests, report_only = self._families()
         request_counts, report_only_counts = counts(self._names)
+        # prometheus_client's disable_created_metrics() (or PROMETHEUS_DISABLE_CREATED_SERIES)
+        # leaves the `_created` samples out of its own counters; so it does of these.
+        created = getattr(self._metrics, "_use_created", True)
         for sample in request_counts:
-            requests.add_metric([sample.middleware, sample.kind, sample.reason], sample.value, created=sample.since)
+            labels = [sample.middleware, sample.kind, sample.reason]
+            requests.add_metric(labels, sample.value, created=sample.since if created else None)
         for diff in report_only_counts:
-            report_only.add_metric([diff.middleware, diff.verdict], diff.value, created=diff.since)
+            report_only.add_metric([diff.middleware, diff.verdict], diff.value, created=diff.since if created else None)
         yield requests
         yield report_only
 
