@@ -50,8 +50,8 @@ class PrometheusCollector:
     `reason` every reason id, zeros included) and `corsfast_report_only_total{middleware,
     verdict}` (`verdict` is `would_refuse` or `would_allow`; only the middlewares with a
     report-only policy). No label ever holds an origin. Each sample's `_created` time is when
-    its middleware began counting, so a `reset_stats()` reads as a counter reset (left out,
-    as from prometheus_client's own counters, after its `disable_created_metrics()`).
+    its middleware began counting (its creation or last `reset_stats()`); prometheus_client's
+    `disable_created_metrics()` leaves those out, as it does from its own counters.
 
     `names`: the middleware names to export (default: every live middleware). Needs
     prometheus_client (`pip install 'corsfast[prometheus]'`): without it, making one raises
@@ -74,7 +74,7 @@ class PrometheusCollector:
         requests, report_only = self._families()
         request_counts, report_only_counts = counts(self._names)
         # prometheus_client's disable_created_metrics() (or PROMETHEUS_DISABLE_CREATED_SERIES)
-        # leaves the `_created` samples out of its own counters; so it does of these.
+        # leaves the `_created` samples out of its own counters: these follow the same setting.
         created = getattr(self._metrics, "_use_created", True)
         for sample in request_counts:
             labels = [sample.middleware, sample.kind, sample.reason]
