@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
 import corsfast
+from corsfast._observe.reasons import REASON_IDS
 from corsfast.aiohttp.native import AiohttpCORSMiddleware, cors_middleware
 
 A = "https://app.example.com"
@@ -614,7 +615,8 @@ def test_pending_lookup_leaves_the_async_function_to_the_caller(engine: ModuleTy
         policy.lookup(DYN.encode())
     refused = policy.pending_lookup(b"https://app.example.com\x00")  # never reaches the function
     assert refused is not None and not refused.allowed
-    assert policy.pending_lookup(b"x" * 2049) is refused
+    over_long = policy.pending_lookup(b"x" * 2049)  # nor does an over-long one
+    assert not over_long.allowed and over_long.reason == refused.reason == REASON_IDS.index("origin_invalid")
     asked: list[str] = []
     sync = _policy(engine, lambda origin: asked.append(origin) or True)
     assert sync.pending_lookup(DYN.encode()).allowed  # a plain function is asked here

@@ -153,6 +153,7 @@ APP = "https://app.example.com"
 TOP_LEVEL_KEYS = {
     "corsfast_check",
     "verdict",
+    "reason",
     "exit_status",
     "target",
     "url",

@@ -7,7 +7,8 @@ so each label is its own origin) and runs `fetch()` to `http://api.localhost:<po
 the checker sends the same request to `http://127.0.0.1:<port>/...` over HTTP. For every
 case the test asserts that both say the same (allowed or blocked), that both send (or do not
 send) the same preflight with the same Access-Control-Request-Method and -Headers values,
-and, when allowed, that the response headers a script can read are the same.
+when allowed, that the response headers a script can read are the same, and that the
+checker's reason id is the one Chromium's console message names (`CHROMIUM_REASONS`).
 
 Rows in `KNOWN_DIVERGENCES` are where Chromium departs from the Fetch standard and the
 checker follows the standard; the test pins both sides so a change in Chromium shows up.
@@ -415,6 +416,7 @@ def env() -> Iterator[Environment]:
         for flag in FLAGS:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile}")
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         service = Service(CHROMEDRIVER, env={**os.environ, MARKER: token})
         driver = webdriver.Chrome(options=options, service=service)
         driver.set_script_timeout(15)
@@ -463,6 +465,24 @@ def browser_fetch(env: Environment, case: Case, path: str) -> dict[str, Any]:
     return dict(env.driver.execute_async_script(FETCH, url, case.method, dict(case.headers), case.credentials))
 
 
+CHROMIUM_REASONS: tuple[tuple[re.Pattern[str], Optional[str]], ...] = (
+    (re.compile(r"Method \S+ is not allowed by Access-Control-Allow-Methods"), "method_not_allowed"),
+    (re.compile(r"Request header field \S+ is not allowed by Access-Control-Allow-Headers"), "header_not_allowed"),
+    # Chromium stops at the status, where the checker goes on to the rules that say why.
+    (re.compile(r"It does not have HTTP ok status"), None),
+    (re.compile(r"'Access-Control-Allow-(?:Origin|Credentials)'"), "origin_not_allowed"),
+)
+"""How Chromium's console words each refusal -> the reason id (None: it names no cause)."""
+
+
+def chromium_refusal(env: Environment, path: str) -> Optional[str]:
+    """Return Chromium's console message refusing the fetch of `path`, or None (clears the log)."""
+    messages = [entry["message"] for entry in env.driver.get_log("browser")]
+    refusals = [m for m in messages if f"{path}' from origin" in m and "blocked by CORS policy" in m]
+    assert len(refusals) <= 1, refusals
+    return refusals[0] if refusals else None
+
+
 def checker(env: Environment, case: Case, path: str) -> tuple[int, dict[str, Any]]:
     args = [
         "check",
@@ -502,6 +522,7 @@ def test_checker_agrees_with_chromium(env: Environment, case: Case) -> None:
     seen_by_browser = browser_fetch(env, case, browser_path)
     status, report = checker(env, case, checker_path)
     checker_allowed = report["verdict"] == "allowed"
+    refusal = chromium_refusal(env, browser_path)
     assert status == (0 if checker_allowed else 1)
 
     expected = KNOWN_DIVERGENCES.get(case, {"checker": case.allowed, "chromium": case.allowed})
@@ -521,6 +542,19 @@ def test_checker_agrees_with_chromium(env: Environment, case: Case) -> None:
 
     if checker_allowed and seen_by_browser["allowed"]:
         assert report["readable_headers"] == sorted(seen_by_browser["names"])
+
+    # The same reason: the one Chromium's console names, where it names one.
+    if case not in KNOWN_DIVERGENCES:
+        assert (refusal is None) == seen_by_browser["allowed"], refusal
+        if refusal is None:
+            assert report["reason"] == "allowed"
+        else:
+            reasons = [reason for pattern, reason in CHROMIUM_REASONS if pattern.search(refusal)]
+            assert reasons, f"a refusal message the table does not know: {refusal}"
+            if reasons[0] is None:
+                assert report["reason"] != "allowed", refusal
+            else:
+                assert report["reason"] == reasons[0], (refusal, report["failures"])
 
 
 def test_matrix_covers_the_brief() -> None:

@@ -474,7 +474,7 @@ def test_help_stands_on_its_own(capsys: pytest.CaptureFixture[str]) -> None:
     ):  # fmt: skip
         assert option in text
     for key in (
-        "corsfast_check", "verdict", "exit_status", "target", "url", "origin", "method", "credentials",
+        "corsfast_check", "verdict", "reason", "exit_status", "target", "url", "origin", "method", "credentials",
         "request_headers", "preflight", "actual", "blocked_by", "failures", "readable_headers",
         "hidden_headers", "probes", "notes",
     ):  # fmt: skip

@@ -700,6 +700,9 @@ def test_signatures_match_kui() -> None:
         kui_params = inspect.signature(theirs).parameters
         our_params = dict(inspect.signature(ours).parameters)
         assert our_params.pop("_engine").kind is inspect.Parameter.KEYWORD_ONLY
+        # corsfast's own keyword-only options: what stats() is named and keeps, the log's rate.
+        for extra in ("name", "log_interval", "top_refused_size"):
+            assert our_params.pop(extra).kind is inspect.Parameter.KEYWORD_ONLY, extra
         assert list(our_params) == list(kui_params)
         for name, parameter in kui_params.items():
             assert our_params[name].default == parameter.default, name

@@ -10,7 +10,7 @@ typed C. Cold paths (compilation, the merge of app-set CORS headers) stay Python
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_SetItem
-from cpython.long cimport PyLong_FromUnsignedLong
+from cpython.long cimport PyLong_AsLong, PyLong_FromUnsignedLong
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
@@ -146,6 +146,15 @@ cdef extern from *:
         return *counter;
     #endif
     }
+    static inline Py_ssize_t corsfast_count_take(Py_ssize_t* counter) {
+    #ifdef Py_GIL_DISABLED
+        return _Py_atomic_exchange_ssize(counter, 0);
+    #else
+        Py_ssize_t n = *counter;
+        *counter = 0;
+        return n;
+    #endif
+    }
     static inline void corsfast_count_reset(Py_ssize_t* counter) {
     #ifdef Py_GIL_DISABLED
         _Py_atomic_store_ssize_relaxed(counter, 0);
@@ -182,6 +191,7 @@ cdef extern from *:
     void corsfast_count_add(Py_ssize_t* counter, Py_ssize_t n) noexcept nogil
     Py_ssize_t corsfast_counted(Py_ssize_t* counter) noexcept nogil
     void corsfast_count_reset(Py_ssize_t* counter) noexcept nogil
+    Py_ssize_t corsfast_count_take(Py_ssize_t* counter) noexcept nogil
     PyObject* corsfast_published(PyObject** slot) noexcept nogil
     PyObject* corsfast_publish(PyObject** slot, PyObject* value) noexcept
 
@@ -369,4 +379,7 @@ include "_engine_c_aiohttp.pxi"
 include "_engine_c_aiohttp_native.pxi"
 include "_engine_c_wsgi.pxi"
 
-__all__ = _CORE_ALL + _COUNTS_ALL + _MIDDLEWARE_ALL + _AIOHTTP_ALL + _AIOHTTP_NATIVE_ALL + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL
+__all__ = (
+    _CORE_ALL + _COUNTS_ALL + _MIDDLEWARE_ALL + _AIOHTTP_ALL + _AIOHTTP_NATIVE_ALL
+    + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL
+)

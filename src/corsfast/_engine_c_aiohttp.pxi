@@ -15,6 +15,7 @@ _AIOHTTP_ALL = (
     "aiohttp_mapping_entry",
     "aiohttp_prepare",
     "aiohttp_preflight",
+    "aiohttp_refusal_reason",
     "aiohttp_request_headers",
     "aiohttp_respond",
 )
@@ -43,6 +44,7 @@ cdef str A_STRIP = " \t"
 cdef object I_ACAO = A_ACAO, I_ACAC = A_ACAC, I_ACEH = A_ACEH, I_ACMA = A_ACMA, I_ACAM = A_ACAM
 cdef object I_ACAH = A_ACAH, I_ORIGIN = A_ORIGIN, I_VARY = A_VARY
 cdef object I_ACRM = "Access-Control-Request-Method", I_ACRH = "Access-Control-Request-Headers"
+cdef object I_ACRPN = "Access-Control-Request-Private-Network"
 cdef Py_ssize_t A_MAX_PREFLIGHTS = 1024  # allowed preflight answers kept per route
 cdef bint _a_named = False
 cdef Py_ssize_t A_MAX_ORIGIN = _DEFAULT_MAX_ORIGIN_LENGTH
@@ -50,14 +52,14 @@ cdef Py_ssize_t A_MAX_ENTRIES = 4096
 
 
 cdef int _a_names() except -1:
-    global I_ACAO, I_ACAC, I_ACEH, I_ACMA, I_ACAM, I_ACAH, I_ORIGIN, I_VARY, I_ACRM, I_ACRH, _a_named
+    global I_ACAO, I_ACAC, I_ACEH, I_ACMA, I_ACAM, I_ACAH, I_ORIGIN, I_VARY, I_ACRM, I_ACRH, I_ACRPN, _a_named
     if _a_named:
         return 0
     from multidict import istr
 
     I_ACAO, I_ACAC, I_ACEH, I_ACMA = istr(A_ACAO), istr(A_ACAC), istr(A_ACEH), istr(A_ACMA)
     I_ACAM, I_ACAH, I_ORIGIN, I_VARY = istr(A_ACAM), istr(A_ACAH), istr(A_ORIGIN), istr(A_VARY)
-    I_ACRM, I_ACRH = istr(I_ACRM), istr(I_ACRH)
+    I_ACRM, I_ACRH, I_ACRPN = istr(I_ACRM), istr(I_ACRH), istr(I_ACRPN)
     _a_named = True
     return 0
 
@@ -163,7 +165,7 @@ cdef class AiohttpRoute:
     cdef readonly AiohttpConfig default
     cdef readonly object view_config
     cdef readonly dict preflights  # (Origin, -Request-Method, -Request-Headers) -> an allowed answer
-    cdef readonly dict refusals  # the same keys -> a refused preflight's 403 text
+    cdef readonly dict refusals  # the same keys -> (a refused preflight's 403 text, reason, detail name, detail)
 
     def __init__(self, bint enabled, bint preflight, bint view, dict configs not None, AiohttpConfig default,
                  view_config):
@@ -200,15 +202,31 @@ cdef _Done _A_DONE = _Done()
 @cython.final
 cdef class AiohttpRoutes:
     """A `CorsConfig`'s routes, each resolved on its first request by `resolve(route)`; called,
-    the `on_response_prepare` hook (`aiohttp_prepare`)."""
+    the `on_response_prepare` hook (`aiohttp_prepare`). It counts the decisions of the hook and
+    of the kept preflight answers in `counts`, and notes each refused origin in `refused`."""
 
     cdef object _resolve
     cdef dict _states
+    cdef DecisionCounts _counts
+    cdef RefusedOrigins _refused
 
     def __init__(self, resolve):
         self._resolve = resolve
         self._states = {}
+        self._counts = DecisionCounts()
+        self._refused = None
         _a_names()
+
+    def observe(self, DecisionCounts counts not None, RefusedOrigins refused):
+        """Count the decisions in `counts` from now on, and note refused origins in `refused`
+        (None: not noted)."""
+        self._counts = counts
+        self._refused = refused
+
+    @property
+    def counts(self):
+        """Return the `DecisionCounts` the decisions are counted in."""
+        return self._counts
 
     def __call__(self, request, response):
         return _a_prepare(self, request, response)
@@ -262,6 +280,15 @@ cdef inline object _a_get(object headers, object name):
     return headers[name] if name in headers else None
 
 
+cdef inline int _a_counted(AiohttpRoutes routes, int kind, int reason, object origin,
+                           object detail_name, object detail) except -1:
+    # One decision counted; a refusal's origin noted (and logged, rate-limited).
+    routes._counts.count(kind, reason)
+    if reason > R_NO_ORIGIN and routes._refused is not None:
+        routes._refused._note(reason, origin, detail_name, detail)
+    return 0
+
+
 def aiohttp_add_vary(headers):
     """Add `Vary: Origin` to `headers` unless a Vary header already names Origin or "*"."""
     _a_add_vary(headers)
@@ -295,9 +322,32 @@ def aiohttp_mapping_entry(mapping, str origin not None):
     return _a_mapping_entry(mapping, origin)
 
 
+cdef int _a_refusal_reason(object headers, object origin) except -1:
+    # See aiohttp_refusal_reason.
+    if origin is None:
+        return R_NO_ORIGIN
+    if I_ACAO in headers:
+        allowed = headers.getall(I_ACAO)
+        if len(allowed) == 1 and (allowed[0] == origin or allowed[0] == A_STAR):
+            return R_ALLOWED
+    return R_ORIGIN_NOT_ALLOWED if _a_eligible(<str>origin) else R_ORIGIN_INVALID
+
+
+def aiohttp_refusal_reason(headers, origin):
+    """Return the reason number a browser concludes for a response of `headers` to a request
+    with `origin` (None: no Origin) to which corsfast gave no CORS headers: `allowed` when the
+    app's own Access-Control-Allow-Origin admits the origin, else `origin_invalid` for an
+    Origin never reflected, else `origin_not_allowed`."""
+    if origin is not None and not PyUnicode_CheckExact(origin):
+        origin = str(origin)
+    return _a_refusal_reason(headers, origin)
+
+
 cdef int _a_respond(object headers, AiohttpEntry entry, object origin) except -1:
+    # The response's CORS headers; returns the reason number of the decision.
     if entry is None or origin is None or I_ACAO in headers or I_ACAC in headers or I_ACEH in headers:
-        return _a_add_vary(headers)
+        _a_add_vary(headers)
+        return _a_refusal_reason(headers, origin)
     # Item assignment, not `extend` or `add`: a C slot call each, where a method call costs
     # several times more.
     if entry.expose_all:
@@ -307,13 +357,17 @@ cdef int _a_respond(object headers, AiohttpEntry entry, object origin) except -1
     headers[I_ACAO] = origin
     if entry.credentials:
         headers[I_ACAC] = A_TRUE
-    return _a_add_vary(headers)
+    _a_add_vary(headers)
+    return R_ALLOWED
 
 
 def aiohttp_respond(headers, AiohttpEntry entry, origin):
     """Give a response's `headers` the CORS headers of `entry` for `origin` (none when either is
-    None, or the app set one of them itself), then `Vary: Origin`."""
-    _a_respond(headers, entry, origin)
+    None, or the app set one of them itself), then `Vary: Origin`; return the reason number of
+    the decision (`allowed`, or `aiohttp_refusal_reason`'s when it gave none)."""
+    if origin is not None and not PyUnicode_CheckExact(origin):
+        origin = str(origin)
+    return _a_respond(headers, entry, origin)
 
 
 def aiohttp_prepare(AiohttpRoutes routes not None, request, response):
@@ -328,6 +382,7 @@ cdef object _a_prepare(AiohttpRoutes routes, object request, object response):
     cdef AiohttpEntry entry = None
     cdef PyObject* found
     cdef bint empty
+    cdef int reason
     if state is None or not state.enabled:
         return _A_DONE
     if state.view:
@@ -345,14 +400,17 @@ cdef object _a_prepare(AiohttpRoutes routes, object request, object response):
             config = <AiohttpConfig>found
             Py_DECREF(config)  # the cast took its own reference
         empty = config.empty
-    if empty:
-        return _A_DONE
     origin = _a_get(_a_headers(request), I_ORIGIN)
+    if origin is not None and not PyUnicode_CheckExact(origin):
+        origin = str(origin)  # a str subclass's own methods never run on it
+    if empty:
+        # No origin has options: aiohttp-cors leaves the response alone, and refuses them all.
+        _a_counted(routes, K_SIMPLE, _a_refusal_reason(_a_headers(response), origin), origin, None, None)
+        return _A_DONE
     if origin is not None:
-        if not PyUnicode_CheckExact(origin):
-            origin = str(origin)  # a str subclass's own methods never run on it
         entry = _a_mapping_entry(chained, origin) if state.view else config._lookup(origin)
-    _a_respond(_a_headers(response), entry, origin)
+    reason = _a_respond(_a_headers(response), entry, origin)
+    _a_counted(routes, K_SIMPLE, reason, origin, None, None)
     return _A_DONE
 
 
@@ -364,20 +422,32 @@ cdef tuple _a_preflight_key(object request):
 def aiohttp_known_preflight(AiohttpRoutes routes not None, request):
     """Return what a preflight like `request` got on its route: the headers of an allowed one,
     the 403 text (a str) of a refused one; None when neither is kept (the preflight handler
-    then answers, and keeps it)."""
+    then answers, counts and keeps it). A kept answer is counted here, with its reason: an
+    allowed one asking for private network access is refused by browsers (aiohttp-cors never
+    grants it)."""
     cdef AiohttpRoute state = routes._route(_a_route(request))
     cdef PyObject* found
+    cdef tuple refusal
+    cdef int reason
     if state is None:
         return None
     key = _a_preflight_key(request)
     found = corsfast_dict_get_ref(state.preflights, key)
+    if found is not NULL:
+        answer = <object>found
+        Py_DECREF(answer)  # the cast took its own reference
+        reason = R_ALLOWED
+        if _a_get(_a_headers(request), I_ACRPN) == A_TRUE:
+            reason = R_PRIVATE_NETWORK_NOT_ALLOWED
+        _a_counted(routes, K_PREFLIGHT, reason, key[0], None, None)
+        return answer
+    found = corsfast_dict_get_ref(state.refusals, key)
     if found is NULL:
-        found = corsfast_dict_get_ref(state.refusals, key)
-        if found is NULL:
-            return None
-    answer = <object>found
-    Py_DECREF(answer)  # the cast took its own reference
-    return answer
+        return None
+    refusal = <tuple>found
+    Py_DECREF(refusal)  # the cast took its own reference
+    _a_counted(routes, K_PREFLIGHT, refusal[1], key[0], refusal[2], refusal[3])
+    return refusal[0]
 
 
 def aiohttp_keep_preflight(AiohttpRoutes routes not None, request, pairs):
@@ -389,16 +459,20 @@ def aiohttp_keep_preflight(AiohttpRoutes routes not None, request, pairs):
         state.preflights[_a_preflight_key(request)] = tuple(pairs)
 
 
-def aiohttp_keep_refusal(AiohttpRoutes routes not None, request, str text not None):
-    """Keep a refused preflight's 403 text for the preflights like `request` on its route,
-    unless its Origin is one corsfast never reflects (kept apart from the allowed answers, so
-    that a flood of refused origins never pushes those out)."""
+def aiohttp_keep_refusal(AiohttpRoutes routes not None, request, str text not None, int reason,
+                         detail_name=None, detail=None):
+    """Keep a refused preflight's 403 text, with the reason number (and the method or header
+    refused) it is counted under, for the preflights like `request` on its route, unless its
+    Origin is one corsfast never reflects (kept apart from the allowed answers, so that a
+    flood of refused origins never pushes those out)."""
     cdef AiohttpRoute state = routes._route(_a_route(request))
+    if not 0 <= reason < N_REASONS:
+        raise ValueError(f"no such reason: {reason}")
     key = _a_preflight_key(request)
     if state is not None and PyUnicode_CheckExact(key[0]) and _a_eligible(<str>key[0]):
         if len(state.refusals) >= A_MAX_PREFLIGHTS:
             state.refusals.clear()
-        state.refusals[key] = text
+        state.refusals[key] = (text, reason, detail_name, detail)
 
 
 def aiohttp_request_headers(value):

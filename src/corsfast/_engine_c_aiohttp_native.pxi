@@ -4,7 +4,7 @@
 
 from cpython.unicode cimport PyUnicode_AsEncodedString
 
-_AIOHTTP_NATIVE_ALL = ("AiohttpCORSMiddleware",)
+_AIOHTTP_NATIVE_ALL = ("AiohttpCORSMiddleware", "aiohttp_native_preflight_reason")
 
 cdef extern from *:
     """
@@ -35,7 +35,6 @@ cdef extern from *:
 
 cdef Py_ssize_t N_BLOCKS_PER_ENTRY_CACHE = 64  # room beyond the origin cache (refused, static entries)
 cdef Py_ssize_t N_MAX_PREFLIGHTS = 1024  # preflight answers kept (cleared when full: browsers repeat theirs)
-cdef object I_ACRPN = "Access-Control-Request-Private-Network"
 # aiohttp's classes, imported when the first middleware is made (the engine imports without them).
 cdef object _N_RESPONSE = None
 cdef object _N_HTTP_EXCEPTION = None
@@ -47,14 +46,13 @@ cdef frozenset _N_TOUCHED_LOWER = frozenset(["vary", "access-control-allow-origi
 
 
 cdef int _n_load() except -1:
-    global I_ACRPN, _N_RESPONSE, _N_HTTP_EXCEPTION, _N_CIMULTIDICT, _N_ISTR
+    global _N_RESPONSE, _N_HTTP_EXCEPTION, _N_CIMULTIDICT, _N_ISTR
     if _N_RESPONSE is not None:
         return 0
     _a_names()
     from aiohttp import web
     from multidict import CIMultiDict, istr
 
-    I_ACRPN = istr(I_ACRPN)
     _N_HTTP_EXCEPTION, _N_CIMULTIDICT, _N_ISTR = web.HTTPException, CIMultiDict, istr
     _N_RESPONSE = web.Response
     return 0
@@ -110,14 +108,52 @@ cdef _NativeBlock _n_block(tuple pairs):
     return _NativeBlock(pairs)
 
 
-cdef inline OriginEntry _n_pending(CORSPolicy policy, bytes raw):
-    # `pending_lookup`: None when an async `allow_origin_func` must decide.
-    cdef OriginEntry entry = policy._lookup(raw)
-    if entry is policy._undecided:
-        if policy._func_async:
-            return None
-        entry = policy._ask(raw)
-    return entry
+cdef tuple _N_SAFELISTED_METHODS = (b"GET", b"HEAD", b"POST")
+
+
+cdef set _n_list(list pairs, bytes name, bint lower):
+    # The items of every `name` header in an engine answer's `pairs`, stripped (lower-cased).
+    cdef set items = set()
+    for header, value in pairs:
+        if header == name:
+            for item in (<bytes>value).split(b","):
+                item = item.strip(b" \t")
+                if item:
+                    items.add(item.lower() if lower else item)
+    return items
+
+
+cdef tuple _n_preflight_reason(list pairs, bytes request_method, object names, object private_network):
+    # (reason number, detail name, detail) a browser concludes from the engine's answer
+    # `pairs` to an allowed origin's preflight: the method, each requested header and private
+    # network access must be granted (`*` counts only without credentials, never for
+    # Authorization). See the twin's `preflight_reason`.
+    cdef set granted
+    cdef bint credentials = (ACAC, b"true") in pairs
+    if request_method not in _N_SAFELISTED_METHODS:
+        granted = _n_list(pairs, ACAM, False)
+        if request_method not in granted and (credentials or b"*" not in granted):
+            return (R_METHOD_NOT_ALLOWED, "method", _n_text(request_method))
+    if names is not None:
+        granted = _n_list(pairs, ACAH, True)
+        for name in (<bytes>names).split(b","):
+            name = name.strip(b" \t")
+            if not name or name.lower() in granted:
+                continue
+            if b"*" in granted and not credentials and name.lower() != b"authorization":
+                continue
+            return (R_HEADER_NOT_ALLOWED, "header", _n_text(name))
+    if private_network == b"true" and (ACAPN, b"true") not in pairs:
+        return (R_PRIVATE_NETWORK_NOT_ALLOWED, None, None)
+    return (R_ALLOWED, None, None)
+
+
+def aiohttp_native_preflight_reason(list pairs not None, bytes request_method not None, names, private_network):
+    """Return (reason number, detail name, detail): what a browser concludes from the engine's
+    answer `pairs` ((name, value) bytes, names lower-cased) to a preflight from an allowed
+    origin asking for `request_method`, the Access-Control-Request-Headers value `names` and
+    the -Private-Network value `private_network` (bytes, or None when absent)."""
+    return _n_preflight_reason(pairs, request_method, names, private_network)
 
 
 cdef inline bint _n_prepared(object response) except -1:
@@ -177,7 +213,8 @@ cdef _Resumed _n_resumed(object coro, object first):
 
 cdef class AiohttpCORSMiddleware:
     """An aiohttp middleware answering CORS with one compiled `CORSPolicy` (made by
-    `cors_middleware`): `await middleware(request, handler)` returns the response."""
+    `cors_middleware`): `await middleware(request, handler)` returns the response. It counts
+    every request by kind and reason (`stats()`), and notes each refused origin."""
 
     __middleware_version__ = 1  # aiohttp's mark of a new-style middleware
 
@@ -187,10 +224,18 @@ cdef class AiohttpCORSMiddleware:
     cdef dict _blocks  # OriginEntry -> its _NativeBlock; None for one aiohttp cannot write (refused)
     cdef Py_ssize_t _blocks_limit
     cdef dict _preflights
-    """(entry, request method, -headers, -private-network) -> the preflight answer's status and
-    headers (None: passed on); the engine's answer depends on nothing else."""
+    """(entry, request method, -headers, -private-network) -> the preflight answer's status,
+    headers, reason number, detail name and detail (None: passed on); the engine's answer
+    depends on nothing else."""
+    cdef DecisionCounts _counts
+    cdef RefusedOrigins _refused
+    cdef object _observer
+    cdef object __weakref__  # corsfast.stats() holds it weakly
 
-    def __init__(self, CORSPolicy policy not None):
+    def __init__(self, CORSPolicy policy not None, *, name=None, log_interval=60.0, top_refused_size=32):
+        from ._observe.observer import Observer, observer_options
+
+        observed = observer_options(name, log_interval, top_refused_size)
         _n_load()
         self.policy = policy
         self._func = policy.options.origin_func
@@ -200,6 +245,20 @@ cdef class AiohttpCORSMiddleware:
         self._blocks = {}
         self._blocks_limit = policy.options.cache_size + N_BLOCKS_PER_ENTRY_CACHE
         self._preflights = {}
+        self._counts = DecisionCounts()
+        self._observer = Observer(self, sys.modules[__name__], "aiohttp-native", *observed)
+        self._refused = self._observer.refused
+
+    def stats(self):
+        """Return the counts of this middleware's CORS decisions since it was made (or since
+        `reset_stats()`): every request, by kind (preflight or not) and reason, and the most
+        refused origins (a `corsfast.CORSStats`)."""
+        return self._observer.stats((self._counts.counts(),))
+
+    def reset_stats(self):
+        """Set every count to zero and forget the refused origins."""
+        self._counts.reset()
+        self._observer.reset()
 
     def cache_info(self):
         """Return the origin cache's statistics: hits, misses, maximum and current size."""
@@ -225,34 +284,29 @@ cdef class AiohttpCORSMiddleware:
         return block
 
     cdef object _preflight(self, OriginEntry entry, object request_method, object headers):
-        # The answer to a preflight with `entry`'s verdict, or None to pass it on.
+        # The kept answer to a preflight with `entry`'s verdict (see `_preflights`), or None to
+        # pass it on.
         cdef PyObject* found
-        if self.policy._native and not entry.allowed:
-            return None  # the native engine passes on every preflight it refuses (`_native_preflight`)
         key = (entry, request_method, _a_get(headers, I_ACRH), _a_get(headers, I_ACRPN))
         found = corsfast_dict_get_ref(self._preflights, key)
         if found is not NULL:
-            answer = <object>found
-            Py_DECREF(answer)  # the cast took its own reference
+            kept = <object>found
+            Py_DECREF(kept)  # the cast took its own reference
         else:
             if len(self._preflights) >= N_MAX_PREFLIGHTS:
                 self._preflights.clear()
-            answer = self._preflight_answer(entry, request_method, key[2], key[3])
-            self._preflights[key] = answer
-        if answer is None:
-            return None
-        return _N_RESPONSE(status=answer[0], headers=answer[1])  # a copy of the kept headers
+            kept = self._preflight_answer(entry, request_method, key[2], key[3])
+            self._preflights[key] = kept
+        return kept
 
     cdef object _preflight_answer(self, OriginEntry entry, str request_method, object names,
                                   object private_network):
-        # The status and headers of the engine's answer to a preflight, None when it passes
-        # the preflight on.
-        answer = self.policy._preflight_entry(
-            entry,
-            _n_wire(request_method),
-            None if names is None else _n_wire(names),
-            None if private_network is None else _n_wire(private_network),
-        )
+        # The status, headers and reason (number, detail name, detail) of the engine's answer
+        # to a preflight, None when it passes the preflight on.
+        cdef bytes method = _n_wire(request_method)
+        raw_names = None if names is None else _n_wire(names)
+        raw_private_network = None if private_network is None else _n_wire(private_network)
+        answer = self.policy._preflight_entry(entry, method, raw_names, raw_private_network)
         if answer is None:
             return None
         status, pairs, _ = answer  # the body is empty; aiohttp writes its Content-Length: 0
@@ -260,7 +314,40 @@ cdef class AiohttpCORSMiddleware:
         for name, value in pairs:
             if name != CONTENT_LENGTH:
                 response_headers.add(_n_name(name), _n_text(value))
-        return status, response_headers
+        return (status, response_headers) + _n_preflight_reason(pairs, method, raw_names, raw_private_network)
+
+    cdef inline int _counted(self, int kind, int reason, object origin, object detail_name,
+                             object detail) except -1:
+        # One decision counted; a refusal's origin noted (and logged, rate-limited).
+        self._counts.count(kind, reason)
+        if reason > R_NO_ORIGIN:
+            self._refused._note(reason, origin, detail_name, detail)
+        return 0
+
+    cdef int _origin_reason(self, bytes raw, OriginEntry entry, int asked) except -1:
+        # Why the Origin `raw` got the refused `entry`: `asked` when allow_origin_func was
+        # just asked (func_refused or func_error), else the engine's reason.
+        cdef CORSPolicy policy = self.policy
+        if asked:
+            return asked  # only an Origin no rule refused as invalid is asked
+        if PyBytes_GET_SIZE(raw) > policy._max_origin_length or not policy._eligible(raw):
+            return R_ORIGIN_INVALID
+        if policy._func is not None and entry is not policy._denied:
+            return R_FUNC_REFUSED  # a refusal of allow_origin_func, cached for its ttl
+        return R_ORIGIN_NOT_ALLOWED
+
+    cdef tuple _verdict(self, bytes raw, object result, object error):
+        # (entry, reason if refused) once allow_origin_func returned `result` or raised
+        # `error`: `func_verdict`'s entry, the truth of the result taken here to tell the two.
+        cdef bint allowed = False
+        if error is None:
+            try:
+                allowed = _truth(result)
+            except Exception as failure:
+                error = failure
+        if error is not None:
+            return self.policy.func_verdict(raw, None, error), R_FUNC_ERROR
+        return self.policy.func_verdict(raw, allowed), R_FUNC_REFUSED
 
     async def __call__(self, request, handler):
         """Return the response to `request`: a preflight's answer, or `handler`'s response
@@ -269,32 +356,51 @@ cdef class AiohttpCORSMiddleware:
         cdef _NativeBlock block = self._no_origin_block
         cdef PyObject* sent
         cdef int state
+        cdef int asked = 0
+        cdef int kind
+        cdef CORSPolicy policy = self.policy
         headers = _a_headers(request)
-        if I_ORIGIN in headers:  # `in` and `[]`: C slots, where `.get` is a method call
+        if I_ORIGIN not in headers:  # `in` and `[]`: C slots, where `.get` is a method call
+            self._counts.count(K_SIMPLE, R_NO_ORIGIN)
+        else:
             origin = headers[I_ORIGIN]
             if not PyUnicode_CheckExact(origin):
                 origin = str(origin)  # a str subclass's own methods never run on it
             raw = _n_wire(origin)
-            entry = _n_pending(self.policy, raw)
-            if entry is None:
-                # The async allow_origin_func decides, awaited in the request's task.
+            entry = policy._lookup(raw)
+            if entry is policy._undecided:
+                # allow_origin_func decides (an async one awaited in the request's task).
                 try:
-                    result = await self._func(PyUnicode_DecodeLatin1(PyBytes_AS_STRING(raw),
-                                                                     PyBytes_GET_SIZE(raw), NULL))
+                    result = self._func(PyUnicode_DecodeLatin1(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw), NULL))
+                    if policy._func_async:
+                        result = await result
                 except Exception as error:
-                    entry = self.policy.func_verdict(raw, None, error)
+                    entry, asked = self._verdict(raw, None, error)
                 else:
-                    entry = self.policy.func_verdict(raw, result)
+                    entry, asked = self._verdict(raw, result, None)
+            # The header first: the method is an attribute read, dearer than `in`.
+            kind = K_PREFLIGHT if I_ACRM in headers and _a_method(request) == A_OPTIONS else K_SIMPLE
             found = self._block(entry)
             if found is None:
-                entry = None  # a reflection aiohttp cannot write: refused
+                # A reflection aiohttp cannot write (an Origin that is not UTF-8): refused.
+                entry = None
+                self._counted(kind, R_ORIGIN_INVALID, origin, None, None)
             else:
                 block = <_NativeBlock>found
-                # The header first: the method is an attribute read, dearer than `in`.
-                if I_ACRM in headers and _a_method(request) == A_OPTIONS:
-                    answer = self._preflight(entry, headers[I_ACRM], headers)
-                    if answer is not None:
-                        return answer
+                # The native engine passes on every preflight it refuses (`_native_preflight`).
+                if kind == K_PREFLIGHT and (entry.allowed or not policy._native):
+                    kept = self._preflight(entry, headers[I_ACRM], headers)
+                    if kept is not None:
+                        answer = <tuple>kept
+                        if entry.allowed:
+                            self._counted(K_PREFLIGHT, answer[2], origin, answer[3], answer[4])
+                        else:
+                            self._counted(K_PREFLIGHT, self._origin_reason(raw, entry, asked), origin, None, None)
+                        return _N_RESPONSE(status=answer[0], headers=answer[1])  # a copy of the kept headers
+                if entry.allowed:
+                    self._counts.count(kind, R_ALLOWED)
+                else:
+                    self._counted(kind, self._origin_reason(raw, entry, asked), origin, None, None)
         try:
             awaitable = handler(request)
             state = corsfast_coro_start(awaitable, &sent)

@@ -217,6 +217,7 @@ cdef class _CORSSend:
     cdef object middleware
     cdef bytes origin
     cdef bint started
+    cdef bint counting  # count the request when the deferred verdict is taken
 
     def __call__(self, message):
         return self._forward(message)
@@ -251,6 +252,8 @@ cdef class _CORSSend:
             entry = self.entry
             if entry is None:
                 entry = _hooked_entry(self.middleware, self.policy, self.origin)
+                if self.counting:
+                    self.policy._note(K_SIMPLE, entry.simple_reason, entry, self.origin, None, None)
             message["headers"] = self.policy._entry_headers(entry, headers)
         return self.send(message)
 
@@ -270,6 +273,7 @@ cdef inline _CORSSend _wrap_send(object send, CORSPolicy policy, OriginEntry ent
     wrapper.policy = policy
     wrapper.entry = entry
     wrapper.started = False
+    wrapper.counting = False
     return wrapper
 
 
@@ -305,7 +309,7 @@ cdef OriginEntry _hooked_entry(object middleware, CORSPolicy policy, bytes origi
     An Origin no rule may allow (control characters, over the cap) never reaches it.
     """
     cdef OriginEntry entry = policy._granted_entry(origin)
-    if entry is policy._denied:
+    if entry is policy._invalid:
         return entry
     text = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(origin), PyBytes_GET_SIZE(origin), NULL)
     if middleware.is_allowed_origin(origin=text):
@@ -356,19 +360,31 @@ def starlette_entry(middleware, CORSPolicy policy not None, bytes origin, bint c
 
 
 def starlette_preflight(middleware, CORSPolicy policy not None, bytes origin not None, bytes request_method not None,
-                        request_headers, request_private_network):
+                        request_headers, request_private_network, bint count=False):
     """Return `(status, headers, body)` of Starlette's preflight answer, asking a subclass's
-    `is_allowed_origin` (always, as Starlette's `preflight_response` does) when it has one."""
+    `is_allowed_origin` (always, as Starlette's `preflight_response` does) when it has one;
+    `count`: count the request in the policy's counts."""
     cdef OriginEntry entry = _hooked_entry(middleware, policy, origin) if policy._hooked else policy._lookup(origin)
-    return policy._preflight_entry(entry, request_method, request_headers, request_private_network)
+    cdef int reason
+    answer = policy._preflight_answer(entry, request_method, request_headers, request_private_network, &reason)
+    if count:
+        policy._note(K_PREFLIGHT, reason, entry, origin, request_method, request_headers)
+    return answer
 
 
-def wrap_send(middleware, CORSPolicy policy not None, send, bytes origin, bint cookie=False):
+def wrap_send(middleware, CORSPolicy policy not None, send, bytes origin, bint cookie=False, bint count=False):
     """Return `send` wrapped to give a Starlette simple response its CORS headers for `origin`
-    (`cookie`: as `starlette_entry`)."""
+    (`cookie`: as `starlette_entry`; `count`: count the request, when its verdict is taken)."""
+    cdef _CORSSend wrapped
+    cdef OriginEntry entry
     if origin is not None and policy._hooked and not policy._allow_all:
-        return _wrap_send_deferred(send, policy, middleware, origin)
-    return _wrap_send(send, policy, _starlette_entry(middleware, policy, origin, cookie))
+        wrapped = _wrap_send_deferred(send, policy, middleware, origin)
+        wrapped.counting = count
+        return wrapped
+    entry = _starlette_entry(middleware, policy, origin, cookie)
+    if count:
+        policy._note(K_SIMPLE, entry.simple_reason, entry, origin, None, None)
+    return _wrap_send(send, policy, entry)
 
 
 def asgi_call(self, scope, receive, send):
@@ -393,6 +409,10 @@ def asgi_call(self, scope, receive, send):
     cdef OriginEntry entry
     cdef bytes origin
     cdef bint preflight
+    cdef bint counted = False
+    cdef int reason
+    cdef CORSPolicy report
+    cdef _CORSSend wrapped
     if not isinstance(self, ASGIMiddlewareBase):
         raise TypeError(f"asgi_call needs an ASGIMiddlewareBase, got {type(self).__name__}")
     # `self` is only ever cast, never held: a reference taken to the one middleware all
@@ -400,10 +420,12 @@ def asgi_call(self, scope, receive, send):
     if (<MiddlewareBase>self)._thread_views:
         view = (<MiddlewareBase>self)._view()
         policy = view.policy
+        report = view.report
         app = <PyObject*>view.app
     else:
         with cython.critical_section(self):
             policy = (<MiddlewareBase>self)._policy
+            report = (<MiddlewareBase>self)._report
             shared_app = (<MiddlewareBase>self)._app
         app = <PyObject*>shared_app
     if PyDict_CheckExact(scope):
@@ -426,10 +448,12 @@ def asgi_call(self, scope, receive, send):
         kept = _scan(headers, &found)  # noqa: F841 - holds what `found` borrows
     if found.origin is NULL:
         if policy._no_origin_passthrough:
+            policy._note(K_SIMPLE, R_NO_ORIGIN, None, None, None, None)
             return corsfast_call3(app, scope, receive, send)
         if policy._protocol_simple:
             return (<ASGIMiddlewareBase>self)._starlette_call(scope, receive, send, False)
         entry = policy._no_origin
+        policy._note(K_SIMPLE, R_NO_ORIGIN, None, None, None, None)
     else:
         # Owned from here on: the code below may run a subclass's or an `allow_origin_func`'s
         # code, which could empty the list the scan borrowed them from.
@@ -444,51 +468,70 @@ def asgi_call(self, scope, receive, send):
             if policy._protocol_preflight:
                 return (<ASGIMiddlewareBase>self)._starlette_call(scope, receive, send, True)
             if policy._hooked:
-                answer = policy._preflight_entry(
-                    _hooked_entry(<ASGIMiddlewareBase>self, policy, origin), method, names, private_network
+                answer = policy._preflight_answer(
+                    _hooked_entry(<ASGIMiddlewareBase>self, policy, origin), method, names, private_network, &reason
                 )
+                policy._note(K_PREFLIGHT, reason, None, origin, method, names)
+                counted = True
                 if answer is not None:
                     return _answer(send, <tuple>answer)
         elif policy._protocol_simple:
             return (<ASGIMiddlewareBase>self)._starlette_call(scope, receive, send, False)
         if policy._hooked and not policy._allow_all:
             wrapped = _wrap_send_deferred(send, policy, <ASGIMiddlewareBase>self, origin)
+            wrapped.counting = not counted
             return corsfast_call3(app, scope, receive, wrapped)
         entry = policy._lookup(origin)
         if entry is policy._undecided:
             if policy._func_async:
-                return _asgi_decide(<ASGIMiddlewareBase>self, policy, scope, receive, send,
+                return _asgi_decide(<ASGIMiddlewareBase>self, policy, report, scope, receive, send,
                                     origin, preflight, method, names, private_network)
             entry = policy._ask(origin)
         if policy._cookie_reflect and not preflight and _has_cookie(<list>headers):
             entry = policy._cookie_entry(origin)
         if preflight and not policy._hooked:
-            answer = policy._preflight_entry(entry, method, names, private_network)
+            answer = policy._preflight_answer(entry, method, names, private_network, &reason)
+            policy._note(K_PREFLIGHT, reason, entry, origin, method, names)
+            if report is not None:
+                _report_only(policy, report, K_PREFLIGHT, reason, origin, method, names, private_network)
             if answer is not None:
                 return _answer(send, <tuple>answer)
+            counted = True
+        if not counted:
+            policy._note(K_SIMPLE, entry.simple_reason, entry, origin, None, None)
+            if report is not None:
+                _report_only(policy, report, K_SIMPLE, entry.simple_reason, origin, None, None, None)
     return corsfast_call3(app, scope, receive, _wrap_send(send, policy, entry))
 
 
-async def _asgi_decide(ASGIMiddlewareBase middleware, CORSPolicy policy, scope, receive, send,
+async def _asgi_decide(ASGIMiddlewareBase middleware, CORSPolicy policy, CORSPolicy report, scope, receive, send,
                        bytes origin, bint preflight, method, names, private_network):
     """Answer one request whose origin the rules refused, once the async `allow_origin_func`
     has decided: awaited here, in the request's own task (its context variables), and
     refused for this request only (logged, not cached) when it raises."""
     cdef OriginEntry entry
     cdef bint allowed
+    cdef int reason
     try:
         allowed = _truth(await policy._func(PyUnicode_DecodeLatin1(PyBytes_AS_STRING(origin),
                                                                    PyBytes_GET_SIZE(origin), NULL)))
     except Exception as error:
         _log_failure(origin, error)
-        entry = policy._denied
+        entry = policy._func_failed
     else:
         entry = policy._verdict(origin, allowed)
     if preflight:
-        answer = policy._preflight_entry(entry, method, names, private_network)
+        answer = policy._preflight_answer(entry, method, names, private_network, &reason)
+        policy._note(K_PREFLIGHT, reason, entry, origin, method, names)
+        if report is not None:
+            _report_only(policy, report, K_PREFLIGHT, reason, origin, method, names, private_network)
         if answer is not None:
             await _answer(send, <tuple>answer)
             return
+    else:
+        policy._note(K_SIMPLE, entry.simple_reason, entry, origin, None, None)
+        if report is not None:
+            _report_only(policy, report, K_SIMPLE, entry.simple_reason, origin, None, None, None)
     await middleware.app(scope, receive, _wrap_send(send, policy, entry))
 
 

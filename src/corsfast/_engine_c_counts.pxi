@@ -119,17 +119,30 @@ cdef class RefusedOrigins:
         return self._k
 
     cdef inline bint _log_enabled(self) except -1:
+        # What Logger.isEnabledFor(INFO) answers, from the two reads it makes, its level cache
+        # first: a logger that is off (the usual case) costs one dict lookup.
         cdef PyObject* found
         if self._logger_dict is not None:
-            found = PyDict_GetItemWithError(self._logger_dict, "disabled")
-            if found is not NULL and <object>found is True:
-                return False
             found = PyDict_GetItemWithError(self._logger_cache, _INFO)
             if found is not NULL:
-                return <object>found is True
+                if <object>found is not True:
+                    return False
+                found = PyDict_GetItemWithError(self._logger_dict, "disabled")
+                return found is NULL or <object>found is not True
         return bool(self._logger.isEnabledFor(_INFO))
 
+    cdef inline int _log_if_enabled(self, int reason, object origin, object detail_name, object detail) except -1:
+        if self._log_enabled():
+            if len(origin) > self._limit:
+                origin = origin[:self._limit]
+            self._log(reason, origin, detail_name, detail)
+        return 0
+
     cdef int _note(self, int reason, object origin, object detail_name, object detail) except -1:
+        self._count(origin, 1)
+        return self._log_if_enabled(reason, origin, detail_name, detail)
+
+    cdef int _count(self, object origin, Py_ssize_t n) except -1:
         cdef PyObject* found
         cdef _OriginCount count
         if len(origin) > self._limit:
@@ -138,20 +151,18 @@ cdef class RefusedOrigins:
         if found is not NULL:
             count = <_OriginCount>found
             Py_DECREF(count)  # the cast took its own reference
-            corsfast_count(&count.n)
+            corsfast_count_add(&count.n, n)
         else:
-            self._add(origin)
-        if self._log_enabled():
-            self._log(reason, origin, detail_name, detail)
+            self._add(origin, n)
         return 0
 
-    cdef void _add(self, object origin) except *:
+    cdef void _add(self, object origin, Py_ssize_t n) except *:
         cdef _OriginCount count, smallest = None
         cdef Py_ssize_t inherited = 0
         with cython.critical_section(self):
             found = self._counts.get(origin)
             if found is not None:
-                corsfast_count(&(<_OriginCount>found).n)
+                corsfast_count_add(&(<_OriginCount>found).n, n)
                 return
             if len(self._counts) >= self._k:
                 least = None
@@ -163,13 +174,26 @@ cdef class RefusedOrigins:
                 inherited = corsfast_counted(&smallest.n)
                 del self._counts[least]
             count = _OriginCount.__new__(_OriginCount)
-            count.n = inherited + 1
+            count.n = inherited + n
             self._counts[origin] = count
 
     def note(self, int reason, origin not None, detail_name=None, detail=None):
         """Count one refusal of `origin` (bytes or str) for `reason` (a number), and log it
         (rate-limited) when the logger takes INFO lines."""
         self._note(reason, origin, detail_name, detail)
+
+    def logs(self):
+        """Return True when the logger takes INFO lines (a refusal would be logged)."""
+        return self._log_enabled()
+
+    def log_if_enabled(self, int reason, origin not None, detail_name=None, detail=None):
+        """Log one refusal (rate-limited) when the logger takes INFO lines; count nothing."""
+        self._log_if_enabled(reason, origin, detail_name, detail)
+
+    def add(self, origin not None, Py_ssize_t n=1):
+        """Count `n` more refusals of `origin` (bytes or str), without logging them."""
+        if n > 0:
+            self._count(origin, n)
 
     def items(self):
         """Return the kept origins and their counts, the most counted first."""

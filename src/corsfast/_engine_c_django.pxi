@@ -16,6 +16,7 @@ cdef extern from "Python.h":
                                   int direction) except -2
     Py_ssize_t PyUnicode_Tailmatch(object s, object substr, Py_ssize_t start, Py_ssize_t end,
                                    int direction) except -1
+    int PySet_Contains(object anyset, object key) except -1
 
 _DJANGO_ALL = (
     "DjangoMiddlewareBase",
@@ -46,15 +47,31 @@ cdef tuple DJ_ORIGIN_ONLY = ("origin",)
 cdef str DJ_META_ORIGIN = "HTTP_ORIGIN"
 cdef str DJ_META_REQUEST_METHOD = "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
 cdef str DJ_META_PRIVATE_NETWORK = "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"
+cdef str DJ_META_REQUEST_HEADERS = "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"
 cdef str DJ_REQUEST_METHOD = "access-control-request-method"
+cdef str DJ_REQUEST_HEADERS = "access-control-request-headers"
 cdef str DJ_PRIVATE_NETWORK = "access-control-request-private-network"
 cdef str DJ_TRUE = "true"
 cdef str DJ_STAR = "*"
+cdef str DJ_AUTHORIZATION = "authorization"
+cdef str DJ_METHOD = "method"
+cdef str DJ_HEADER = "header"
+cdef str DJ_TAB_OR_SPACE = " \t"
+cdef str DJ_EMPTY = ""
+
+cdef enum:
+    DJ_REQUESTED_HEADERS_BOUND = 64  # twin: REQUESTED_HEADERS_BOUND
+    DJ_REQUESTED_HEADERS_LENGTH = 1024  # twin: REQUESTED_HEADERS_LENGTH
 
 
 @cython.final
 cdef class DjangoOriginEntry:
-    """The verdict for one Origin value and the response headers that follow from it."""
+    """The verdict for one Origin value and the response headers that follow from it.
+
+    Its reason when refused follows from the two flags: an entry that asks the signal is
+    refused as `origin_not_allowed` when no receiver says yes; one refused outright
+    (`allowed` False) holds an Origin corsfast refuses itself (`origin_invalid`).
+    """
 
     cdef readonly bint allowed
     cdef readonly bint ask_signal
@@ -114,6 +131,24 @@ cdef inline object _dj_meta_get(object request, str key):
     return meta.get(key)
 
 
+cdef inline object _dj_header(object request, object headers, str meta_key, str key):
+    # A request header as corsheaders reads it: `request.headers` once built, else META.
+    if headers is None:
+        return _dj_meta_get(request, meta_key)
+    return headers.get(key)
+
+
+cdef inline object _dj_lookup(object source, bint meta, str meta_key, str key):
+    # A request header from `source`: request.META (`meta`) or the request.headers built.
+    cdef PyObject* found
+    if meta:
+        if PyDict_CheckExact(source):
+            found = PyDict_GetItemWithError(source, meta_key)
+            return <object>found if found is not NULL else None
+        return source.get(meta_key)
+    return source.get(key)
+
+
 @cython.final
 cdef class DjangoPolicy:
     """django-cors-headers' settings, compiled: one instance serves every request until a
@@ -140,6 +175,12 @@ cdef class DjangoPolicy:
     cdef dict _known
     cdef Py_ssize_t _hits
     cdef Py_ssize_t _misses
+    cdef object _preflight_methods  # frozenset, or None: a browser refuses the header
+    cdef bint _any_method
+    cdef object _preflight_headers  # frozenset of lower-case names, or None
+    cdef bint _any_header
+    cdef DjangoPolicy _report
+    cdef dict _refused_headers
 
     def __init__(self, spec):
         self.spec = spec
@@ -167,6 +208,16 @@ cdef class DjangoPolicy:
         self._known = {}
         self._hits = 0
         self._misses = 0
+        self._preflight_methods = spec.preflight_methods
+        if self._preflight_methods is not None and type(self._preflight_methods) is not frozenset:
+            raise TypeError("preflight_methods must be a frozenset or None")
+        self._any_method = spec.any_method
+        self._preflight_headers = spec.preflight_headers
+        if self._preflight_headers is not None and type(self._preflight_headers) is not frozenset:
+            raise TypeError("preflight_headers must be a frozenset or None")
+        self._any_header = spec.any_header
+        self._report = spec.report
+        self._refused_headers = {}
 
     # -- the parts of a request ----------------------------------------------------------
 
@@ -275,13 +326,45 @@ cdef class DjangoPolicy:
 
     def after(self, request, response):
         """Add the CORS headers to `response`: django-cors-headers' `add_response_headers`."""
-        self._after(request, response)
+        self._after(request, response, None, None, None)
 
-    cdef int _after(self, object request, object response) except -1:
+    def answer(self, request, response, DecisionCounts counts, RefusedOrigins refused, RefusedOrigins report_origins):
+        """Add the CORS headers as `after` does and count the request in `counts` (see the twin)."""
+        self._after(request, response, counts, refused, report_origins)
+
+    def judge(self, request):
+        """Return `(reason, detail_name, detail)`: what a browser concludes from this policy's
+        answer to `request` (its signal asked when its settings do not allow the Origin)."""
+        cdef DjangoOriginEntry entry
+        cdef int kind = K_SIMPLE
+        cdef int reason
+        headers = _dj_cached_headers(request)
+        cdef bint meta = headers is None
+        source = request.META if meta else headers
+        origin = _dj_lookup(source, meta, DJ_META_ORIGIN, DJ_ORIGIN)
+        method = None
+        if request.method == OPTIONS:
+            method = _dj_lookup(source, meta, DJ_META_REQUEST_METHOD, DJ_REQUEST_METHOD)
+            if method is not None:
+                kind = K_PREFLIGHT
+        if not origin:
+            return R_NO_ORIGIN, None, None
+        entry = self._lookup(origin)
+        allowed = entry.allowed and (not entry.ask_signal or self._ask(request))
+        reason = self._reason(source, meta, entry, allowed, kind, method)
+        return (reason,) + self._detail(source, meta, reason, method)
+
+    cdef int _after(
+        self, object request, object response, DecisionCounts counts, RefusedOrigins refused,
+        RefusedOrigins report_origins
+    ) except -1:
         cdef DjangoOriginEntry entry
         cdef tuple items
         cdef object item
         cdef Py_ssize_t i
+        cdef bint options, allowed
+        cdef int reason, kind
+        cdef int signal = -1  # the signal's answer: -1 not asked, else 0 or 1
         enabled = getattr(request, DJ_CORS_ENABLED, None)
         if enabled is None:
             if not (self._url_enabled(request.path_info) or self._ask(request)):
@@ -295,36 +378,171 @@ cdef class DjangoPolicy:
             origin = _dj_meta_get(request, DJ_META_ORIGIN)
         else:
             origin = headers.get(DJ_ORIGIN)
+        options = request.method == OPTIONS
         if not origin:
+            if counts is not None:
+                counts.count(
+                    K_PREFLIGHT
+                    if options and _dj_header(request, headers, DJ_META_REQUEST_METHOD, DJ_REQUEST_METHOD) is not None
+                    else K_SIMPLE,
+                    R_NO_ORIGIN,
+                )
             return 0
         entry = self._lookup(origin)
         if entry.ask_signal:
             # Asked exactly when django-cors-headers asks; an Origin that corsfast never
             # allows (control characters) is refused whatever the answer.
-            if not self._ask(request) or not entry.allowed:
-                return 0
-        elif not entry.allowed:
-            return 0
-        items = entry.options if request.method == OPTIONS else entry.simple
-        if store is not None:
-            for i in range(PyTuple_GET_SIZE(items)):
-                item = <object>PyTuple_GET_ITEM(items, i)
-                PyDict_SetItem(store, <object>PyTuple_GET_ITEM(item, 0), item)
+            signal = self._ask(request)
+            allowed = signal and entry.allowed
         else:
-            for name, value in items:
-                response[name] = value
-        if self._private_network:
-            if headers is None:
-                asked = _dj_meta_get(request, DJ_META_PRIVATE_NETWORK)
-            else:
-                asked = headers.get(DJ_PRIVATE_NETWORK)
-            if asked == DJ_TRUE:
-                item = self._private_network_item
-                if store is not None:
+            allowed = entry.allowed
+        if allowed:
+            items = entry.options if options else entry.simple
+            if store is not None:
+                for i in range(PyTuple_GET_SIZE(items)):
+                    item = <object>PyTuple_GET_ITEM(items, i)
                     PyDict_SetItem(store, <object>PyTuple_GET_ITEM(item, 0), item)
+            else:
+                for name, value in items:
+                    response[name] = value
+            if self._private_network:
+                if headers is None:
+                    asked = _dj_meta_get(request, DJ_META_PRIVATE_NETWORK)
                 else:
-                    response[<object>PyTuple_GET_ITEM(item, 0)] = <object>PyTuple_GET_ITEM(item, 1)
+                    asked = headers.get(DJ_PRIVATE_NETWORK)
+                if asked == DJ_TRUE:
+                    item = self._private_network_item
+                    if store is not None:
+                        PyDict_SetItem(store, <object>PyTuple_GET_ITEM(item, 0), item)
+                    else:
+                        response[<object>PyTuple_GET_ITEM(item, 0)] = <object>PyTuple_GET_ITEM(item, 1)
+        if counts is not None:
+            if self._report is None and not (allowed and options):
+                # A simple request or a refused origin, judged without a call.
+                if allowed:
+                    counts.count(K_SIMPLE, R_ALLOWED)
+                else:
+                    reason = R_ORIGIN_NOT_ALLOWED if entry.allowed else R_ORIGIN_INVALID
+                    kind = K_SIMPLE
+                    if options and _dj_header(request, headers, DJ_META_REQUEST_METHOD, DJ_REQUEST_METHOD) is not None:
+                        kind = K_PREFLIGHT
+                    counts.count(kind, reason)
+                    if refused is not None:
+                        refused._note(reason, origin, None, None)
+            else:
+                self._observe(
+                    request, headers, origin, entry, allowed, options, signal, counts, refused, report_origins
+                )
         return 0
+
+    # -- what a browser concludes, counted (see the twin) ----------------------------------
+
+    cdef int _observe(
+        self, object request, object headers, object origin, DjangoOriginEntry entry, bint allowed, bint options,
+        int signal, DecisionCounts counts, RefusedOrigins refused, RefusedOrigins report_origins
+    ) except -1:
+        cdef int kind = K_SIMPLE
+        cdef int reason, verdict
+        cdef DjangoPolicy report
+        cdef bint meta = headers is None
+        source = None  # where the request's headers are read: only a preflight reads more
+        method = None
+        if options:
+            source = request.META if meta else headers
+            method = _dj_lookup(source, meta, DJ_META_REQUEST_METHOD, DJ_REQUEST_METHOD)
+            if method is not None:
+                kind = K_PREFLIGHT
+        reason = self._reason(source, meta, entry, allowed, kind, method)
+        counts.count(kind, reason)
+        if reason != R_ALLOWED and refused is not None:
+            if reason == R_METHOD_NOT_ALLOWED or reason == R_HEADER_NOT_ALLOWED:
+                detail_name, detail = self._detail(source, meta, reason, method)
+                refused._note(reason, origin, detail_name, detail)
+            else:
+                refused._note(reason, origin, None, None)
+        report = self._report
+        if report is None:
+            return 0
+        entry = report._lookup(origin)
+        if entry.ask_signal:
+            if signal < 0:
+                signal = report._ask(request)
+            allowed = signal == 1 and entry.allowed
+        else:
+            allowed = entry.allowed
+        verdict = report._reason(source, meta, entry, allowed, kind, method)
+        if (verdict == R_ALLOWED) == (reason == R_ALLOWED):
+            return 0
+        counts.count_report(reason == R_ALLOWED)
+        if report_origins is not None:
+            if verdict == R_ALLOWED:
+                report_origins._note(R_ALLOWED, origin, None, None)
+            else:
+                detail_name, detail = report._detail(source, meta, verdict, method)
+                report_origins._note(verdict, origin, detail_name, detail)
+        return 0
+
+    cdef int _reason(
+        self, object source, bint meta, DjangoOriginEntry entry, bint allowed, int kind, object method
+    ) except -1:
+        if not allowed:
+            return R_ORIGIN_NOT_ALLOWED if entry.allowed else R_ORIGIN_INVALID
+        if kind == K_SIMPLE:
+            return R_ALLOWED
+        # A browser refuses a list it cannot parse before it looks for the method in it.
+        if self._preflight_methods is None:
+            return R_METHOD_NOT_ALLOWED
+        if self._preflight_headers is None:
+            return R_HEADER_NOT_ALLOWED
+        if not self._any_method and not PySet_Contains(self._preflight_methods, method):
+            return R_METHOD_NOT_ALLOWED
+        if self._refused_header(source, meta) is not None:
+            return R_HEADER_NOT_ALLOWED
+        if not self._private_network:
+            if _dj_lookup(source, meta, DJ_META_PRIVATE_NETWORK, DJ_PRIVATE_NETWORK) == DJ_TRUE:
+                return R_PRIVATE_NETWORK_NOT_ALLOWED
+        return R_ALLOWED
+
+    cdef tuple _detail(self, object source, bint meta, int reason, object method):
+        if reason == R_METHOD_NOT_ALLOWED:
+            return DJ_METHOD, method
+        if reason == R_HEADER_NOT_ALLOWED:
+            name = self._refused_header(source, meta)
+            if name:
+                return DJ_HEADER, name
+        return None, None
+
+    cdef object _refused_header(self, object source, bint meta):
+        cdef PyObject* found
+        value = _dj_lookup(source, meta, DJ_META_REQUEST_HEADERS, DJ_REQUEST_HEADERS)
+        if not value:
+            return None if self._preflight_headers is not None else DJ_EMPTY
+        if not PyUnicode_CheckExact(value) or PyUnicode_GET_LENGTH(value) > DJ_REQUESTED_HEADERS_LENGTH:
+            return self._first_refused(value)
+        found = corsfast_dict_get_ref(self._refused_headers, value)
+        if found is not NULL:
+            name = <object>found
+            Py_DECREF(name)  # the cast took its own reference
+            return name
+        name = self._first_refused(value)
+        with cython.critical_section(self._refused_headers):
+            if len(self._refused_headers) >= DJ_REQUESTED_HEADERS_BOUND:
+                self._refused_headers.clear()
+            self._refused_headers[value] = name
+        return name
+
+    cdef object _first_refused(self, object value):
+        names = self._preflight_headers
+        for part in value.split(","):
+            name = part.strip(DJ_TAB_OR_SPACE).lower()
+            if not name:
+                continue
+            if names is None:
+                return name
+            if name in names or (self._any_header and name != DJ_AUTHORIZATION):
+                continue
+            return name
+        return DJ_EMPTY if names is None else None
 
     # -- response headers ----------------------------------------------------------------
 
@@ -376,6 +594,7 @@ cdef class DjangoState:
 
     cdef public object refresh
     cdef DjangoPolicy _policy
+    cdef DjangoPolicy _report
     cdef object _snapshot
     cdef Py_ssize_t _generation
     cdef Py_ssize_t _compiled
@@ -383,6 +602,7 @@ cdef class DjangoState:
     def __init__(self, refresh):
         self.refresh = refresh
         self._policy = None
+        self._report = None
         self._snapshot = None
         self._generation = 0
         self._compiled = -1
@@ -400,6 +620,17 @@ cdef class DjangoState:
     def policy(self, DjangoPolicy value):
         with cython.critical_section(self):
             self._policy = value
+
+    @property
+    def report(self):
+        """The report-only policy (also the policy's own, when the settings compile)."""
+        with cython.critical_section(self):
+            return self._report
+
+    @report.setter
+    def report(self, DjangoPolicy value):
+        with cython.critical_section(self):
+            self._report = value
 
     @property
     def snapshot(self):
@@ -444,6 +675,9 @@ cdef class DjangoMiddlewareBase:
     cdef public bint async_mode
     cdef public DjangoState _corsfast_state
     cdef public bint _corsfast_fast
+    cdef public DecisionCounts _corsfast_counts
+    cdef public RefusedOrigins _corsfast_refused
+    cdef public RefusedOrigins _corsfast_report
 
 
 cdef inline DjangoPolicy _dj_current(DjangoMiddlewareBase middleware):
@@ -477,7 +711,8 @@ def django_call(self, request):
         response = middleware.get_response(request)
         if policy._assertions and not isinstance(response, policy._response_base):
             raise AssertionError
-    policy._after(request, response)
+    policy._after(request, response, middleware._corsfast_counts, middleware._corsfast_refused,
+                  middleware._corsfast_report)
     return response
 
 
@@ -493,5 +728,6 @@ async def django_acall(self, request):
         if policy._assertions and isinstance(result, policy._response_base):
             raise AssertionError
         response = await result
-    policy._after(request, response)
+    policy._after(request, response, middleware._corsfast_counts, middleware._corsfast_refused,
+                  middleware._corsfast_report)
     return response

@@ -53,11 +53,33 @@ cdef class OriginEntry:
     cdef readonly double expires
     """When a cached verdict of `allow_origin_func` goes stale (the policy's clock); `NEVER`
     for every other entry."""
+    cdef readonly int reason
+    """The reason number of this verdict (`corsfast._observe.reasons`): allowed, or why not."""
+    cdef readonly int simple_reason
+    """The reason a browser gives a simple response with these headers: `reason`, but allowed
+    for a refused entry that still answers `Access-Control-Allow-Origin: *` (Starlette's
+    allow-all answers every origin so)."""
+    cdef readonly bytes origin
+    """The Origin a refused entry of the origin cache stands for, whose refusals it counts
+    (`refusals`, folded into the top refused origins when the cache is cleared); None for an
+    entry shared by many origins."""
+    cdef Py_ssize_t refusals
+    cdef PyObject* _preflight_memo
+    """The first preflight asked of an allowed entry and its reason, a tuple (see
+    `CORSPolicy._preflight_reason`), written once through `corsfast_publish`."""
     cdef PyObject* _wsgi_block
     """`block` as a list of latin-1 str pairs, made on first use (the WSGI path) and then
     never replaced: written once through `corsfast_publish`, so threads may race to make it."""
 
-    def __init__(self, bint allowed, tuple ops, tuple preflight_head):
+    def __init__(self, bint allowed, tuple ops, tuple preflight_head, int reason=-1):
+        if reason < 0:
+            reason = R_ALLOWED if allowed else R_ORIGIN_NOT_ALLOWED
+        elif reason >= N_REASONS or (reason == R_ALLOWED) != allowed:
+            raise ValueError(f"reason {reason} does not go with allowed={allowed}")
+        self.reason = reason
+        self.simple_reason = reason
+        if not allowed and any(op[0] == ACAO and op[1] == b"*" for op in ops):
+            self.simple_reason = R_ALLOWED
         self.allowed = allowed
         self.ops = ops
         self.block = tuple(_apply_ops([], ops, True))
@@ -66,6 +88,22 @@ cdef class OriginEntry:
 
     def __dealloc__(self):
         Py_XDECREF(self._wsgi_block)
+        Py_XDECREF(self._preflight_memo)
+
+
+cdef OriginEntry _origin_refusal(OriginEntry refused, bytes origin):
+    """Return a refused entry answering as `refused`, for `origin` alone: its refusals are
+    counted on it (one increment, no lookup), as the origin cache holds it."""
+    cdef OriginEntry entry = OriginEntry.__new__(OriginEntry)
+    entry.allowed = False
+    entry.ops = refused.ops
+    entry.block = refused.block
+    entry.preflight_head = refused.preflight_head
+    entry.expires = refused.expires
+    entry.reason = refused.reason
+    entry.simple_reason = refused.simple_reason
+    entry.origin = origin
+    return entry
 
 
 # -- the names the engine sets -----------------------------------------------------------

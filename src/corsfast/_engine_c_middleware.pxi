@@ -41,6 +41,8 @@ cdef class _ThreadView:
 
     cdef CORSPolicy source  # the middleware's policy when the view was made
     cdef CORSPolicy policy  # `source` itself in the thread that compiled it, else a copy
+    cdef CORSPolicy report_source  # the middleware's report-only policy (or None) then
+    cdef CORSPolicy report  # `report_source` itself or a copy, likewise
     cdef object app
     cdef Py_ssize_t generation
 
@@ -57,16 +59,30 @@ cdef class MiddlewareBase:
 
     cdef object _app
     cdef CORSPolicy _policy
+    cdef CORSPolicy _report  # the report-only policy, or None
     cdef Py_ssize_t _generation  # changed with every new app or policy (an atomic counter)
     cdef bint _thread_views
     cdef dict _views  # thread ident -> _ThreadView
     cdef Py_ssize_t _dropped_hits  # the statistics of views dropped past MAX_THREAD_VIEWS
     cdef Py_ssize_t _dropped_misses
+    # What is counted: every policy the middleware is given counts in `_counts` (a thread's
+    # copy in counts of its own); `_dropped_counts` keeps the counts of views dropped before
+    # the last drop, `_retired` those of the last one (folded one drop later, once no request
+    # can still be counting in them).
+    cdef DecisionCounts _counts
+    cdef DecisionCounts _dropped_counts
+    cdef list _retired
+    cdef object _observer
+    cdef RefusedOrigins _refused
+    cdef RefusedOrigins _report_refused
 
     def __cinit__(self, *args, **kwargs):
         # Set before any other thread can see the instance, and never changed: read unlocked.
         self._thread_views = CORSFAST_THREAD_VIEWS and getattr(type(self), "_views_per_thread", False)
         self._views = {}
+        self._counts = DecisionCounts()
+        self._dropped_counts = DecisionCounts()
+        self._retired = []
 
     @property
     def app(self):
@@ -86,9 +102,89 @@ cdef class MiddlewareBase:
 
     @policy.setter
     def policy(self, CORSPolicy value):
+        if value is not None:
+            value.observe(self._counts, self._refused)
         with cython.critical_section(self):
             self._policy = value
             corsfast_count(&self._generation)
+
+    @property
+    def report_policy(self):
+        """Return the report-only policy: evaluated on every request with an Origin, counted
+        where its verdict differs, never changing a response (None: none)."""
+        with cython.critical_section(self):
+            return self._report
+
+    @report_policy.setter
+    def report_policy(self, CORSPolicy value):
+        if value is not None:
+            value.observe(DecisionCounts(), self._report_refused)
+        with cython.critical_section(self):
+            self._report = value
+            corsfast_count(&self._generation)
+
+    def _set_observer(self, observer):
+        """Count this middleware's requests for `observer` (an `Observer`): its refused
+        origins noted in `observer.refused`, report-only differences in `observer.report`."""
+        self._observer = observer
+        self._refused = observer.refused
+        self._report_refused = observer.report
+        policy = self.policy
+        if policy is not None:
+            policy.observe(self._counts, self._refused)
+        report = self.report_policy
+        if report is not None:
+            report.observe(DecisionCounts(), self._report_refused)
+
+    def _count(self, int kind, int reason, origin=None, detail_name=None, detail=None):
+        """Count one request this middleware answered outside the engine (a subclass's own
+        code): of `kind` for `reason`; a refusal's `origin` is also noted, with its detail."""
+        if not (0 <= kind < 2 and 0 <= reason < N_REASONS):
+            raise ValueError(f"no such count: kind {kind}, reason {reason}")
+        self._counts.count(kind, reason)
+        if reason > R_NO_ORIGIN and self._refused is not None and origin is not None:
+            self._refused._note(reason, origin, detail_name, detail)
+
+    cdef list _all_counts(self):
+        """Return every `DecisionCounts` this middleware's requests were counted in, once each."""
+        cdef _ThreadView view
+        cdef list found = [self._counts, self._dropped_counts]
+        with cython.critical_section(self):
+            found.extend(self._retired)
+        for view in list(self._views.values()):
+            if not any(view.policy.counts is known for known in found):
+                found.append(view.policy.counts)
+        return found
+
+    cdef list _all_policies(self):
+        """Return the policy and every thread's copy of it, once each."""
+        cdef _ThreadView view
+        cdef list found = []
+        policy = self.policy
+        if policy is not None:
+            found.append(policy)
+        for view in list(self._views.values()):
+            if view.policy is not None and not any(view.policy is known for known in found):
+                found.append(view.policy)
+        return found
+
+    def stats(self):
+        """Return the `corsfast.CORSStats` of every request counted since counting began."""
+        if self._observer is None:
+            raise RuntimeError("this middleware was built without an observer")
+        everything = self._all_counts()
+        report = [counts.report() for counts in everything] if self.report_policy is not None else None
+        pending = [pair for policy in self._all_policies() for pair in policy.pending_refusals()]
+        return self._observer.stats([counts.counts() for counts in everything], report, pending)
+
+    def reset_stats(self):
+        """Start counting again from zero: the counts, the refused origins kept and `since`."""
+        for counts in self._all_counts():
+            (<DecisionCounts>counts).reset()
+        for policy in self._all_policies():
+            policy.reset_refusals()
+        if self._observer is not None:
+            self._observer.reset()
 
     def _cache_info(self):
         """Return the origin cache's statistics, every thread's cache added up."""
@@ -140,12 +236,24 @@ cdef class MiddlewareBase:
             view.source = self._policy
             view.app = self._app
             view.generation = corsfast_counted(&self._generation)
+        with cython.critical_section(self):
+            report = self._report
         if old is not None and old.source is view.source:
             view.policy = old.policy  # only the app changed: keep this thread's cache
         elif view.source is None or view.source._owner == PyThread_get_thread_ident():
             view.policy = view.source
         else:
             view.policy = view.source._copy()
+        if old is not None and old.policy is not old.source and old.policy is not view.policy:
+            with cython.critical_section(self):
+                self._retired.append(old.policy.counts)  # counted in until now
+        view.report_source = report
+        if old is not None and old.report_source is report:
+            view.report = old.report
+        elif report is None or report._owner == PyThread_get_thread_ident():
+            view.report = report
+        else:
+            view.report = report._copy()
         if len(self._views) >= MAX_THREAD_VIEWS and old is None:
             self._drop_views()
         self._views[key] = view
@@ -156,8 +264,15 @@ cdef class MiddlewareBase:
         # again, their statistics kept. A thread still serving through a dropped view holds
         # its own reference, so nothing is freed under it.
         cdef _ThreadView view
+        cdef DecisionCounts counts
         views = self._views.copy()
         self._views.clear()
+        retiring = [view.policy.counts for view in views.values() if view.policy is not view.source]
+        with cython.critical_section(self):
+            retired = self._retired
+            self._retired = retiring
+        for counts in retired:
+            _fold_counts(self._dropped_counts, counts)
         for view in views.values():
             if view.policy is not view.source and view.source is self.policy:
                 info = view.policy.cache_info()
@@ -165,4 +280,40 @@ cdef class MiddlewareBase:
                 corsfast_count_add(&self._dropped_misses, info.misses)
 
 
+cdef void _fold_counts(DecisionCounts into, DecisionCounts counts) except *:
+    """Add every count of `counts` to `into` (`counts` is no longer counted in)."""
+    cdef int kind, reason
+    for kind in range(2):
+        for reason in range(N_REASONS):
+            corsfast_count_add(&into._counts[kind][reason], corsfast_counted(&counts._counts[kind][reason]))
+    corsfast_count_add(&into._report[0], corsfast_counted(&counts._report[0]))
+    corsfast_count_add(&into._report[1], corsfast_counted(&counts._report[1]))
+
+
 _MIDDLEWARE_ALL = ("MiddlewareBase",)
+
+
+cdef int _report_only(CORSPolicy policy, CORSPolicy report, int kind, int enforced, object origin,
+                      object method, object names, object private_network) except -1:
+    """Evaluate the report-only policy `report` on a request with an Origin that `policy`
+    answered for reason `enforced`; where their verdicts differ, count it in `policy`'s counts
+    and note the origin in `report`'s (top-K and the `corsfast.report_only` log)."""
+    cdef OriginEntry entry
+    cdef int reason
+    if not PyBytes_CheckExact(origin):
+        origin = bytes(origin)
+    entry = report._lookup(origin)
+    if entry is report._undecided:
+        entry = report._ask(origin)
+    reason = entry.simple_reason if kind == K_SIMPLE else entry.reason
+    if kind == K_PREFLIGHT and entry.allowed:
+        reason = report._preflight_reason(entry, method, names, private_network)
+    if (reason == R_ALLOWED) == (enforced == R_ALLOWED):
+        return 0
+    policy._counts.count_report(reason != R_ALLOWED)
+    if report._refused is not None:
+        if reason != R_ALLOWED:
+            report._refused._note(reason, origin, "verdict", "would_refuse")
+        else:
+            report._refused._note(enforced, origin, "verdict", "would_allow")
+    return 0

@@ -2,6 +2,46 @@
 # the compiled policy (origin matching, cache, header blocks); twin: _engine_py/policy.py.
 
 NEVER = INFINITY
+
+
+cdef tuple _preflight_key(object method, object names, object private_network, int reason):
+    """Return the memo of one preflight's fields and reason (see `CORSPolicy._preflight_reason`)."""
+    return (
+        method if PyBytes_CheckExact(method) else None,
+        names if PyBytes_CheckExact(names) else None,
+        private_network is not None and private_network == b"true",
+        reason,
+    )
+
+
+cdef inline bint _same_bytes(object a, object b) noexcept:
+    if a is b:
+        return True
+    if not PyBytes_CheckExact(a) or not PyBytes_CheckExact(b):
+        return False
+    return PyBytes_GET_SIZE(a) == PyBytes_GET_SIZE(b) and memcmp(
+        PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), PyBytes_GET_SIZE(a)) == 0
+
+
+cdef inline bint _same_preflight(tuple memo, object method, object names, object private_network) noexcept:
+    """Return True when a preflight's fields are those `memo` remembers."""
+    if not _same_bytes(<object>PyTuple_GET_ITEM(memo, 0), method if PyBytes_CheckExact(method) else None):
+        return False
+    if not _same_bytes(<object>PyTuple_GET_ITEM(memo, 1), names if PyBytes_CheckExact(names) else None):
+        return False
+    asked = private_network is not None and private_network == b"true"
+    return (<object>PyTuple_GET_ITEM(memo, 2) is True) == asked
+
+
+cdef inline bint _bytes_listed(bytes value, tuple listed) noexcept:
+    """Return True when `value` equals one of the bytes in `listed` (no hashing)."""
+    cdef Py_ssize_t i, n = PyBytes_GET_SIZE(value)
+    cdef bytes item
+    for i in range(PyTuple_GET_SIZE(listed)):
+        item = <bytes>PyTuple_GET_ITEM(listed, i)
+        if PyBytes_GET_SIZE(item) == n and memcmp(PyBytes_AS_STRING(item), PyBytes_AS_STRING(value), n) == 0:
+            return True
+    return False
 """The `expires` of an entry that a rule decided: it never goes stale."""
 
 cdef object _MONOTONIC = time.monotonic
@@ -30,8 +70,18 @@ cdef class CORSPolicy:
     cdef Py_ssize_t _misses
     cdef frozenset _methods
     cdef OriginEntry _no_origin
-    cdef OriginEntry _denied
+    cdef OriginEntry _denied  # refused by the rules (origin_not_allowed)
+    cdef OriginEntry _invalid  # an Origin no rule may allow (origin_invalid)
+    cdef OriginEntry _func_refused  # refused by allow_origin_func, for one request
+    cdef OriginEntry _func_failed  # allow_origin_func raised, for one request
     cdef OriginEntry _static_allowed
+    # what is counted of every request (see `observe`)
+    cdef DecisionCounts _counts
+    cdef RefusedOrigins _refused
+    # what a browser concludes from a native or Kui preflight answer (see `_preflight_reason`)
+    cdef tuple _browser_methods  # few: compared byte by byte, cheaper than hashing the request's
+    cdef bint _any_method
+    cdef bint _any_header
     # native dialect
     cdef tuple _simple_tail
     cdef tuple _preflight_credentials
@@ -135,12 +185,40 @@ cdef class CORSPolicy:
         self._cookie_reflect = False
         self._private_network_header = True
         self._cookie_entries = {}
+        self._counts = DecisionCounts()
+        self._refused = None
         if self._native:
             self._compile_native(options)
         elif self._kui:
             self._compile_kui(options)
         else:
             self._compile_starlette(options)
+        self._compile_refusals(options)
+
+    cdef _compile_refusals(self, options):
+        # One refused entry per reason, all answering alike (the rules' refusal).
+        cdef OriginEntry denied = self._denied
+        self._no_origin = OriginEntry(False, self._no_origin.ops, self._no_origin.preflight_head, R_NO_ORIGIN)
+        self._denied = OriginEntry(False, denied.ops, denied.preflight_head, R_ORIGIN_NOT_ALLOWED)
+        self._invalid = OriginEntry(False, denied.ops, denied.preflight_head, R_ORIGIN_INVALID)
+        self._func_refused = OriginEntry(False, denied.ops, denied.preflight_head, R_FUNC_REFUSED)
+        self._func_failed = OriginEntry(False, denied.ops, denied.preflight_head, R_FUNC_ERROR)
+        if self._func is not None:
+            # Answered as refused wherever it is not decided (it never is, but a leak is safe).
+            self._undecided = OriginEntry(False, denied.ops, denied.preflight_head, R_FUNC_REFUSED)
+        if self._starlette_rules():
+            return
+        # A native or Kui preflight answer never refuses a method or a header itself; the
+        # browser does, from the lists the answer carries: the counts say what it concludes.
+        credentials = options.allow_credentials
+        self._any_method = self._allow_all_methods or ("*" in options.allow_methods and not credentials)
+        self._any_header = self._allow_all_headers or ("*" in options.allow_headers and not credentials)
+        self._browser_methods = tuple(self._methods | {b"GET", b"HEAD", b"POST"})
+        self._allowed_header_names = frozenset(
+            [h.lower().encode("latin-1") for h in options.allow_headers]
+            + [h.lower().encode("latin-1") for h in SAFELISTED_HEADERS]
+        )
+        self._longest_header_name = max([len(h) for h in self._allowed_header_names] or [0])
 
     # -- compilation ---------------------------------------------------------------------
 
@@ -155,9 +233,6 @@ cdef class CORSPolicy:
         self._static_allowed = None
         if self._allow_all and not options.allow_credentials:
             self._static_allowed = OriginEntry(True, ((ACAO, b"*"),) + self._simple_tail, ((ACAO, b"*"),))
-        if self._func is not None:
-            # Answered as refused wherever it is not decided (it never is, but a leak is safe).
-            self._undecided = OriginEntry(False, self._denied.ops, self._denied.preflight_head)
         allow_headers = list(dict.fromkeys(h for h in options.allow_headers))
         lowered = {h.lower() for h in allow_headers}
         allow_headers += [h for h in SAFELISTED_HEADERS if h.lower() not in lowered]
@@ -240,7 +315,7 @@ cdef class CORSPolicy:
 
     cdef OriginEntry _make_entry(self, bytes origin, bint allowed):
         if not allowed:
-            return self._denied
+            return self._denied if self._eligible(origin) else self._invalid
         if self._static_allowed is not None:
             return self._static_allowed
         reflected = (ACAO, origin)
@@ -315,7 +390,7 @@ cdef class CORSPolicy:
         if PyBytes_GET_SIZE(origin) > self._max_origin_length:
             # Refused before hashing, caching or running any rule on it.
             corsfast_count(&self._misses)
-            return self._denied
+            return self._invalid
         found = corsfast_dict_get_ref(self._cache, origin)
         if found is not NULL:
             entry = <OriginEntry>found
@@ -326,18 +401,53 @@ cdef class CORSPolicy:
             corsfast_count(&self._hits)
             return entry
         corsfast_count(&self._misses)
-        if self._match(origin):
+        if not self._eligible(origin):
+            entry = self._invalid
+        elif self._match(origin):
             entry = self._make_entry(origin, True)
-        elif self._undecided is not None and self._eligible(origin):
+        elif self._undecided is not None:
             entry = self._undecided
         else:
             entry = self._denied
         if self._maxsize:
+            if not entry.allowed and entry is not self._undecided:
+                entry = _origin_refusal(entry, origin)
             if len(self._cache) >= self._maxsize:
                 # Clearing keeps the bound exact and costs nothing per hit.
-                self._cache.clear()
+                self._clear_cache()
             PyDict_SetItem(self._cache, origin, entry)
         return entry
+
+    cdef void _clear_cache(self) except *:
+        """Empty the origin cache, its entries' refusal counts kept in the top refused."""
+        cdef OriginEntry entry
+        cdef Py_ssize_t n
+        if self._refused is not None:
+            for value in list(self._cache.values()):
+                entry = <OriginEntry>value
+                if entry.origin is not None:
+                    n = corsfast_count_take(&entry.refusals)
+                    if n:
+                        self._refused._count(entry.origin, n)
+        self._cache.clear()
+
+    def pending_refusals(self):
+        """Return the refusals counted on the origin cache's entries, as (origin, count)
+        pairs: the top refused origins still to be added to the `RefusedOrigins`."""
+        cdef OriginEntry entry
+        cdef list pending = []
+        for value in list(self._cache.values()):
+            entry = <OriginEntry>value
+            if entry.origin is not None and corsfast_counted(&entry.refusals):
+                pending.append((entry.origin, corsfast_counted(&entry.refusals)))
+        return pending
+
+    def reset_refusals(self):
+        """Set the refusals counted on the origin cache's entries to zero."""
+        cdef OriginEntry entry
+        for value in list(self._cache.values()):
+            entry = <OriginEntry>value
+            corsfast_count_reset(&entry.refusals)
 
     cdef double _now(self) except? -1.0:
         # The policy's clock: a monotonic clock read in C (see corsfast_monotonic), unless
@@ -392,7 +502,7 @@ cdef class CORSPolicy:
                 error = failure
         if error is not None:
             _log_failure(origin, error)
-            return self._denied
+            return self._func_failed
         return self._verdict(origin, allowed)
 
     cdef OriginEntry _ask(self, bytes origin):
@@ -404,7 +514,7 @@ cdef class CORSPolicy:
                                                                PyBytes_GET_SIZE(origin), NULL)))
         except Exception as error:
             _log_failure(origin, error)
-            return self._denied
+            return self._func_failed
         return self._verdict(origin, allowed)
 
     cdef OriginEntry _verdict(self, bytes origin, bint allowed):
@@ -412,14 +522,15 @@ cdef class CORSPolicy:
         ttl runs out when there is one."""
         cdef OriginEntry entry
         if not self._timed:
-            return self._granted_entry(origin) if allowed else self._denied
+            return self._granted_entry(origin) if allowed else self._func_refused
         if allowed:
             entry = self._make_entry(origin, True)
         else:
-            entry = OriginEntry(False, self._denied.ops, self._denied.preflight_head)
+            entry = OriginEntry(False, self._denied.ops, self._denied.preflight_head, R_FUNC_REFUSED)
+            entry.origin = origin
         entry.expires = self._now() + self._ttl
         if len(self._cache) >= self._maxsize and origin not in self._cache:
-            self._cache.clear()
+            self._clear_cache()
         PyDict_SetItem(self._cache, origin, entry)
         return entry
 
@@ -453,14 +564,14 @@ cdef class CORSPolicy:
         cdef PyObject* found
         cdef OriginEntry entry
         if PyBytes_GET_SIZE(origin) > self._max_origin_length:
-            return self._denied
+            return self._invalid
         found = corsfast_dict_get_ref(store, origin)
         if found is not NULL:
             entry = <OriginEntry>found
             Py_DECREF(entry)  # the cast took its own reference
             return entry
         if not self._eligible(origin):
-            return self._denied
+            return self._invalid
         if cookie:
             entry = OriginEntry(True, self._simple_ops + ((ACAO, origin), self._reflect_vary), self._preflight_prefix)
         else:
@@ -514,15 +625,119 @@ cdef class CORSPolicy:
 
     def cache_clear(self):
         """Empty the origin cache and reset its statistics."""
-        self._cache.clear()
+        self._clear_cache()
         corsfast_count_reset(&self._hits)
         corsfast_count_reset(&self._misses)
 
     cdef CORSPolicy _copy(self):
-        """Return the same policy compiled again, by the calling thread, with an empty cache."""
+        """Return the same policy compiled again, by the calling thread, with an empty cache
+        and counts of its own (its refusals noted where this policy notes them)."""
         cdef CORSPolicy copy = CORSPolicy(self.options)
         copy._clock = self._clock
+        copy._refused = self._refused
         return copy
+
+    # -- what is counted -------------------------------------------------------------------
+
+    @property
+    def counts(self):
+        """Return the `DecisionCounts` this policy counts its requests in."""
+        return self._counts
+
+    def observe(self, DecisionCounts counts not None, RefusedOrigins refused):
+        """Count requests in `counts` from now on, and note refused origins in `refused`
+        (None: not noted)."""
+        self._counts = counts
+        self._refused = refused
+
+    cdef inline int _note(self, int kind, int reason, OriginEntry entry, object origin, object method,
+                          object names) except -1:
+        """Count one request answered with `entry` (None: no entry of the cache); a refusal's
+        origin is also counted (on the entry when it stands for that origin alone) and logged."""
+        cdef RefusedOrigins refused
+        self._counts.count(kind, reason)
+        if reason > R_NO_ORIGIN:
+            refused = self._refused
+            if refused is None:
+                return 0
+            if entry is not None and entry.origin is not None and reason == entry.reason:
+                corsfast_count(&entry.refusals)  # the origin's own entry: no lookup
+            else:
+                refused._count(origin, 1)
+            if refused._log_enabled():
+                self._log_refusal(reason, origin, method, names)
+        return 0
+
+    cdef int _log_refusal(self, int reason, object origin, object method, object names) except -1:
+        if reason == R_METHOD_NOT_ALLOWED:
+            return self._refused._log_if_enabled(reason, origin, "method", method)
+        if reason == R_HEADER_NOT_ALLOWED:
+            return self._refused._log_if_enabled(reason, origin, "header", self._first_refused_header(names))
+        return self._refused._log_if_enabled(reason, origin, None, None)
+
+    cdef object _first_refused_header(self, object names):
+        """Return the first name of an Access-Control-Request-Headers value this policy does
+        not allow, cut to 256 bytes (the whole value, cut, when its names cannot be told
+        apart); one pass, no list of the names (a value may be huge)."""
+        cdef Py_ssize_t start = 0, end
+        if not self._starlette_rules() and self._any_header:
+            return names[:256]
+        while True:
+            end = names.find(b",", start)
+            name = names[start:end if end >= 0 else len(names)].strip(_STRIP)
+            if name.lower() not in self._allowed_header_names:
+                return name[:256]
+            if end < 0:
+                return names[:256]
+            start = end + 1
+
+    def note(self, int kind, int reason, origin=None, method=None, names=None):
+        """Count one request of `kind` (0 simple, 1 preflight) for `reason` (a number); a
+        refusal's `origin` is also noted, with the preflight's `method` or header `names`."""
+        if not (0 <= kind < 2 and 0 <= reason < N_REASONS):
+            raise ValueError(f"no such count: kind {kind}, reason {reason}")
+        self._note(kind, reason, None, origin, method, names)
+
+    cdef int _preflight_reason(self, OriginEntry entry, object request_method, object request_headers,
+                               object request_private_network) except -1:
+        """Return the reason number a browser gives a native or Kui preflight answer for the
+        allowed `entry`: the method, then the headers, then private network access.
+
+        The entry remembers the first (method, headers, private network) it was asked about,
+        with its reason: a front end repeats its preflights, and comparing bytes costs less
+        than the lookups below.
+        """
+        cdef PyObject* memo = corsfast_published(&entry._preflight_memo)
+        cdef int reason
+        if memo is not NULL and _same_preflight(<tuple>memo, request_method, request_headers,
+                                                request_private_network):
+            return <int>PyLong_AsLong(<object>PyTuple_GET_ITEM(<tuple>memo, 3))
+        reason = self._browser_preflight_reason(request_method, request_headers, request_private_network)
+        if memo is NULL:
+            key = _preflight_key(request_method, request_headers, request_private_network, reason)
+            Py_INCREF(key)  # the slot's own reference (dropped by corsfast_publish when it loses)
+            corsfast_publish(&entry._preflight_memo, <PyObject*>key)
+        return reason
+
+    cdef int _browser_preflight_reason(self, object request_method, object request_headers,
+                                       object request_private_network) except -1:
+        # Values that are not exactly bytes come from no server: they are not read here.
+        if PyBytes_CheckExact(request_method):
+            if self._any_method:
+                if not _is_token(<bytes>request_method):
+                    return R_METHOD_NOT_ALLOWED
+            elif not _bytes_listed(<bytes>request_method, self._browser_methods):
+                return R_METHOD_NOT_ALLOWED
+        if PyBytes_CheckExact(request_headers) and PyBytes_GET_SIZE(request_headers):
+            if self._any_header:
+                if not _is_token_list(request_headers):
+                    return R_HEADER_NOT_ALLOWED
+            elif not self._header_names_verdict(request_headers):
+                return R_HEADER_NOT_ALLOWED
+        if request_private_network is not None and not self._allow_private_network:
+            if request_private_network == b"true":
+                return R_PRIVATE_NETWORK_NOT_ALLOWED
+        return R_ALLOWED
 
     # -- requests ------------------------------------------------------------------------
 
@@ -607,7 +822,7 @@ cdef class CORSPolicy:
     def preflight_response(self, bytes origin not None, request_method,
                            request_headers, request_private_network):
         """Return `(status, headers, body)` answering a preflight, or None to pass it to the app."""
-        return self._preflight(origin, request_method, request_headers, request_private_network)
+        return self._preflight_entry(self._decide(origin), request_method, request_headers, request_private_network)
 
     def entry_preflight(self, OriginEntry entry not None, request_method,
                         request_headers, request_private_network):
@@ -615,17 +830,35 @@ cdef class CORSPolicy:
         None to pass it to the app."""
         return self._preflight_entry(entry, request_method, request_headers, request_private_network)
 
-    cdef object _preflight(self, bytes origin, object request_method, object request_headers,
-                           object request_private_network):
-        return self._preflight_entry(self._decide(origin), request_method, request_headers, request_private_network)
+    def entry_preflight_reason(self, OriginEntry entry not None, request_method,
+                               request_headers, request_private_network):
+        """Return `(answer, reason)`: `entry_preflight`'s answer and the reason number a
+        browser gives it (the origin's own reason when it is refused)."""
+        cdef int reason
+        answer = self._preflight_answer(entry, request_method, request_headers, request_private_network, &reason)
+        return answer, reason
 
     cdef object _preflight_entry(self, OriginEntry entry, object request_method, object request_headers,
                                  object request_private_network):
-        if self._kui:
-            return (200, list(entry.block), b"") if entry.allowed else None
+        cdef int reason
+        return self._preflight_answer(entry, request_method, request_headers, request_private_network, &reason)
+
+    cdef object _preflight_answer(self, OriginEntry entry, object request_method, object request_headers,
+                                  object request_private_network, int* reason):
+        """Return `(status, headers, body)` answering a preflight with `entry`'s verdict, or
+        None to pass it to the app; set `reason` to the reason number a browser gives it."""
+        if not entry.allowed:
+            reason[0] = entry.reason
+            if self._kui:
+                return None
+        elif not self._starlette_rules():
+            reason[0] = self._preflight_reason(entry, request_method, request_headers, request_private_network)
+            if self._kui:
+                return 200, list(entry.block), b""
         if self._native:
             return self._native_preflight(entry, <bytes?>request_method, request_headers, request_private_network)
-        return self._starlette_preflight(entry, <bytes?>request_method, request_headers, request_private_network)
+        return self._starlette_preflight(entry, <bytes?>request_method, request_headers, request_private_network,
+                                         reason)
 
     cdef object _native_preflight(self, OriginEntry entry, bytes request_method,
                                   object request_headers, object request_private_network):
@@ -657,7 +890,7 @@ cdef class CORSPolicy:
         return 200, headers, b""
 
     cdef tuple _starlette_preflight(self, OriginEntry entry, bytes request_method,
-                                    object request_headers, object request_private_network):
+                                    object request_headers, object request_private_network, int* reason):
         cdef list headers = list(entry.preflight_head)
         cdef int failures = 0 if entry.allowed else 1
         cdef bytes names
@@ -679,6 +912,20 @@ cdef class CORSPolicy:
                 _set_slot(headers, self._private_network_slot, (ACAPN, b"true"))
             else:
                 failures |= 8
+        # The first failure in Starlette's order names the reason (its body lists them all);
+        # an origin refused while the answer still says `*` is refused by the status alone.
+        if failures & 1 and entry.simple_reason != R_ALLOWED:
+            reason[0] = entry.reason
+        elif failures & 2:
+            reason[0] = R_METHOD_NOT_ALLOWED
+        elif failures & 4:
+            reason[0] = R_HEADER_NOT_ALLOWED
+        elif failures & 8:
+            reason[0] = R_PRIVATE_NETWORK_NOT_ALLOWED
+        elif failures & 1:
+            reason[0] = entry.reason
+        else:
+            reason[0] = R_ALLOWED
         body, content_length = self._preflight_bodies[failures]
         if self._preflight_content_length:
             headers.append(content_length)

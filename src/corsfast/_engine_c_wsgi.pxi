@@ -183,36 +183,46 @@ def wsgi_call(self, environ, start_response):
     cdef PyObject* app
     cdef OriginEntry entry
     cdef _WSGIStart wrapped
+    cdef CORSPolicy report
+    cdef int reason
     if not isinstance(self, WSGIMiddlewareBase):
         raise TypeError(f"wsgi_call needs a WSGIMiddlewareBase, got {type(self).__name__}")
     # `self` is only ever cast, never held (see `asgi_call`).
     if (<MiddlewareBase>self)._thread_views:
         view = (<MiddlewareBase>self)._view()
         policy = view.policy
+        report = view.report
         app = <PyObject*>view.app
     else:
         with cython.critical_section(self):
             policy = (<MiddlewareBase>self)._policy
+            report = (<MiddlewareBase>self)._report
             shared_app = (<MiddlewareBase>self)._app
         app = <PyObject*>shared_app
     entry = policy._no_origin
     origin = _environ_bytes(environ, "HTTP_ORIGIN")
-    if origin is not None:
+    if origin is None:
+        policy._note(K_SIMPLE, R_NO_ORIGIN, None, None, None, None)
+    else:
         entry = policy._decide(origin) if PyBytes_CheckExact(origin) else policy.lookup(origin)
         request_method = _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_METHOD")
         if policy._is_preflight(
             environ.get("REQUEST_METHOD", ""), origin, <PyObject*>request_method if request_method is not None else NULL
         ):
-            answer = policy._preflight_entry(
-                entry,
-                request_method,
-                _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-                _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-            )
+            names = _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+            private_network = _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
+            answer = policy._preflight_answer(entry, request_method, names, private_network, &reason)
+            policy._note(K_PREFLIGHT, reason, entry, origin, request_method, names)
+            if report is not None:
+                _report_only(policy, report, K_PREFLIGHT, reason, origin, request_method, names, private_network)
             if answer is not None:
                 status, headers, body = answer
                 start_response(_status_line(status), _str_headers(headers))
                 return [body] if body else []
+        else:
+            policy._note(K_SIMPLE, entry.simple_reason, entry, origin, None, None)
+            if report is not None:
+                _report_only(policy, report, K_SIMPLE, entry.simple_reason, origin, None, None, None)
     wrapped = _WSGIStart.__new__(_WSGIStart)
     wrapped.start_response = start_response
     wrapped.policy = policy

@@ -12,11 +12,19 @@ import re
 import sys
 from collections.abc import Iterable
 from types import ModuleType
-from typing import Any, Callable, ClassVar, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, TypeVar, Union
 
 from ._cache_info import CacheInfo
 from ._engine import engine as _default_engine
-from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, NATIVE_DEFAULT_METHODS, native_options
+from ._observe.observer import Observer, observer_options
+from ._observe.stats import CORSStats
+from ._options import (
+    DEFAULT_CACHE_SIZE,
+    DEFAULT_MAX_ORIGIN_LENGTH,
+    NATIVE_DEFAULT_METHODS,
+    native_options,
+    report_only_options,
+)
 
 __all__ = ("CORSMiddleware",)
 
@@ -50,6 +58,36 @@ class EngineShim:
     def cache_clear(self) -> None:
         """Empty the origin cache and reset its statistics."""
         self._cache_clear()  # type: ignore[attr-defined]
+
+    if TYPE_CHECKING:
+
+        def stats(self) -> CORSStats:
+            """Return the counts of this middleware's CORS decisions since counting began."""
+
+        def reset_stats(self) -> None:
+            """Start counting again from zero: the counts, the refused origins kept, `since`."""
+
+    def _observe(
+        self,
+        default_name: str,
+        name: object,
+        log_interval: object,
+        top_refused_size: object,
+        report_only: object = None,
+        enforced: Optional[dict[str, Any]] = None,
+    ) -> None:
+        """Count this middleware's decisions (as `default_name` unless `name` is given), and
+        compile its report-only policy from `report_only` over the `enforced` options."""
+        checked_name, interval, top = observer_options(name, log_interval, top_refused_size)
+        engine = type(self)._engine_module
+        report = None
+        if report_only is not None:
+            if enforced is None:
+                raise TypeError(f"{type(self).__name__} has no report-only policy")
+            report = engine.CORSPolicy(report_only_options(report_only, enforced))
+        observer = Observer(self, engine, default_name, checked_name, interval, top)
+        self._set_observer(observer)  # type: ignore[attr-defined]
+        self.report_policy = report
 
 
 class ASGIShim(EngineShim):
@@ -106,6 +144,11 @@ def _on_engine(cls: type, engine: ModuleType) -> type:
 _SHIMS = (EngineShim, ASGIShim)
 
 
+def _reusable(values: Any) -> Any:
+    """Return `values` as a collection that can be read more than once (an iterator as a tuple)."""
+    return values if isinstance(values, (str, bytes, tuple, list, set, frozenset, dict)) else tuple(values)
+
+
 class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
     """Answer CORS for an ASGI app: the semantics of Kui's `allow_cors`, compiled.
 
@@ -152,7 +195,15 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         cache_size: int = DEFAULT_CACHE_SIZE,
         max_origin_length: int = DEFAULT_MAX_ORIGIN_LENGTH,
         strict: bool = False,
+        report_only: Optional[dict[str, Any]] = None,
+        name: Optional[str] = None,
+        log_interval: float = 60.0,
+        top_refused_size: int = 32,
     ) -> None:
+        if report_only is not None:  # read twice: by the enforced policy and the report-only one
+            allow_origins, allow_methods, allow_headers, expose_headers = map(
+                _reusable, (allow_origins, allow_methods, allow_headers, expose_headers)
+            )
         options = native_options(
             allow_origins,
             allow_methods,
@@ -168,3 +219,17 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             allow_origin_func_ttl,
         )
         self._bind(app, options)
+        enforced = {
+            "allow_origins": allow_origins,
+            "allow_methods": allow_methods,
+            "allow_headers": allow_headers,
+            "expose_headers": expose_headers,
+            "allow_credentials": allow_credentials,
+            "max_age": max_age,
+            "allow_private_network": allow_private_network,
+            "cache_size": cache_size,
+            "max_origin_length": max_origin_length,
+            "allow_origin_func": allow_origin_func,
+            "allow_origin_func_ttl": allow_origin_func_ttl,
+        }
+        self._observe("asgi", name, log_interval, top_refused_size, report_only, enforced)

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ._cache_info import CacheInfo
 from ._engine import engine as _default_engine
+from ._observe.browser import browser_reason
+from ._observe.reasons import NO_ORIGIN
 from ._options import (
     DEFAULT_MAX_ORIGIN_LENGTH,
     STARLETTE_ATTRIBUTES,
@@ -143,11 +145,21 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         __init__ = _corsfast_init
     else:
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
+        def __init__(
+            self,
+            *args: Any,
+            name: Optional[str] = None,
+            log_interval: float = 60.0,
+            top_refused_size: int = 32,
+            **kwargs: Any,
+        ) -> None:
             # The installed Starlette's parameters: before 0.51 there is no
             # `allow_private_network`, so a positional `expose_headers` is the seventh.
+            # corsfast's own keyword-only options (what `stats()` is named and keeps, how often
+            # a refusal is logged) are taken apart: the signature shown is Starlette's.
             bound = _INIT_SIGNATURE.bind(self, *args, **kwargs)
             self._corsfast_init(**{k: v for k, v in bound.arguments.items() if k != "self"})
+            self._observe("starlette", name, log_interval, top_refused_size)
 
     # -- compilation (the cold path) ---------------------------------------------------
 
@@ -216,6 +228,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         if preflight is None:
             origin = headers.get("origin")
             if origin is None and not _release(self).vary_always:
+                self._count(0, NO_ORIGIN)
                 await self.app(scope, receive, send)  # before 1.7, as Starlette's `__call__`
                 return
             preflight = (
@@ -252,7 +265,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
                 raise KeyError("origin")
             if raw[1] is None:
                 raise KeyError("access-control-request-method")
-            status, headers, body = engine.starlette_preflight(self, policy, *raw)
+            status, headers, body = engine.starlette_preflight(self, policy, *raw, count=True)
             return _plain_text_response(status, headers, body)
         requested_origin = request_headers["origin"]
         requested_method = request_headers["access-control-request-method"]
@@ -262,10 +275,12 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
         )
         raw = _encoded(requested_origin, requested_method, requested_headers, requested_private_network)
         if raw is None or not self._corsfast_compiled_preflight:
-            return _starlette_preflight_response(
+            response = _starlette_preflight_response(
                 self, requested_origin, requested_method, requested_headers, requested_private_network
             )
-        status, headers, body = engine.starlette_preflight(self, policy, *raw)
+            _count_answer(self, True, request_headers, response.status_code, response.raw_headers)
+            return response
+        status, headers, body = engine.starlette_preflight(self, policy, *raw, count=True)
         return _plain_text_response(status, headers, body)
 
     async def simple_response(self, scope: Any, receive: Any, send: Send, request_headers: Headers) -> None:
@@ -281,7 +296,8 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             compiled = raw is not False and (raw is not None or release.vary_always)
             if compiled and (plain or release.credentials_attribute):
                 cookie = self._corsfast_cookie_reflect and "cookie" in request_headers
-                await self.app(scope, receive, self._corsfast_engine.wrap_send(self, policy, send, raw, cookie))
+                wrapped = self._corsfast_engine.wrap_send(self, policy, send, raw, cookie, count=True)
+                await self.app(scope, receive, wrapped)
                 return
         send = functools.partial(self.send, send=send, request_headers=request_headers)
         await self.app(scope, receive, send)
@@ -307,10 +323,12 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
                     and ("cookie" in request_headers)
                 )
                 entry = engine.starlette_entry(self, policy, raw, cookie)
+                policy.note(0, entry.simple_reason, raw)
                 message["headers"] = policy.entry_headers(entry, message.setdefault("headers", []))
                 await send(message)
                 return
         await _starlette_send(self, message, send, request_headers)
+        _count_answer(self, False, request_headers, message.get("status", 200), message.get("headers") or ())
 
     @staticmethod
     def allow_explicit_origin(headers: MutableHeaders, origin: str) -> None:
@@ -323,6 +341,33 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
 
 
 _BASE = {name: CORSMiddleware.__dict__[name] for name in HOOKS}
+
+
+_REQUEST_FIELDS = {
+    b"origin": 0,
+    b"access-control-request-method": 1,
+    b"access-control-request-headers": 2,
+    b"access-control-request-private-network": 3,
+}
+
+
+def _count_answer(middleware: CORSMiddleware, preflight: bool, request_headers: Any, status: int, headers: Any) -> None:
+    """Count a request Starlette's own code answered (a value the engine cannot compile), for
+    the reason a browser gives its answer. The request's fields are read from its raw list,
+    items that are not pairs of bytes skipped (Starlette's own reading may raise on them)."""
+    values: list[Optional[bytes]] = [None, None, None, None]
+    for item in getattr(request_headers, "raw", ()):
+        try:
+            key, value = item
+        except (TypeError, ValueError):
+            continue
+        if isinstance(key, bytes) and isinstance(value, bytes):
+            index = _REQUEST_FIELDS.get(key.lower())
+            if index is not None and values[index] is None:
+                values[index] = value
+    origin, method, names, private_network = values
+    reason, detail_name, detail = browser_reason(preflight, origin, method, names, private_network, status, headers)
+    middleware._count(1 if preflight else 0, reason, origin, detail_name, detail)
 
 
 def _release(middleware: CORSMiddleware) -> StarletteRelease:

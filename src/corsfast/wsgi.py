@@ -18,8 +18,13 @@ from collections.abc import Iterable
 from typing import Any, Callable, Optional, Union
 
 from ._engine import engine as _default_engine
-from ._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH, NATIVE_DEFAULT_METHODS, native_options
-from .asgi import EngineShim
+from ._options import (
+    DEFAULT_CACHE_SIZE,
+    DEFAULT_MAX_ORIGIN_LENGTH,
+    NATIVE_DEFAULT_METHODS,
+    native_options,
+)
+from .asgi import EngineShim, _reusable
 
 __all__ = ("CORSMiddleware",)
 
@@ -61,7 +66,15 @@ class CORSMiddleware(EngineShim, _default_engine.WSGIMiddlewareBase):
         cache_size: int = DEFAULT_CACHE_SIZE,
         max_origin_length: int = DEFAULT_MAX_ORIGIN_LENGTH,
         strict: bool = False,
+        report_only: Optional[dict[str, Any]] = None,
+        name: Optional[str] = None,
+        log_interval: float = 60.0,
+        top_refused_size: int = 32,
     ) -> None:
+        if report_only is not None:  # read twice: by the enforced policy and the report-only one
+            allow_origins, allow_methods, allow_headers, expose_headers = map(
+                _reusable, (allow_origins, allow_methods, allow_headers, expose_headers)
+            )
         options = native_options(
             allow_origins,
             allow_methods,
@@ -79,3 +92,17 @@ class CORSMiddleware(EngineShim, _default_engine.WSGIMiddlewareBase):
         )
         self.app = app
         self.policy = type(self)._engine_module.CORSPolicy(options)
+        enforced = {
+            "allow_origins": allow_origins,
+            "allow_methods": allow_methods,
+            "allow_headers": allow_headers,
+            "expose_headers": expose_headers,
+            "allow_credentials": allow_credentials,
+            "max_age": max_age,
+            "allow_private_network": allow_private_network,
+            "cache_size": cache_size,
+            "max_origin_length": max_origin_length,
+            "allow_origin_func": allow_origin_func,
+            "allow_origin_func_ttl": allow_origin_func_ttl,
+        }
+        self._observe("wsgi", name, log_interval, top_refused_size, report_only, enforced)

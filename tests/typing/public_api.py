@@ -231,6 +231,7 @@ check_request: CheckRequest = parse_request(
 check_transport = ASGITransport(native, timeout=10, name="app")
 check_report: Report = check(check_transport, check_request)
 check_allowed: bool = check_report.allowed
+check_reason: str = check_report.reason
 check_text: str = check_report.to_text()
 check_transport.close()
 usage_error: type[Exception] = UsageError

@@ -7,14 +7,31 @@ route once into an `AiohttpRoute`, whose configurations are `AiohttpConfig`s: or
 `on_response_prepare` hook's whole per-request work; `aiohttp_preflight` the preflight
 handler's checks and headers. They answer as aiohttp-cors 0.8.1 but for its fixes:
 `Vary: Origin`, a handler's own CORS headers kept, ineligible origins never reflected.
+
+Every decision is counted in the routes' `DecisionCounts` (kind and reason number, the
+browser's conclusion from the answer), each refused origin noted in their `RefusedOrigins`:
+by `aiohttp_prepare` for the hook's responses and by `aiohttp_known_preflight` for the kept
+preflight answers; the preflight handler counts the preflights it answers itself.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Optional
 
+from .._observe.reasons import (
+    ALLOWED,
+    NO_ORIGIN,
+    ORIGIN_INVALID,
+    ORIGIN_NOT_ALLOWED,
+    PREFLIGHT,
+    PRIVATE_NETWORK_NOT_ALLOWED,
+    REASONS,
+    SIMPLE,
+)
 from .._options import DEFAULT_MAX_ORIGIN_LENGTH
+from .counts import DecisionCounts, RefusedOrigins
 
 __all__ = (
     "AiohttpConfig",
@@ -30,6 +47,7 @@ __all__ = (
     "aiohttp_mapping_entry",
     "aiohttp_preflight",
     "aiohttp_prepare",
+    "aiohttp_refusal_reason",
     "aiohttp_request_headers",
     "aiohttp_respond",
 )
@@ -68,15 +86,19 @@ def _names() -> dict[str, Any]:
             VARY,
             "Access-Control-Request-Method",
             "Access-Control-Request-Headers",
+            "Access-Control-Request-Private-Network",
         )
         _NAMES.update({name: istr(name) for name in names})
     return _NAMES
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def aiohttp_eligible(origin: str) -> bool:
     """Return True for an Origin value that may be reflected: at most the documented length,
     no control character."""
-    return len(origin) <= DEFAULT_MAX_ORIGIN_LENGTH and not any(c < " " or c == "\x7f" for c in origin)
+    return len(origin) <= DEFAULT_MAX_ORIGIN_LENGTH and _CONTROL.search(origin) is None
 
 
 class AiohttpEntry:
@@ -157,19 +179,38 @@ class AiohttpRoute:
         self.view_config = view_config  # request -> mapping, for views
         self.preflights: dict[tuple[Any, Any, Any], tuple[tuple[Any, str], ...]] = {}
         """(Origin, -Request-Method, -Request-Headers) -> an allowed preflight's headers."""
-        self.refusals: dict[tuple[Any, Any, Any], str] = {}
-        """The same keys -> a refused preflight's 403 text."""
+        self.refusals: dict[tuple[Any, Any, Any], tuple[str, int, Optional[str], Any]] = {}
+        """The same keys -> a refused preflight's 403 text, reason number, detail name and detail."""
 
 
 class AiohttpRoutes:
-    """A `CorsConfig`'s routes, each resolved on its first request by `resolve(route)`."""
+    """A `CorsConfig`'s routes, each resolved on its first request by `resolve(route)`. It
+    counts the decisions of the hook and of the kept preflight answers in `counts`, and notes
+    each refused origin in `refused`."""
 
-    __slots__ = ("_resolve", "_states")
+    __slots__ = ("_counts", "_refused", "_resolve", "_states")
 
     def __init__(self, resolve: Callable[[Any], Optional[AiohttpRoute]]) -> None:
         self._resolve = resolve
         self._states: dict[Any, AiohttpRoute] = {}
+        self._counts = DecisionCounts()
+        self._refused: Optional[RefusedOrigins] = None
         _names()
+
+    def observe(self, counts: DecisionCounts, refused: Optional[RefusedOrigins]) -> None:
+        """Count the decisions in `counts` from now on, and note refused origins in `refused`
+        (None: not noted)."""
+        if not isinstance(counts, DecisionCounts):
+            raise TypeError(f"counts must be a DecisionCounts, got {type(counts).__name__}")
+        if refused is not None and not isinstance(refused, RefusedOrigins):
+            raise TypeError(f"refused must be a RefusedOrigins or None, got {type(refused).__name__}")
+        self._counts = counts
+        self._refused = refused
+
+    @property
+    def counts(self) -> DecisionCounts:
+        """Return the `DecisionCounts` the decisions are counted in."""
+        return self._counts
 
     def __call__(self, request: Any, response: Any) -> _Done:
         """The `on_response_prepare` hook: `aiohttp_prepare(self, request, response)`."""
@@ -209,6 +250,13 @@ def _headers(message: Any) -> Any:
     # A request's CIMultiDictProxy or a response's CIMultiDict (`headers`).
     headers = getattr(message, "_headers", None)
     return headers if headers is not None else message.headers
+
+
+def _counted(routes: AiohttpRoutes, kind: int, reason: int, origin: Any, detail_name: Any, detail: Any) -> None:
+    """Count one decision; note a refusal's origin (and log it, rate-limited)."""
+    routes._counts.count(kind, reason)
+    if reason > NO_ORIGIN and routes._refused is not None:
+        routes._refused.note(reason, origin, detail_name, detail)
 
 
 def aiohttp_add_vary(headers: Any) -> None:
@@ -262,15 +310,18 @@ def aiohttp_prepare(routes: AiohttpRoutes, request: Any, response: Any) -> _Done
             return DONE
         config = state.configs.get(_method(request), state.default)
         empty = config.empty
-    if empty:
-        return DONE
     origin = _headers(request).get(_NAMES[ORIGIN])
+    if origin is not None and type(origin) is not str:
+        origin = str(origin)  # a str subclass's own methods never run on it
+    if empty:
+        # No origin has options: aiohttp-cors leaves the response alone, and refuses them all.
+        _counted(routes, SIMPLE, aiohttp_refusal_reason(_headers(response), origin), origin, None, None)
+        return DONE
     entry = None
     if origin is not None:
-        if type(origin) is not str:
-            origin = str(origin)  # a str subclass's own methods never run on it
         entry = aiohttp_mapping_entry(config, origin) if state.view else config.lookup(origin)
-    aiohttp_respond(_headers(response), entry, origin)
+    reason = aiohttp_respond(_headers(response), entry, origin)
+    _counted(routes, SIMPLE, reason, origin, None, None)
     return DONE
 
 
@@ -282,10 +333,29 @@ def aiohttp_mapping_entry(mapping: Any, origin: str) -> Optional[AiohttpEntry]:
     return None if options is None or not aiohttp_eligible(origin) else aiohttp_entry(options)
 
 
-def aiohttp_respond(headers: Any, entry: Optional[AiohttpEntry], origin: Optional[str]) -> None:
+def aiohttp_refusal_reason(headers: Any, origin: Optional[str]) -> int:
+    """Return the reason number a browser concludes for a response of `headers` to a request
+    with `origin` (None: no Origin) to which corsfast gave no CORS headers: `allowed` when the
+    app's own Access-Control-Allow-Origin admits the origin, else `origin_invalid` for an
+    Origin never reflected, else `origin_not_allowed`."""
+    if origin is None:
+        return NO_ORIGIN
+    origin = str(origin)
+    names = _names()
+    if names[ACAO] in headers:
+        allowed = headers.getall(names[ACAO])
+        if len(allowed) == 1 and (allowed[0] == origin or allowed[0] == "*"):
+            return ALLOWED
+    return ORIGIN_NOT_ALLOWED if aiohttp_eligible(origin) else ORIGIN_INVALID
+
+
+def aiohttp_respond(headers: Any, entry: Optional[AiohttpEntry], origin: Optional[str]) -> int:
     """Give a response's `headers` the CORS headers of `entry` for `origin` (none when either is
-    None, or the app set one of them itself), then `Vary: Origin`."""
-    names = _NAMES
+    None, or the app set one of them itself), then `Vary: Origin`; return the reason number of
+    the decision (`allowed`, or `aiohttp_refusal_reason`'s when it gave none)."""
+    names = _names()
+    if origin is not None and type(origin) is not str:
+        origin = str(origin)
     if entry is not None and origin is not None and not any(names[name] in headers for name in _TOUCHED):
         if entry.expose_all:
             headers[names[ACEH]] = ",".join(frozenset(headers.keys()) - SIMPLE_RESPONSE_HEADERS)
@@ -294,7 +364,10 @@ def aiohttp_respond(headers: Any, entry: Optional[AiohttpEntry], origin: Optiona
         headers[names[ACAO]] = origin
         if entry.credentials:
             headers[names[ACAC]] = TRUE
+        aiohttp_add_vary(headers)
+        return ALLOWED
     aiohttp_add_vary(headers)
+    return aiohttp_refusal_reason(headers, origin)
 
 
 MAX_PREFLIGHTS = 1024
@@ -315,13 +388,27 @@ def _preflight_key(request: Any) -> tuple[Any, Any, Any]:
 def aiohttp_known_preflight(routes: AiohttpRoutes, request: Any) -> Any:
     """Return what a preflight like `request` got on its route: the headers of an allowed one,
     the 403 text (a str) of a refused one; None when neither is kept (the preflight handler
-    then answers, and keeps it)."""
+    then answers, counts and keeps it). A kept answer is counted here, with its reason: an
+    allowed one asking for private network access is refused by browsers (aiohttp-cors never
+    grants it)."""
     state = routes.route(_route(request))
     if state is None:
         return None
     key = _preflight_key(request)
     answer = state.preflights.get(key)
-    return state.refusals.get(key) if answer is None else answer
+    if answer is not None:
+        private_network = _headers(request).get(_NAMES["Access-Control-Request-Private-Network"])
+        reason = PRIVATE_NETWORK_NOT_ALLOWED if private_network == TRUE else ALLOWED
+        _counted(routes, PREFLIGHT, reason, key[0], None, None)
+        return answer
+    refusal = state.refusals.get(key)
+    if refusal is None:
+        return None
+    # `_counted`'s work, inline: a kept refusal's reason is never `allowed` or `no_origin`.
+    routes._counts.count(PREFLIGHT, refusal[1])
+    if routes._refused is not None:
+        routes._refused.note(refusal[1], key[0], refusal[2], refusal[3])
+    return refusal[0]
 
 
 def aiohttp_keep_preflight(routes: AiohttpRoutes, request: Any, pairs: Any) -> None:
@@ -333,16 +420,28 @@ def aiohttp_keep_preflight(routes: AiohttpRoutes, request: Any, pairs: Any) -> N
         state.preflights[_preflight_key(request)] = tuple(pairs)
 
 
-def aiohttp_keep_refusal(routes: AiohttpRoutes, request: Any, text: str) -> None:
-    """Keep a refused preflight's 403 text for the preflights like `request` on its route,
-    unless its Origin is one corsfast never reflects (kept apart from the allowed answers, so
-    that a flood of refused origins never pushes those out)."""
+def aiohttp_keep_refusal(
+    routes: AiohttpRoutes,
+    request: Any,
+    text: str,
+    reason: int,
+    detail_name: Optional[str] = None,
+    detail: Any = None,
+) -> None:
+    """Keep a refused preflight's 403 text, with the reason number (and the method or header
+    refused) it is counted under, for the preflights like `request` on its route, unless its
+    Origin is one corsfast never reflects (kept apart from the allowed answers, so that a
+    flood of refused origins never pushes those out)."""
+    if type(text) is not str:
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not 0 <= reason < len(REASONS):
+        raise ValueError(f"no such reason: {reason}")
     state = routes.route(_route(request))
     key = _preflight_key(request)
     if state is not None and type(key[0]) is str and aiohttp_eligible(key[0]):
         if len(state.refusals) >= MAX_PREFLIGHTS:
             state.refusals.clear()
-        state.refusals[key] = text
+        state.refusals[key] = (text, reason, detail_name, detail)
 
 
 def aiohttp_request_headers(value: Optional[str]) -> frozenset[str]:

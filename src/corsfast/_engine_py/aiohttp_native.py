@@ -7,26 +7,48 @@
 without the handler, and every other response given its entry's block, merged as the ASGI
 middleware merges it when the app set one of the headers the engine sets. aiohttp is imported
 when the first middleware is made, so that the engine imports without it.
+
+Every request is counted once in the middleware's `DecisionCounts`, by kind (a preflight: an
+OPTIONS request with an Origin and Access-Control-Request-Method) and reason: what a browser
+concludes from the answer (`preflight_reason` for an allowed origin's preflight), each refused
+origin noted in the `Observer`'s `RefusedOrigins`.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Optional
 
 from .._cache_info import CacheInfo
+from .._observe.reasons import (
+    ALLOWED,
+    FUNC_ERROR,
+    FUNC_REFUSED,
+    HEADER_NOT_ALLOWED,
+    METHOD_NOT_ALLOWED,
+    NO_ORIGIN,
+    ORIGIN_INVALID,
+    ORIGIN_NOT_ALLOWED,
+    PREFLIGHT,
+    PRIVATE_NETWORK_NOT_ALLOWED,
+    SIMPLE,
+)
+from .counts import DecisionCounts
+from .origins import _truth
 
 if TYPE_CHECKING:
     from aiohttp import web
 
     Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-__all__ = ("AiohttpCORSMiddleware",)
+__all__ = ("AiohttpCORSMiddleware", "aiohttp_native_preflight_reason")
 
 StrHeaders = tuple[tuple[str, str], ...]
 PreflightKey = tuple[Any, str, Optional[str], Optional[str]]
-PreflightAnswer = tuple[int, Any]
-"""A preflight answer's status and headers (a `CIMultiDict`, copied into each response)."""
+PreflightAnswer = tuple[int, Any, int, Optional[str], Optional[str]]
+"""A preflight answer's status and headers (a `CIMultiDict`, copied into each response), and
+the reason number, detail name and detail it is counted under."""
 
 _BLOCKS_PER_ENTRY_CACHE = 64
 """Room kept in the str-header cache beyond the origin cache's size (the refused and static entries)."""
@@ -94,17 +116,83 @@ def _writable(text: str) -> bool:
     return True
 
 
+_SAFELISTED_METHODS = (b"GET", b"HEAD", b"POST")
+
+
+def _listed(pairs: list[tuple[bytes, bytes]], name: bytes, lower: bool) -> set[bytes]:
+    """Return the items of every `name` header in an engine answer's `pairs`, stripped
+    (lower-cased when `lower`)."""
+    items = set()
+    for header, value in pairs:
+        if header == name:
+            for item in value.split(b","):
+                item = item.strip(b" \t")
+                if item:
+                    items.add(item.lower() if lower else item)
+    return items
+
+
+def aiohttp_native_preflight_reason(
+    pairs: list[tuple[bytes, bytes]], request_method: bytes, names: Optional[bytes], private_network: Optional[bytes]
+) -> tuple[int, Optional[str], Optional[str]]:
+    """Return (reason number, detail name, detail): what a browser concludes from the engine's
+    answer `pairs` ((name, value) bytes, names lower-cased) to a preflight from an allowed
+    origin asking for `request_method`, the Access-Control-Request-Headers value `names` and
+    the -Private-Network value `private_network` (bytes, or None when absent).
+
+    The Fetch standard's CORS-preflight fetch: the method must be safelisted (GET, HEAD,
+    POST) or listed in Access-Control-Allow-Methods, each requested header name listed in
+    Access-Control-Allow-Headers (case-insensitively; `*` counts only without credentials,
+    and never for Authorization), and private network access granted when asked for.
+    """
+    if type(pairs) is not list or type(request_method) is not bytes:
+        raise TypeError("pairs must be a list and request_method bytes")
+    credentials = (b"access-control-allow-credentials", b"true") in pairs
+    if request_method not in _SAFELISTED_METHODS:
+        granted = _listed(pairs, b"access-control-allow-methods", False)
+        if request_method not in granted and (credentials or b"*" not in granted):
+            return METHOD_NOT_ALLOWED, "method", _text(request_method)
+    if names is not None:
+        granted = _listed(pairs, b"access-control-allow-headers", True)
+        for name in names.split(b","):
+            name = name.strip(b" \t")
+            if not name or name.lower() in granted:
+                continue
+            if b"*" in granted and not credentials and name.lower() != b"authorization":
+                continue
+            return HEADER_NOT_ALLOWED, "header", _text(name)
+    if private_network == b"true" and (b"access-control-allow-private-network", b"true") not in pairs:
+        return PRIVATE_NETWORK_NOT_ALLOWED, None, None
+    return ALLOWED, None, None
+
+
 class AiohttpCORSMiddleware:
     """An aiohttp middleware answering CORS with one compiled `CORSPolicy` (made by
-    `cors_middleware`): `await middleware(request, handler)` returns the response."""
+    `cors_middleware`): `await middleware(request, handler)` returns the response. It counts
+    every request by kind and reason (`stats()`), and notes each refused origin."""
 
     __middleware_version__ = 1  # aiohttp's mark of a new-style middleware
-    __slots__ = ("_blocks", "_blocks_limit", "_func", "_lookup", "_no_origin_block", "_policy", "_preflights")
+    __slots__ = (
+        "__weakref__",
+        "_blocks",
+        "_blocks_limit",
+        "_counts",
+        "_func",
+        "_no_origin_block",
+        "_observer",
+        "_policy",
+        "_preflights",
+        "_refused",
+    )
 
-    def __init__(self, policy: Any) -> None:
+    def __init__(
+        self, policy: Any, *, name: Optional[str] = None, log_interval: float = 60.0, top_refused_size: int = 32
+    ) -> None:
+        from .._observe.observer import Observer, observer_options
+
+        observed = observer_options(name, log_interval, top_refused_size)
         _load_aiohttp()
         self._policy = policy
-        self._lookup = policy.pending_lookup
         self._func = policy.options.origin_func
         self._no_origin_block: StrHeaders = tuple(
             (_name(name), _text(value)) for name, value in policy.response_headers(None, [])
@@ -113,8 +201,22 @@ class AiohttpCORSMiddleware:
         """OriginEntry -> its block as str pairs; None for one aiohttp cannot write (refused)."""
         self._blocks_limit = policy.options.cache_size + _BLOCKS_PER_ENTRY_CACHE
         self._preflights: dict[PreflightKey, Optional[PreflightAnswer]] = {}
-        """(entry, request method, -headers, -private-network) -> the preflight answer's status and
-        headers (None: passed on); the engine's answer depends on nothing else."""
+        """(entry, request method, -headers, -private-network) -> the preflight answer (None:
+        passed on); the engine's answer depends on nothing else."""
+        self._counts = DecisionCounts()
+        self._observer = Observer(self, sys.modules[__package__], "aiohttp-native", *observed)
+        self._refused = self._observer.refused
+
+    def stats(self) -> Any:
+        """Return the counts of this middleware's CORS decisions since it was made (or since
+        `reset_stats()`): every request, by kind (preflight or not) and reason, and the most
+        refused origins (a `corsfast.CORSStats`)."""
+        return self._observer.stats((self._counts.counts(),))
+
+    def reset_stats(self) -> None:
+        """Set every count to zero and forget the refused origins."""
+        self._counts.reset()
+        self._observer.reset()
 
     @property
     def policy(self) -> Any:
@@ -141,17 +243,52 @@ class AiohttpCORSMiddleware:
         self._blocks[entry] = block
         return block
 
-    async def _decide(self, raw: bytes) -> Any:
-        """Return the entry for an Origin the rules refused, once the async `allow_origin_func`
-        has decided (awaited here, in the request's task)."""
+    async def _decide(self, raw: bytes) -> tuple[Any, int]:
+        """Return the entry for an Origin the rules refused once `allow_origin_func` has
+        decided (an async one awaited here, in the request's task), and the reason number of
+        a refusal (`func_refused`, or `func_error` when it raised)."""
         try:
-            result = await self._func(raw.decode("latin-1"))
+            result = self._func(raw.decode("latin-1"))
+            if self._policy._func_async:
+                result = await result
         except Exception as error:
-            return self.policy.func_verdict(raw, None, error)
-        return self.policy.func_verdict(raw, result)
+            return self._verdict(raw, None, error)
+        return self._verdict(raw, result, None)
 
-    def _preflight(self, entry: Any, request_method: str, request: web.Request) -> Optional[web.Response]:
-        """Return the answer to a preflight with `entry`'s verdict, or None to pass it on."""
+    def _verdict(self, raw: bytes, result: object, error: Optional[BaseException]) -> tuple[Any, int]:
+        """Return `func_verdict`'s entry for `allow_origin_func`'s `result` (or its `error`),
+        and the reason number of a refusal: the truth of the result is taken here to tell
+        `func_refused` from `func_error`."""
+        allowed = False
+        if error is None:
+            try:
+                allowed = _truth(result)
+            except Exception as failure:
+                error = failure
+        if error is not None:
+            return self.policy.func_verdict(raw, None, error), FUNC_ERROR
+        return self.policy.func_verdict(raw, allowed), FUNC_REFUSED
+
+    def _origin_reason(self, raw: bytes, entry: Any, asked: int) -> int:
+        """Return why the Origin `raw` got the refused `entry`: `asked` when allow_origin_func
+        was just asked (func_refused or func_error), else the engine's reason."""
+        policy = self._policy
+        if asked:
+            return asked  # only an Origin no rule refused as invalid is asked
+        if len(raw) > policy._max_origin_length or not policy._eligible(raw):
+            return ORIGIN_INVALID
+        if policy._func is not None and entry is not policy._denied:
+            return FUNC_REFUSED  # a refusal of allow_origin_func, cached for its ttl
+        return ORIGIN_NOT_ALLOWED
+
+    def _counted(self, kind: int, reason: int, origin: str, detail_name: Optional[str], detail: Optional[str]) -> None:
+        """Count one decision; note a refusal's origin (and log it, rate-limited)."""
+        self._counts.count(kind, reason)
+        if reason > NO_ORIGIN:
+            self._refused.note(reason, origin, detail_name, detail)
+
+    def _preflight(self, entry: Any, request_method: str, request: web.Request) -> Optional[PreflightAnswer]:
+        """Return the kept answer to a preflight with `entry`'s verdict, or None to pass it on."""
         headers = request.headers
         key = (entry, request_method, headers.get(ACRH), headers.get(ACRPN))
         try:
@@ -160,21 +297,17 @@ class AiohttpCORSMiddleware:
             if len(self._preflights) >= _MAX_PREFLIGHTS:
                 self._preflights.clear()
             answer = self._preflights[key] = self._preflight_answer(*key)
-        if answer is None:
-            return None
-        return _Response(status=answer[0], headers=answer[1])  # type: ignore[no-any-return] # a copy of the kept headers
+        return answer
 
     def _preflight_answer(
         self, entry: Any, request_method: str, names: Optional[str], private_network: Optional[str]
     ) -> Optional[PreflightAnswer]:
-        """Return the status and headers of the engine's answer to a preflight, None when it
-        passes the preflight on."""
-        answer = self.policy.entry_preflight(
-            entry,
-            _wire(request_method),
-            None if names is None else _wire(names),
-            None if private_network is None else _wire(private_network),
-        )
+        """Return the status, headers and reason (number, detail name, detail) of the engine's
+        answer to a preflight, None when it passes the preflight on."""
+        method = _wire(request_method)
+        raw_names = None if names is None else _wire(names)
+        raw_private_network = None if private_network is None else _wire(private_network)
+        answer = self.policy.entry_preflight(entry, method, raw_names, raw_private_network)
         if answer is None:
             return None
         status, pairs, _ = answer  # the body is empty; aiohttp writes its Content-Length: 0
@@ -182,7 +315,11 @@ class AiohttpCORSMiddleware:
         for name, value in pairs:
             if name != b"content-length":
                 response_headers.add(_name(name), _text(value))
-        return status, response_headers
+        return (
+            status,
+            response_headers,
+            *aiohttp_native_preflight_reason(pairs, method, raw_names, raw_private_network),
+        )
 
     async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Return the response to `request`: a preflight's answer, or `handler`'s response
@@ -190,25 +327,41 @@ class AiohttpCORSMiddleware:
         origin = request.headers.get(ORIGIN)
         entry = None
         block = self._no_origin_block
-        if origin is not None:
+        if origin is None:
+            self._counts.count(SIMPLE, NO_ORIGIN)
+        else:
+            policy = self._policy
             raw = _wire(origin)
-            entry = self._lookup(raw)
-            if entry is None:
-                entry = await self._decide(raw)
+            entry = policy._lookup(raw)
+            asked = 0
+            if entry is policy._undecided:
+                entry, asked = await self._decide(raw)
+            request_method = request.headers.get(ACRM) if request.method == "OPTIONS" else None
+            kind = SIMPLE if request_method is None else PREFLIGHT
             try:
                 found = self._blocks[entry]
             except KeyError:
                 found = self._block(entry)
             if found is None:
-                entry = None  # a reflection aiohttp cannot write: refused
+                entry = None  # a reflection aiohttp cannot write (an Origin that is not UTF-8): refused
+                self._counted(kind, ORIGIN_INVALID, origin, None, None)
             else:
                 block = found
-                if request.method == "OPTIONS":
-                    request_method = request.headers.get(ACRM)
-                    if request_method is not None:
-                        answer = self._preflight(entry, request_method, request)
-                        if answer is not None:
-                            return answer
+                # The native engine passes on every preflight it refuses (`_native_preflight`).
+                if request_method is not None and (entry.allowed or not policy._native):
+                    answer = self._preflight(entry, request_method, request)
+                    if answer is not None:
+                        if entry.allowed:
+                            self._counted(PREFLIGHT, answer[2], origin, answer[3], answer[4])
+                        else:
+                            self._counted(PREFLIGHT, self._origin_reason(raw, entry, asked), origin, None, None)
+                        return _Response(status=answer[0], headers=answer[1])  # type: ignore[no-any-return] # a copy of the kept headers
+                if entry.allowed:
+                    self._counts.count(kind, ALLOWED)
+                else:
+                    reason = self._origin_reason(raw, entry, asked)
+                    self._counts.count(kind, reason)
+                    self._refused.note(reason, origin)
         try:
             response = await handler(request)
         except _HTTPException as error:

@@ -7,8 +7,9 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from .._observe.reasons import NO_ORIGIN
 from .._options import WATCH_PREFLIGHT, WATCH_SIMPLE
-from .middleware import MiddlewareBase
+from .middleware import MiddlewareBase, _report_only
 from .origins import _log_failure, _truth
 from .policy import (
     ACRH,
@@ -117,7 +118,7 @@ class _CORSSend:
     response starts, as Starlette's `send` asks it (a subclass's override; never cached).
     """
 
-    __slots__ = ("entry", "middleware", "origin", "policy", "send", "started")
+    __slots__ = ("counting", "entry", "middleware", "origin", "policy", "send", "started")
 
     def __init__(
         self,
@@ -133,6 +134,7 @@ class _CORSSend:
         self.middleware = middleware
         self.origin = origin
         self.started = False
+        self.counting = False  # count the request when the deferred verdict is taken
 
     def __call__(self, message: Message) -> Awaitable[None]:
         if not self.started and message["type"] == "http.response.start":
@@ -140,6 +142,8 @@ class _CORSSend:
             entry = self.entry
             if entry is None:
                 entry = _hooked_entry(self.middleware, self.policy, self.origin)  # type: ignore[arg-type]
+                if self.counting:
+                    self.policy._note(0, entry.simple_reason, entry, self.origin, None, None)
             message["headers"] = self.policy._entry_headers(entry, message.get("headers", ()))
         return self.send(message)
 
@@ -155,7 +159,7 @@ def _hooked_entry(middleware: Any, policy: CORSPolicy, origin: bytes) -> OriginE
     An Origin no rule may allow (control characters, over the cap) never reaches it.
     """
     entry = policy.granted_entry(origin)
-    if entry is policy._denied:
+    if entry is policy._invalid:
         return entry
     if middleware.is_allowed_origin(origin=origin.decode("latin-1")):
         return entry
@@ -199,19 +203,31 @@ def starlette_preflight(
     request_method: bytes,
     request_headers: bytes | None,
     request_private_network: bytes | None,
+    count: bool = False,
 ) -> tuple[int, list[Header], bytes]:
     """Return `(status, headers, body)` of Starlette's preflight answer, asking a subclass's
-    `is_allowed_origin` (always, as Starlette's `preflight_response` does) when it has one."""
+    `is_allowed_origin` (always, as Starlette's `preflight_response` does) when it has one;
+    `count`: count the request in the policy's counts."""
     entry = _hooked_entry(middleware, policy, origin) if policy._hooked else policy.lookup(origin)
-    return policy._preflight(entry, origin, request_method, request_headers, request_private_network)  # type: ignore[return-value]
+    answer, reason = policy._preflight_answer(entry, request_method, request_headers, request_private_network)
+    if count:
+        policy._note(1, reason, entry, origin, request_method, request_headers)
+    return answer  # type: ignore[return-value]
 
 
-def wrap_send(middleware: Any, policy: CORSPolicy, send: Send, origin: bytes | None, cookie: bool = False) -> Send:
+def wrap_send(
+    middleware: Any, policy: CORSPolicy, send: Send, origin: bytes | None, cookie: bool = False, count: bool = False
+) -> Send:
     """Return `send` wrapped to give a Starlette simple response its CORS headers for `origin`
-    (`cookie`: as `starlette_entry`)."""
+    (`cookie`: as `starlette_entry`; `count`: count the request, when its verdict is taken)."""
     if origin is not None and policy._hooked and not policy._allow_all:
-        return _CORSSend(send, policy, None, middleware, origin)
-    return _CORSSend(send, policy, starlette_entry(middleware, policy, origin, cookie))
+        wrapped = _CORSSend(send, policy, None, middleware, origin)
+        wrapped.counting = count
+        return wrapped
+    entry = starlette_entry(middleware, policy, origin, cookie)
+    if count:
+        policy._note(0, entry.simple_reason, entry, origin, None, None)
+    return _CORSSend(send, policy, entry)
 
 
 def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
@@ -229,11 +245,12 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
     """
     app: Callable[[Scope, Receive, Send], Awaitable[None]]
     policy: CORSPolicy | None
+    report: CORSPolicy | None
     if self._thread_views:
         view = self._view()
-        policy, app = view.policy, view.app
+        policy, report, app = view.policy, view.report, view.app
     else:
-        policy, app = self._policy, self._app
+        policy, report, app = self._policy, self._report, self._app
     if scope["type"] != "http":
         return app(scope, receive, send)
     if policy is None:
@@ -246,12 +263,15 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
         if found is None:
             return self._starlette_call(scope, receive, send, None)  # type: ignore[attr-defined, no-any-return]
         origin, method, names, private_network = found
+    counted = False
     if origin is None:
         if policy._no_origin_passthrough:
+            policy._note(0, NO_ORIGIN, None, None, None, None)
             return app(scope, receive, send)
         if policy._protocol_simple:
             return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
         entry = policy._no_origin
+        policy._note(0, NO_ORIGIN, None, None, None, None)
     else:
         preflight = policy.is_preflight(scope["method"], origin, method)
         if policy._watched and not policy.is_current(WATCH_PREFLIGHT if preflight else WATCH_SIMPLE):
@@ -260,32 +280,47 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
             if policy._protocol_preflight:
                 return self._starlette_call(scope, receive, send, True)  # type: ignore[attr-defined, no-any-return]
             if policy._hooked:
-                hooked = starlette_preflight(self, policy, origin, method, names, private_network)  # type: ignore[arg-type]
+                hooked, reason = policy._preflight_answer(
+                    _hooked_entry(self, policy, origin), method, names, private_network
+                )
+                policy._note(1, reason, None, origin, method, names)
+                counted = True
                 if hooked is not None:
                     return _answer(send, *hooked)
         elif policy._protocol_simple:
             return self._starlette_call(scope, receive, send, False)  # type: ignore[attr-defined, no-any-return]
         if policy._hooked and not policy._allow_all:
-            return app(scope, receive, _CORSSend(send, policy, None, self, origin))
+            wrapped = _CORSSend(send, policy, None, self, origin)
+            wrapped.counting = not counted
+            return app(scope, receive, wrapped)
         entry = policy._lookup(origin)
         if entry is policy._undecided:
             if policy._func_async:
                 return _asgi_decide(
-                    self, policy, scope, receive, send, origin, preflight, method, names, private_network
+                    self, policy, report, scope, receive, send, origin, preflight, method, names, private_network
                 )
             entry = policy._ask(origin)
         if policy._cookie_reflect and not preflight and _has_cookie(scope["headers"]):
             entry = policy.cookie_entry(origin)
         if preflight and not policy._hooked:
-            answer = policy._preflight(entry, origin, method, names, private_network)
+            answer, reason = policy._preflight_answer(entry, method, names, private_network)
+            policy._note(1, reason, entry, origin, method, names)
+            if report is not None:
+                _report_only(policy, report, 1, reason, origin, method, names, private_network)
             if answer is not None:
                 return _answer(send, *answer)
+            counted = True
+        if not counted:
+            policy._note(0, entry.simple_reason, entry, origin, None, None)
+            if report is not None:
+                _report_only(policy, report, 0, entry.simple_reason, origin, None, None, None)
     return app(scope, receive, _CORSSend(send, policy, entry))
 
 
 async def _asgi_decide(
     self: ASGIMiddlewareBase,
     policy: CORSPolicy,
+    report: CORSPolicy | None,
     scope: Scope,
     receive: Receive,
     send: Send,
@@ -302,14 +337,21 @@ async def _asgi_decide(
         allowed = _truth(await policy._func(origin.decode("latin-1")))  # type: ignore[misc]
     except Exception as error:
         _log_failure(origin, error)
-        entry = policy._denied
+        entry = policy._func_failed
     else:
         entry = policy._verdict(origin, allowed)
     if preflight:
-        answer = policy._preflight(entry, origin, method, names, private_network)
+        answer, reason = policy._preflight_answer(entry, method, names, private_network)
+        policy._note(1, reason, entry, origin, method, names)
+        if report is not None:
+            _report_only(policy, report, 1, reason, origin, method, names, private_network)
         if answer is not None:
             await _answer(send, *answer)
             return
+    else:
+        policy._note(0, entry.simple_reason, entry, origin, None, None)
+        if report is not None:
+            _report_only(policy, report, 0, entry.simple_reason, origin, None, None, None)
     await self.app(scope, receive, _CORSSend(send, policy, entry))
 
 

@@ -112,6 +112,24 @@ class RefusedOrigins:
     ) -> None:
         """Count one refusal of `origin` (bytes or str) for `reason` (a number), and log it
         (rate-limited) when the logger takes INFO lines."""
+        self.add(origin)
+        self.log_if_enabled(reason, origin, detail_name, detail)
+
+    def logs(self) -> bool:
+        """Return True when the logger takes INFO lines (a refusal would be logged)."""
+        return self._logger.isEnabledFor(logging.INFO)
+
+    def log_if_enabled(
+        self, reason: int, origin: Union[bytes, str], detail_name: Optional[str] = None, detail: object = None
+    ) -> None:
+        """Log one refusal (rate-limited) when the logger takes INFO lines; count nothing."""
+        if self._logger.isEnabledFor(logging.INFO):
+            self._log(reason, origin[: self._limit], detail_name, detail)
+
+    def add(self, origin: Union[bytes, str], n: int = 1) -> None:
+        """Count `n` more refusals of `origin` (bytes or str), without logging them."""
+        if n <= 0:
+            return
         if len(origin) > self._limit:
             origin = origin[: self._limit]
         with self._lock:
@@ -119,9 +137,7 @@ class RefusedOrigins:
             count = counts.get(origin)
             if count is None and len(counts) >= self._k:
                 count = counts.pop(min(counts, key=counts.__getitem__))
-            counts[origin] = (count or 0) + 1
-        if self._logger.isEnabledFor(logging.INFO):
-            self._log(reason, origin, detail_name, detail)
+            counts[origin] = (count or 0) + n
 
     def items(self) -> tuple[tuple[Union[bytes, str], int], ...]:
         """Return the kept origins and their counts, the most counted first."""

@@ -6,7 +6,10 @@ the signal, the header blocks as ready `(name, value)` tuples, and a bounded cac
 verdicts keyed on the Origin string. `django_call` and `django_acall` are the middleware's
 `__call__` and `__acall__`: the whole per-request flow of django-cors-headers 4.9's
 `CorsMiddleware` (preflight short-circuit, `patch_vary_headers`, header writes) with no
-settings read and no `request.headers` built.
+settings read and no `request.headers` built. They also count each request CORS applies to
+in the middleware's `DecisionCounts`, by kind and by the reason a browser concludes from the
+answer (read from the compiled settings, never from the response), and judge it by the
+report-only policy when there is one.
 
 Header writes go straight into Django's `ResponseHeaders._store` (`{lower name: (name, value)}`,
 what `response[name] = value` stores after `_convert_to_charset`) for response types whose
@@ -21,7 +24,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Optional, cast
 
 from .._cache_info import CacheInfo
-from .counts import counted
+from .._observe.reasons import (
+    ALLOWED,
+    HEADER_NOT_ALLOWED,
+    METHOD_NOT_ALLOWED,
+    NO_ORIGIN,
+    ORIGIN_INVALID,
+    ORIGIN_NOT_ALLOWED,
+    PREFLIGHT,
+    PRIVATE_NETWORK_NOT_ALLOWED,
+    SIMPLE,
+)
+from .counts import DecisionCounts, RefusedOrigins, counted
 
 __all__ = (
     "DjangoMiddlewareBase",
@@ -44,10 +58,18 @@ VARY_ITEM: Item = ("Vary", "origin")
 META_ORIGIN = "HTTP_ORIGIN"
 META_REQUEST_METHOD = "HTTP_ACCESS_CONTROL_REQUEST_METHOD"
 META_PRIVATE_NETWORK = "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"
+META_REQUEST_HEADERS = "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"
 ORIGIN = "origin"
 REQUEST_METHOD = "access-control-request-method"
+REQUEST_HEADERS = "access-control-request-headers"
 PRIVATE_NETWORK = "access-control-request-private-network"
 TRUE = "true"
+AUTHORIZATION = "authorization"
+
+REQUESTED_HEADERS_BOUND = 64
+"""Access-Control-Request-Headers values whose verdict is remembered; cleared when full."""
+REQUESTED_HEADERS_LENGTH = 1024
+"""Longer Access-Control-Request-Headers values are judged every time, never remembered."""
 
 URL_MATCH = 0
 """`url_tail` values. URL_MATCH: run the pattern's `match`; the others need `path_info` to
@@ -63,12 +85,20 @@ URL_END = 4
 URL_END_STRICT = 5
 """empty (`^/api/\\Z`)"""
 
+_UNSEEN: Any = object()
+"""What a cache lookup returns for a value not seen yet."""
+
 KNOWN_TYPES_BOUND = 256
 """Response types remembered as "Django's own header methods" (or not); cleared when full."""
 
 
 class DjangoOriginEntry:
-    """The verdict for one Origin value and the response headers that follow from it."""
+    """The verdict for one Origin value and the response headers that follow from it.
+
+    Its reason when refused follows from the two flags: an entry that asks the signal is
+    refused as `origin_not_allowed` when no receiver says yes; one refused outright
+    (`allowed` False) holds an Origin corsfast refuses itself (`origin_invalid`).
+    """
 
     __slots__ = ("allowed", "ask_signal", "options", "simple")
 
@@ -137,6 +167,20 @@ class DjangoPolicy:
         self._known: dict[type, bool] = {}
         self._hits = itertools.count()
         self._misses = itertools.count()
+        self._preflight_methods: Optional[frozenset[str]] = spec.preflight_methods
+        """The methods a browser lets through after this policy's preflight answer (the
+        safelisted ones included); None: a browser refuses its Access-Control-Allow-Methods."""
+        self._any_method: bool = spec.any_method
+        """Access-Control-Allow-Methods lists `*` and credentials are off: any method passes."""
+        self._preflight_headers: Optional[frozenset[str]] = spec.preflight_headers
+        """The lower-case header names a browser lets through; None: it refuses the list."""
+        self._any_header: bool = spec.any_header
+        """Access-Control-Allow-Headers lists `*` and credentials are off: any name but
+        Authorization passes."""
+        self._report: Optional[DjangoPolicy] = spec.report
+        """The report-only policy, judged beside this one; None without one."""
+        self._refused_headers: dict[str, Any] = {}
+        """Access-Control-Request-Headers value -> its first refused name, or None."""
 
     # -- the parts of a request ----------------------------------------------------------
 
@@ -229,6 +273,21 @@ class DjangoPolicy:
 
     def after(self, request: Any, response: Any) -> None:
         """Add the CORS headers to `response`: django-cors-headers' `add_response_headers`."""
+        self.answer(request, response, None, None, None)
+
+    def answer(
+        self,
+        request: Any,
+        response: Any,
+        counts: Optional[DecisionCounts],
+        refused: Optional[RefusedOrigins],
+        report_origins: Optional[RefusedOrigins],
+    ) -> None:
+        """Add the CORS headers to `response` as `after` does, and count the request in
+        `counts` (a request CORS does not apply to is not counted): its kind, and the reason
+        a browser concludes from the answer. A refused origin is noted in `refused`; where
+        the report-only policy would decide otherwise, the request is counted as a report
+        and its origin noted in `report_origins`. Counting never changes the answer."""
         try:
             enabled = request._cors_enabled
         except AttributeError:
@@ -244,31 +303,194 @@ class DjangoPolicy:
             self._vary(response, store)
         headers = _cached_headers(request)
         origin = request.META.get(META_ORIGIN) if headers is None else headers.get(ORIGIN)
+        options = request.method == OPTIONS
         if not origin:
+            if counts is not None:
+                preflight = options and _requested_method(request, headers) is not None
+                counts.count(PREFLIGHT if preflight else SIMPLE, NO_ORIGIN)
             return
         entry = self.lookup(origin)
+        signal = -1  # the signal's answer: -1 not asked, else 0 or 1
         if entry.ask_signal:
             # Asked exactly when django-cors-headers asks; an Origin that corsfast never
             # allows (control characters) is refused whatever the answer.
-            if not self.ask_signal(request) or not entry.allowed:
-                return
-        elif not entry.allowed:
-            return
-        items = entry.options if request.method == OPTIONS else entry.simple
-        if store is not None:
-            for item in items:
-                store[item[0]] = item
+            signal = 1 if self.ask_signal(request) else 0
+            allowed = signal == 1 and entry.allowed
         else:
-            for name, value in items:
-                response[name] = value
-        if self._private_network:
-            asked = request.META.get(META_PRIVATE_NETWORK) if headers is None else headers.get(PRIVATE_NETWORK)
-            if asked == TRUE:
-                item = self._private_network_item
-                if store is not None:
+            allowed = entry.allowed
+        if allowed:
+            items = entry.options if options else entry.simple
+            if store is not None:
+                for item in items:
                     store[item[0]] = item
+            else:
+                for name, value in items:
+                    response[name] = value
+            if self._private_network:
+                asked = request.META.get(META_PRIVATE_NETWORK) if headers is None else headers.get(PRIVATE_NETWORK)
+                if asked == TRUE:
+                    item = self._private_network_item
+                    if store is not None:
+                        store[item[0]] = item
+                    else:
+                        response[item[0]] = item[1]
+        if counts is not None:
+            if self._report is None and not (allowed and options):
+                # A simple request or a refused origin, judged without a call.
+                if allowed:
+                    counts.count(SIMPLE, ALLOWED)
                 else:
-                    response[item[0]] = item[1]
+                    reason = ORIGIN_NOT_ALLOWED if entry.allowed else ORIGIN_INVALID
+                    preflight = options and _requested_method(request, headers) is not None
+                    counts.count(PREFLIGHT if preflight else SIMPLE, reason)
+                    if refused is not None:
+                        refused.note(reason, origin, None, None)
+            else:
+                self._observe(
+                    request, headers, origin, entry, allowed, options, signal, counts, refused, report_origins
+                )
+
+    def judge(self, request: Any) -> tuple[int, Optional[str], Any]:
+        """Return `(reason, detail_name, detail)`: what a browser concludes from this policy's
+        answer to `request` (its signal asked when its settings do not allow the Origin)."""
+        headers = _cached_headers(request)
+        meta = headers is None
+        source = request.META if meta else headers
+        origin = source.get(META_ORIGIN if meta else ORIGIN)
+        kind = SIMPLE
+        method = None
+        if request.method == OPTIONS:
+            method = source.get(META_REQUEST_METHOD if meta else REQUEST_METHOD)
+            if method is not None:
+                kind = PREFLIGHT
+        if not origin:
+            return NO_ORIGIN, None, None
+        entry = self.lookup(origin)
+        allowed = entry.allowed and (not entry.ask_signal or self.ask_signal(request))
+        reason = self._reason(source, meta, entry, allowed, kind, method)
+        return (reason, *self._detail(source, meta, reason, method))
+
+    # -- what a browser concludes, counted -----------------------------------------------
+
+    def _observe(
+        self,
+        request: Any,
+        headers: Any,
+        origin: str,
+        entry: DjangoOriginEntry,
+        allowed: bool,
+        options: bool,
+        signal: int,
+        counts: DecisionCounts,
+        refused: Optional[RefusedOrigins],
+        report_origins: Optional[RefusedOrigins],
+    ) -> None:
+        meta = headers is None
+        source = None  # where the request's headers are read: only a preflight reads more
+        kind = SIMPLE
+        method = None
+        if options:
+            source = request.META if meta else headers
+            method = source.get(META_REQUEST_METHOD if meta else REQUEST_METHOD)
+            if method is not None:
+                kind = PREFLIGHT
+        reason = self._reason(source, meta, entry, allowed, kind, method)
+        counts.count(kind, reason)
+        if reason != ALLOWED and refused is not None:
+            if reason == METHOD_NOT_ALLOWED or reason == HEADER_NOT_ALLOWED:
+                refused.note(reason, origin, *self._detail(source, meta, reason, method))
+            else:
+                refused.note(reason, origin, None, None)
+        report = self._report
+        if report is None:
+            return
+        entry = report.lookup(origin)
+        if entry.ask_signal:
+            if signal < 0:
+                signal = 1 if report.ask_signal(request) else 0
+            allowed = signal == 1 and entry.allowed
+        else:
+            allowed = entry.allowed
+        verdict = report._reason(source, meta, entry, allowed, kind, method)
+        if (verdict == ALLOWED) == (reason == ALLOWED):
+            return
+        counts.count_report(reason == ALLOWED)
+        if report_origins is not None:
+            if verdict == ALLOWED:
+                report_origins.note(ALLOWED, origin, None, None)
+            else:
+                report_origins.note(verdict, origin, *report._detail(source, meta, verdict, method))
+
+    def _reason(
+        self, source: Any, meta: bool, entry: DjangoOriginEntry, allowed: bool, kind: int, method: Optional[str]
+    ) -> int:
+        """Return the reason number of the answer: allowed, or why a browser refuses it.
+        `source` holds the request's headers (request.META when `meta`), read for a preflight."""
+        if not allowed:
+            return ORIGIN_NOT_ALLOWED if entry.allowed else ORIGIN_INVALID
+        if kind == SIMPLE:
+            return ALLOWED
+        # A browser refuses a list it cannot parse before it looks for the method in it.
+        methods = self._preflight_methods
+        if methods is None:
+            return METHOD_NOT_ALLOWED
+        if self._preflight_headers is None:
+            return HEADER_NOT_ALLOWED
+        if not self._any_method and method not in methods:
+            return METHOD_NOT_ALLOWED
+        value = source.get(META_REQUEST_HEADERS if meta else REQUEST_HEADERS)
+        if value:
+            refused = self._refused_headers.get(value, _UNSEEN)  # the verdict remembered, without a call
+            if refused is _UNSEEN:
+                refused = self._refused_header(source, meta)
+            if refused is not None:
+                return HEADER_NOT_ALLOWED
+        if not self._private_network and source.get(META_PRIVATE_NETWORK if meta else PRIVATE_NETWORK) == TRUE:
+            return PRIVATE_NETWORK_NOT_ALLOWED
+        return ALLOWED
+
+    def _detail(self, source: Any, meta: bool, reason: int, method: Optional[str]) -> tuple[Optional[str], Any]:
+        """Return what a refusal names: ("method", it), ("header", the first refused), or None twice."""
+        if reason == METHOD_NOT_ALLOWED:
+            return "method", method
+        if reason == HEADER_NOT_ALLOWED:
+            name = self._refused_header(source, meta)
+            if name:
+                return "header", name
+        return None, None
+
+    def _refused_header(self, source: Any, meta: bool) -> Optional[str]:
+        """Return the first name in Access-Control-Request-Headers that the answer does not
+        allow (or "" when a browser refuses the answer's list whatever is asked), else None."""
+        value = source.get(META_REQUEST_HEADERS if meta else REQUEST_HEADERS)
+        if not value:
+            return None if self._preflight_headers is not None else ""
+        if value.__class__ is not str or len(value) > REQUESTED_HEADERS_LENGTH:
+            return self._first_refused(value)
+        cache = self._refused_headers
+        seen = cache.get(value, _UNSEEN)
+        if seen is not _UNSEEN:
+            remembered: Optional[str] = seen
+            return remembered
+        found = self._first_refused(value)
+        with self._store_lock:
+            if len(cache) >= REQUESTED_HEADERS_BOUND:
+                cache.clear()
+            cache[value] = found
+        return found
+
+    def _first_refused(self, value: str) -> Optional[str]:
+        names = self._preflight_headers
+        for part in value.split(","):
+            name = part.strip(" \t").lower()
+            if not name:
+                continue
+            if names is None:
+                return name
+            if name in names or (self._any_header and name != AUTHORIZATION):
+                continue
+            return name
+        return "" if names is None else None
 
     # -- response headers ----------------------------------------------------------------
 
@@ -309,6 +531,12 @@ def _plain_latin1(value: str) -> bool:
     return "\n" not in value and "\r" not in value and (value.isascii() or max(value) <= "\xff")
 
 
+def _requested_method(request: Any, headers: Any) -> Optional[str]:
+    """Return Access-Control-Request-Method (a preflight's, as django-cors-headers tells one), or None."""
+    method: Optional[str] = request.META.get(META_REQUEST_METHOD) if headers is None else headers.get(REQUEST_METHOD)
+    return method
+
+
 def _cached_headers(request: Any) -> Any:
     """Return `request.headers` when it was built already (it then wins over META), else None."""
     try:
@@ -325,11 +553,13 @@ class DjangoState:
     never lost.
     """
 
-    __slots__ = ("_bumping", "compiled", "generation", "policy", "refresh", "snapshot")
+    __slots__ = ("_bumping", "compiled", "generation", "policy", "refresh", "report", "snapshot")
 
     def __init__(self, refresh: Callable[[], None]) -> None:
         self.refresh = refresh
         self.policy: Optional[DjangoPolicy] = None
+        self.report: Optional[DjangoPolicy] = None
+        """The report-only policy (also the policy's own, when the settings compile)."""
         self.snapshot: Any = None
         self.generation = 0
         self.compiled = -1
@@ -352,6 +582,12 @@ class DjangoMiddlewareBase:
     """The policy holder of this engine (set by `CorsMiddleware.__init__`)."""
     _corsfast_fast: bool = False
     """True when no corsheaders hook is overridden: the engine runs the whole request."""
+    _corsfast_counts: Optional[DecisionCounts] = None
+    """This middleware's counts (set by `CorsMiddleware.__init__`; None: nothing is counted)."""
+    _corsfast_refused: Optional[RefusedOrigins] = None
+    """The refused origins it keeps and logs (its observer's)."""
+    _corsfast_report: Optional[RefusedOrigins] = None
+    """The origins the report-only policy would decide otherwise (its observer's)."""
 
 
 def _current_policy(self: DjangoMiddlewareBase) -> Optional[DjangoPolicy]:
@@ -375,7 +611,7 @@ def django_call(self: Any, request: Any) -> Any:
     if response is None:
         response = self.get_response(request)
         policy.check_response(response)
-    policy.after(request, response)
+    policy.answer(request, response, self._corsfast_counts, self._corsfast_refused, self._corsfast_report)
     return response
 
 
@@ -389,5 +625,5 @@ async def django_acall(self: Any, request: Any) -> Any:
         result: Awaitable[Any] = self.get_response(request)
         policy.check_awaitable(result)
         response = await result
-    policy.after(request, response)
+    policy.answer(request, response, self._corsfast_counts, self._corsfast_refused, self._corsfast_report)
     return response

@@ -15,11 +15,25 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, Union
 
 from .._cache_info import CacheInfo
+from .._observe.reasons import (
+    ALLOWED,
+    FUNC_ERROR,
+    FUNC_REFUSED,
+    HEADER_NOT_ALLOWED,
+    METHOD_NOT_ALLOWED,
+    NO_ORIGIN,
+    ORIGIN_INVALID,
+    ORIGIN_NOT_ALLOWED,
+    PRIVATE_NETWORK_NOT_ALLOWED,
+    REASONS,
+)
 from .._options import SAFELISTED_HEADERS, WATCH_DICT, WATCH_PREFLIGHT, WATCH_SIMPLE, CORSOptions
-from .counts import counted
+from .counts import DecisionCounts, RefusedOrigins, counted
 from .origins import _label_between, _log_failure, _port_start, _truth
 
 __all__ = ("CORSPolicy", "CacheInfo", "OriginEntry")
+
+N_REASONS = len(REASONS)
 
 Header = tuple[bytes, bytes]
 Message = MutableMapping[str, Any]
@@ -69,10 +83,33 @@ NEVER = float("inf")
 """The `expires` of an entry that a rule decided: it never goes stale."""
 
 
+def _origin_refusal(refused: OriginEntry, origin: bytes) -> OriginEntry:
+    """Return a refused entry answering as `refused`, for `origin` alone: its refusals are
+    counted on it (one step, no lookup), as the origin cache holds it."""
+    entry = OriginEntry.__new__(OriginEntry)
+    for name in ("allowed", "ops", "block", "preflight_head", "expires", "reason", "simple_reason"):
+        setattr(entry, name, getattr(refused, name))
+    entry._wsgi_block = None
+    entry.origin = origin
+    entry.refusals = itertools.count()
+    return entry
+
+
 class OriginEntry:
     """The verdict for one Origin value and the header tuples that follow from it."""
 
-    __slots__ = ("_wsgi_block", "allowed", "block", "expires", "ops", "preflight_head")
+    __slots__ = (
+        "_wsgi_block",
+        "allowed",
+        "block",
+        "expires",
+        "ops",
+        "origin",
+        "preflight_head",
+        "reason",
+        "refusals",
+        "simple_reason",
+    )
 
     allowed: bool
     ops: tuple[Op, ...]
@@ -84,8 +121,26 @@ class OriginEntry:
     expires: float
     """When a cached verdict of `allow_origin_func` goes stale (the policy's clock); `NEVER`
     for every other entry."""
+    reason: int
+    """The reason number of this verdict (`corsfast._observe.reasons`): allowed, or why not."""
+    simple_reason: int
+    """The reason a browser gives a simple response with these headers: `reason`, but allowed
+    for a refused entry that still answers `Access-Control-Allow-Origin: *` (Starlette's
+    allow-all answers every origin so)."""
 
-    def __init__(self, allowed: bool, ops: tuple[Op, ...], preflight_head: tuple[Header, ...]) -> None:
+    def __init__(
+        self, allowed: bool, ops: tuple[Op, ...], preflight_head: tuple[Header, ...], reason: int = -1
+    ) -> None:
+        if not isinstance(reason, int):
+            raise TypeError(f"reason must be an int, got {type(reason).__name__}")
+        if reason < 0:
+            reason = ALLOWED if allowed else ORIGIN_NOT_ALLOWED
+        elif reason >= N_REASONS or (reason == ALLOWED) != bool(allowed):
+            raise ValueError(f"reason {reason} does not go with allowed={allowed}")
+        self.reason = reason
+        self.simple_reason = reason
+        if not allowed and any(op[0] == ACAO and op[1] == b"*" for op in ops):
+            self.simple_reason = ALLOWED
         self.allowed = allowed
         self.ops = ops
         self.block = tuple(_apply_ops([], ops, dedupe_vary=True))
@@ -93,6 +148,11 @@ class OriginEntry:
         self.expires = NEVER
         self._wsgi_block: list[tuple[str, str]] | None = None
         """`block` as latin-1 str pairs, made on first use (the WSGI path)."""
+        self.origin: bytes | None = None
+        """The Origin a refused entry of the origin cache stands for, whose refusals it counts
+        (`refusals`, folded into the top refused origins when the cache is cleared); None for
+        an entry shared by many origins."""
+        self.refusals = itertools.count()
 
 
 def _is_token(value: bytes) -> bool:
@@ -163,6 +223,12 @@ def _apply_ops(headers: list[Any], ops: Iterable[Op], dedupe_vary: bool) -> list
 class CORSPolicy:
     """Return CORS answers for one compiled configuration; built once, shared by all requests."""
 
+    _no_origin: OriginEntry
+    _denied: OriginEntry  # refused by the rules (origin_not_allowed)
+    _invalid: OriginEntry  # an Origin no rule may allow (origin_invalid)
+    _func_refused: OriginEntry  # refused by allow_origin_func, for one request
+    _func_failed: OriginEntry  # allow_origin_func raised, for one request
+
     def __init__(self, options: CORSOptions) -> None:
         if not isinstance(options, CORSOptions):
             raise TypeError(f"CORSPolicy takes CORSOptions, got {type(options).__name__}")
@@ -215,12 +281,43 @@ class CORSPolicy:
         self._cookie_reflect = False
         self._private_network_header = True
         self._cookie_entries: dict[bytes, OriginEntry] = {}
+        self._counts = DecisionCounts()
+        self._refused: RefusedOrigins | None = None
         if self._native:
             self._compile_native(options)
         elif self._kui:
             self._compile_kui(options)
         else:
             self._compile_starlette(options)
+        self._compile_refusals(options)
+
+    def _compile_refusals(self, options: CORSOptions) -> None:
+        # One refused entry per reason, all answering alike (the rules' refusal).
+        denied: OriginEntry = self._denied
+        no_origin: OriginEntry = self._no_origin
+        self._no_origin = OriginEntry(False, no_origin.ops, no_origin.preflight_head, NO_ORIGIN)
+        self._denied = OriginEntry(False, denied.ops, denied.preflight_head, ORIGIN_NOT_ALLOWED)
+        self._invalid = OriginEntry(False, denied.ops, denied.preflight_head, ORIGIN_INVALID)
+        self._func_refused = OriginEntry(False, denied.ops, denied.preflight_head, FUNC_REFUSED)
+        self._func_failed = OriginEntry(False, denied.ops, denied.preflight_head, FUNC_ERROR)
+        if self._func is not None:
+            # Answered as refused wherever it is not decided (it never is, but a leak is safe).
+            self._undecided = OriginEntry(False, denied.ops, denied.preflight_head, FUNC_REFUSED)
+        if self._starlette_rules():
+            return
+        # A native or Kui preflight answer never refuses a method or a header itself; the
+        # browser does, from the lists the answer carries: the counts say what it concludes.
+        credentials = options.allow_credentials
+        self._any_method = self._allow_all_methods or ("*" in options.allow_methods and not credentials)
+        self._any_header = self._allow_all_headers or ("*" in options.allow_headers and not credentials)
+        self._browser_methods = frozenset(self._methods | {b"GET", b"HEAD", b"POST"})
+        self._allowed_header_names = frozenset(
+            [h.lower().encode("latin-1") for h in options.allow_headers]
+            + [h.lower().encode("latin-1") for h in SAFELISTED_HEADERS]
+        )
+
+    def _starlette_rules(self) -> bool:
+        return not self._native and not self._kui
 
     # -- compilation -------------------------------------------------------------------
 
@@ -236,9 +333,6 @@ class CORSPolicy:
         if self._allow_all and not options.allow_credentials:
             # Answering `*` to every origin does not depend on the Origin: no Vary.
             self._static_allowed = OriginEntry(True, ((ACAO, b"*"), *self._simple_tail), ((ACAO, b"*"),))
-        if self._func is not None:
-            # Answered as refused wherever it is not decided (it never is, but a leak is safe).
-            self._undecided = OriginEntry(False, self._denied.ops, self._denied.preflight_head)
         allow_headers = list(dict.fromkeys(h for h in options.allow_headers))
         lowered = {h.lower() for h in allow_headers}
         allow_headers += [h for h in SAFELISTED_HEADERS if h.lower() not in lowered]
@@ -310,7 +404,7 @@ class CORSPolicy:
 
     def _make_entry(self, origin: bytes, allowed: bool) -> OriginEntry:
         if not allowed:
-            return self._denied
+            return self._denied if self._eligible(origin) else self._invalid
         if self._static_allowed is not None:
             return self._static_allowed
         reflected = (ACAO, origin)
@@ -383,7 +477,7 @@ class CORSPolicy:
         if len(origin) > self._max_origin_length:
             # Refused before hashing, caching or running any rule on it.
             next(self._misses)
-            return self._denied
+            return self._invalid
         entry = self._cache.get(origin)
         if entry is not None:
             if self._timed and entry.expires != NEVER and not self._clock() < entry.expires:
@@ -392,20 +486,51 @@ class CORSPolicy:
             next(self._hits)
             return entry
         next(self._misses)
-        if self._match(origin):
+        if not self._eligible(origin):
+            entry = self._invalid
+        elif self._match(origin):
             entry = self._make_entry(origin, True)
-        elif self._undecided is not None and self._eligible(origin):
+        elif self._undecided is not None:
             entry = self._undecided
         else:
             entry = self._denied
         if self._maxsize:
+            if not entry.allowed and entry is not self._undecided:
+                entry = _origin_refusal(entry, origin)
             with self._store_lock:
                 if len(self._cache) >= self._maxsize:
                     # Clearing keeps the bound exact and costs nothing per hit; a flood of
                     # unique origins only costs the pattern runs it would cost anyway.
-                    self._cache.clear()
+                    self._clear_cache()
                 self._cache[origin] = entry
         return entry
+
+    def _clear_cache(self) -> None:
+        """Empty the origin cache, its entries' refusal counts kept in the top refused."""
+        if self._refused is not None:
+            for entry in list(self._cache.values()):
+                if entry.origin is not None:
+                    n = counted(entry.refusals)
+                    entry.refusals = itertools.count()
+                    if n:
+                        self._refused.add(entry.origin, n)
+        self._cache.clear()
+
+    def pending_refusals(self) -> list[tuple[bytes, int]]:
+        """Return the refusals counted on the origin cache's entries, as (origin, count)
+        pairs: the top refused origins still to be added to the `RefusedOrigins`."""
+        pending = []
+        for entry in list(self._cache.values()):
+            if entry.origin is not None:
+                n = counted(entry.refusals)
+                if n:
+                    pending.append((entry.origin, n))
+        return pending
+
+    def reset_refusals(self) -> None:
+        """Set the refusals counted on the origin cache's entries to zero."""
+        for entry in list(self._cache.values()):
+            entry.refusals = itertools.count()
 
     def pending_lookup(self, origin: bytes) -> OriginEntry | None:
         """Return the entry `lookup` returns for a raw Origin value, or None when an async
@@ -430,7 +555,7 @@ class CORSPolicy:
                 error = failure
         if error is not None:
             _log_failure(origin, error)
-            return self._denied
+            return self._func_failed
         return self._verdict(origin, allowed)
 
     def _ask(self, origin: bytes) -> OriginEntry:
@@ -440,22 +565,23 @@ class CORSPolicy:
             allowed = _truth(self._func(origin.decode("latin-1")))  # type: ignore[misc]
         except Exception as error:
             _log_failure(origin, error)
-            return self._denied
+            return self._func_failed
         return self._verdict(origin, allowed)
 
     def _verdict(self, origin: bytes, allowed: bool) -> OriginEntry:
         """Return the entry for `allow_origin_func`'s verdict on `origin`, cached until the
         ttl runs out when there is one."""
         if not self._timed:
-            return self.granted_entry(origin) if allowed else self._denied
+            return self.granted_entry(origin) if allowed else self._func_refused
         if allowed:
             entry = self._make_entry(origin, True)
         else:
-            entry = OriginEntry(False, self._denied.ops, self._denied.preflight_head)
+            entry = OriginEntry(False, self._denied.ops, self._denied.preflight_head, FUNC_REFUSED)
+            entry.origin = origin
         entry.expires = self._clock() + self._ttl
         with self._store_lock:
             if len(self._cache) >= self._maxsize and origin not in self._cache:
-                self._cache.clear()
+                self._clear_cache()
             self._cache[origin] = entry
         return entry
 
@@ -495,12 +621,12 @@ class CORSPolicy:
         Starlette 1.0; the refused entry for an Origin that never reaches a rule."""
         _require_bytes(origin)
         if len(origin) > self._max_origin_length:
-            return self._denied
+            return self._invalid
         entry = store.get(origin)
         if entry is not None:
             return entry
         if not self._eligible(origin):
-            return self._denied
+            return self._invalid
         if cookie:
             entry = OriginEntry(True, (*self._simple_ops, (ACAO, origin), self._reflect_vary), self._preflight_prefix)
         else:
@@ -532,15 +658,84 @@ class CORSPolicy:
 
     def cache_clear(self) -> None:
         """Empty the origin cache and reset its statistics."""
-        self._cache.clear()
+        self._clear_cache()
         self._hits = itertools.count()
         self._misses = itertools.count()
 
     def _copy(self) -> CORSPolicy:
-        """Return the same policy compiled again, by the calling thread, with an empty cache."""
+        """Return the same policy compiled again, by the calling thread, with an empty cache
+        and counts of its own (its refusals noted where this policy notes them)."""
         copy = CORSPolicy(self.options)
         copy._clock = self._clock
+        copy._refused = self._refused
         return copy
+
+    # -- what is counted ---------------------------------------------------------------
+
+    @property
+    def counts(self) -> DecisionCounts:
+        """Return the `DecisionCounts` this policy counts its requests in."""
+        return self._counts
+
+    def observe(self, counts: DecisionCounts, refused: RefusedOrigins | None) -> None:
+        """Count requests in `counts` from now on, and note refused origins in `refused`
+        (None: not noted)."""
+        if not isinstance(counts, DecisionCounts):
+            raise TypeError(
+                f"Argument 'counts' has incorrect type (expected DecisionCounts, got {type(counts).__name__})"
+            )
+        if refused is not None and not isinstance(refused, RefusedOrigins):
+            raise TypeError(
+                f"Argument 'refused' has incorrect type (expected RefusedOrigins, got {type(refused).__name__})"
+            )
+        self._counts = counts
+        self._refused = refused
+
+    def note(self, kind: int, reason: int, origin: object = None, method: object = None, names: object = None) -> None:
+        """Count one request of `kind` (0 simple, 1 preflight) for `reason` (a number); a
+        refusal's `origin` is also noted, with the preflight's `method` or header `names`."""
+        if not (0 <= kind < 2 and 0 <= reason < N_REASONS):
+            raise ValueError(f"no such count: kind {kind}, reason {reason}")
+        self._note(kind, reason, None, origin, method, names)
+
+    def _note(self, kind: int, reason: int, entry: OriginEntry | None, origin: Any, method: Any, names: Any) -> None:
+        """Count one request answered with `entry` (None: no entry of the cache); a refusal's
+        origin is also counted (on the entry when it stands for that origin alone) and logged."""
+        self._counts.count(kind, reason)
+        if reason > NO_ORIGIN and self._refused is not None:
+            if entry is not None and entry.origin is not None and reason == entry.reason:
+                next(entry.refusals)
+            else:
+                self._refused.add(origin)
+            if not self._refused.logs():
+                return
+            if reason == METHOD_NOT_ALLOWED:
+                self._refused.log_if_enabled(reason, origin, "method", method)
+            elif reason == HEADER_NOT_ALLOWED:
+                self._refused.log_if_enabled(reason, origin, "header", self._first_refused_header(names))
+            else:
+                self._refused.log_if_enabled(reason, origin, None, None)
+
+    def _first_refused_header(self, names: bytes) -> bytes:
+        """Return the first name of an Access-Control-Request-Headers value this policy does
+        not allow, cut to 256 bytes (the whole value, cut, when its names cannot be told
+        apart); one pass, no list of the names (a value may be huge)."""
+        if not self._starlette_rules() and self._any_header:
+            return names[:256]
+        start = 0
+        while True:
+            end = names.find(b",", start)
+            name = names[start : end if end >= 0 else len(names)].strip(_STRIP)
+            if name.lower() not in self._allowed_header_names:
+                return name[:256]
+            if end < 0:
+                return names[:256]
+            start = end + 1
+        for name in names.split(b","):
+            name = name.strip(_STRIP)
+            if name.lower() not in self._allowed_header_names:
+                return name
+        return names
 
     # -- requests ----------------------------------------------------------------------
 
@@ -603,13 +798,66 @@ class CORSPolicy:
         request_headers: bytes | None,
         request_private_network: bytes | None,
     ) -> tuple[int, list[Header], bytes] | None:
+        return self._preflight_answer(entry, request_method, request_headers, request_private_network)[0]
+
+    def entry_preflight_reason(
+        self,
+        entry: OriginEntry,
+        request_method: bytes | None,
+        request_headers: bytes | None,
+        request_private_network: bytes | None,
+    ) -> tuple[tuple[int, list[Header], bytes] | None, int]:
+        """Return `(answer, reason)`: `entry_preflight`'s answer and the reason number a
+        browser gives it (the origin's own reason when it is refused)."""
+        if not isinstance(entry, OriginEntry):
+            raise TypeError(f"Argument 'entry' has incorrect type (expected OriginEntry, got {type(entry).__name__})")
+        return self._preflight_answer(entry, request_method, request_headers, request_private_network)
+
+    def _preflight_answer(
+        self,
+        entry: OriginEntry,
+        request_method: bytes | None,
+        request_headers: bytes | None,
+        request_private_network: bytes | None,
+    ) -> tuple[tuple[int, list[Header], bytes] | None, int]:
+        """Return `(status, headers, body)` answering a preflight with `entry`'s verdict (or
+        None to pass it to the app), and the reason number a browser gives it."""
+        reason = entry.reason
+        if entry.allowed and not self._starlette_rules():
+            reason = self._preflight_reason(request_method, request_headers, request_private_network)
         if self._kui:
-            return (200, list(entry.block), b"") if entry.allowed else None
+            return ((200, list(entry.block), b"") if entry.allowed else None), reason
         if type(request_method) is not bytes:  # exactly bytes, as the compiled engine's typed argument
             raise TypeError(f"Expected bytes, got {type(request_method).__name__}")
         if self._native:
-            return self._native_preflight(entry, request_method, request_headers, request_private_network)
+            return self._native_preflight(entry, request_method, request_headers, request_private_network), reason
         return self._starlette_preflight(entry, request_method, request_headers, request_private_network)
+
+    def _preflight_reason(
+        self, request_method: object, request_headers: object, request_private_network: object
+    ) -> int:
+        """Return the reason number a browser gives a native or Kui preflight answer for an
+        allowed origin: the method, then the headers, then private network access."""
+        # Values that are not exactly bytes come from no server: they are not read here.
+        if type(request_method) is bytes:
+            if self._any_method:
+                if not _is_token(request_method):
+                    return METHOD_NOT_ALLOWED
+            elif request_method not in self._browser_methods:
+                return METHOD_NOT_ALLOWED
+        if type(request_headers) is bytes and request_headers:
+            if self._any_header:
+                if not _is_token_list(request_headers):
+                    return HEADER_NOT_ALLOWED
+            elif not self._header_names_verdict(request_headers):
+                return HEADER_NOT_ALLOWED
+        if (
+            request_private_network is not None
+            and not self._allow_private_network
+            and request_private_network == b"true"
+        ):
+            return PRIVATE_NETWORK_NOT_ALLOWED
+        return ALLOWED
 
     def _native_preflight(
         self,
@@ -651,7 +899,7 @@ class CORSPolicy:
         request_method: bytes,
         request_headers: bytes | None,
         request_private_network: bytes | None,
-    ) -> tuple[int, list[Header], bytes]:
+    ) -> tuple[tuple[int, list[Header], bytes], int]:
         headers = list(entry.preflight_head)
         failures = 0 if entry.allowed else 1
         if request_method not in self._methods:
@@ -671,12 +919,25 @@ class CORSPolicy:
                 _set_slot(headers, self._private_network_slot, (ACAPN, b"true"))
             else:
                 failures |= 8
+        # The first failure in Starlette's order names the reason (its body lists them all);
+        # an origin refused while the answer still says `*` is refused by the status alone.
+        reason = ALLOWED
+        if failures & 1 and entry.simple_reason != ALLOWED:
+            reason = entry.reason
+        elif failures & 2:
+            reason = METHOD_NOT_ALLOWED
+        elif failures & 4:
+            reason = HEADER_NOT_ALLOWED
+        elif failures & 8:
+            reason = PRIVATE_NETWORK_NOT_ALLOWED
+        elif failures & 1:
+            reason = entry.reason
         body, content_length = self._preflight_bodies[failures]
         if self._preflight_content_length:
             headers.append(content_length)
         if self._preflight_content_type:
             headers.append((CONTENT_TYPE, b"text/plain; charset=utf-8"))
-        return (400 if failures else 200), headers, body
+        return ((400 if failures else 200), headers, body), reason
 
     def _header_names_verdict(self, value: bytes) -> bool:
         """Return `_header_names_allowed(value)`, remembered per value (browsers repeat theirs)."""

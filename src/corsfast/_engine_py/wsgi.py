@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, Optional
 
-from .middleware import MiddlewareBase
+from .._observe.reasons import NO_ORIGIN
+from .middleware import MiddlewareBase, _report_only
 from .policy import CORSPolicy, OriginEntry
 
 __all__ = ("WSGIMiddlewareBase", "wsgi_call", "wsgi_headers")
@@ -120,25 +121,32 @@ def wsgi_call(self: WSGIMiddlewareBase, environ: Environ, start_response: StartR
     """
     app: Callable[[Environ, StartResponse], Iterable[bytes]]
     policy: CORSPolicy
+    report: CORSPolicy | None
     if self._thread_views:
         view = self._view()
-        policy, app = view.policy, view.app
+        policy, report, app = view.policy, view.report, view.app
     else:
-        policy, app = self._policy, self._app
+        policy, report, app = self._policy, self._report, self._app
     entry = policy._no_origin
     origin = _environ_bytes(environ, "HTTP_ORIGIN")
-    if origin is not None:
+    if origin is None:
+        policy._note(0, NO_ORIGIN, None, None, None, None)
+    else:
         entry = policy.lookup(origin)
         request_method = _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_METHOD")
         if policy.is_preflight(environ.get("REQUEST_METHOD", ""), origin, request_method):
-            answer = policy.entry_preflight(
-                entry,
-                request_method,
-                _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-                _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-            )
+            names = _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS")
+            private_network = _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
+            answer, reason = policy.entry_preflight_reason(entry, request_method, names, private_network)
+            policy._note(1, reason, entry, origin, request_method, names)
+            if report is not None:
+                _report_only(policy, report, 1, reason, origin, request_method, names, private_network)
             if answer is not None:
                 status, headers, body = answer
                 start_response(_status_line(status), _str_headers(headers))
                 return [body] if body else []
+        else:
+            policy._note(0, entry.simple_reason, entry, origin, None, None)
+            if report is not None:
+                _report_only(policy, report, 0, entry.simple_reason, origin, None, None, None)
     return app(environ, _WSGIStart(start_response, policy, entry))

@@ -61,10 +61,10 @@ class Observer:
         self.log = RefusalLog(REFUSALS_LOGGER, log_interval, SHOWN_ORIGIN_LENGTH, "refused")
         self.report_log = RefusalLog(REPORT_ONLY_LOGGER, log_interval, SHOWN_ORIGIN_LENGTH, "report-only")
         self.refused: Any = engine.RefusedOrigins(
-            top_refused_size, SHOWN_ORIGIN_LENGTH, REFUSALS_LOGGER, self._log_refusal
+            top_refused_size, SHOWN_ORIGIN_LENGTH + 1, REFUSALS_LOGGER, self._log_refusal
         )
         self.report: Any = engine.RefusedOrigins(
-            top_refused_size, SHOWN_ORIGIN_LENGTH, REPORT_ONLY_LOGGER, self._log_report
+            top_refused_size, SHOWN_ORIGIN_LENGTH + 1, REPORT_ONLY_LOGGER, self._log_report
         )
         self._since = time.time()
 
@@ -90,9 +90,15 @@ class Observer:
         self.report.clear()
         self._since = time.time()
 
-    def stats(self, counts: Iterable[Counts], report: Optional[Iterable[tuple[int, int]]] = None) -> CORSStats:
+    def stats(
+        self,
+        counts: Iterable[Counts],
+        report: Optional[Iterable[tuple[int, int]]] = None,
+        pending: Iterable[tuple[Union[bytes, str], int]] = (),
+    ) -> CORSStats:
         """Return the `CORSStats` of the given counts (every thread's, added up); `report`:
-        every (would_refuse, would_allow) pair, None without a report-only policy."""
+        every (would_refuse, would_allow) pair, None without a report-only policy; `pending`:
+        refusals counted on origin cache entries, not yet in `refused`."""
         totals = [[0] * len(REASON_IDS) for _ in KINDS]
         for part in counts:
             for kind, numbers in enumerate(part):
@@ -107,7 +113,19 @@ class Observer:
                 would_refuse += refuse
                 would_allow += allow
             report_stats = ReportOnlyStats(would_refuse, would_allow, _shown(self.report.items()))
-        return CORSStats(self.name, simple, preflight, _shown(self.refused.items()), self._since, report_stats)
+        top = _merged(self.refused.items(), pending, self.refused.k)
+        return CORSStats(self.name, simple, preflight, _shown(top), self._since, report_stats)
+
+
+def _merged(
+    kept: Iterable[tuple[Union[bytes, str], int]], pending: Iterable[tuple[Union[bytes, str], int]], k: int
+) -> list[tuple[Union[bytes, str], int]]:
+    """Return the `k` most counted origins of `kept` and `pending` added up, the most first."""
+    merged: dict[Union[bytes, str], int] = dict(kept)
+    for origin, n in pending:
+        key = origin[: SHOWN_ORIGIN_LENGTH + 1]
+        merged[key] = merged.get(key, 0) + n
+    return sorted(merged.items(), key=lambda item: -item[1])[:k]
 
 
 def _shown(kept: Iterable[tuple[Union[bytes, str], int]]) -> tuple[tuple[str, int], ...]:

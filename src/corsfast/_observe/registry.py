@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
 import weakref
@@ -34,24 +33,24 @@ def valid_name(option: str, name: object) -> Optional[str]:
 def register(owner: Any, name: str) -> str:
     """Return the name `owner` is known by in `corsfast.stats()`: `name`, or `name-2`,
     `name-3`… when a live middleware already has it. `owner` is held weakly."""
+    ref = weakref.ref(owner)
     with _lock:
+        # No weakref callbacks: one could run (from the garbage collector) while this thread
+        # holds the lock. The dead are dropped here instead, so the table holds the live.
+        for dead in [key for key, value in _live.items() if value() is None]:
+            del _live[dead]
         taken = name
         n = 1
-        while taken in _live and _live[taken]() is not None:
+        while taken in _live:
             n += 1
             taken = f"{name}-{n}"
-        _live[taken] = weakref.ref(owner, functools.partial(_forget, taken))
+        _live[taken] = ref
         return taken
-
-
-def _forget(name: str, ref: weakref.ReferenceType[Any]) -> None:
-    with _lock:
-        if _live.get(name) is ref:
-            del _live[name]
 
 
 def stats() -> dict[str, CORSStats]:
     """Return every live middleware's `stats()`, keyed by its name, in name order."""
     with _lock:
-        owners = [(name, ref()) for name, ref in _live.items()]
+        entries = list(_live.items())
+    owners = [(name, ref()) for name, ref in entries]
     return {name: owner.stats() for name, owner in sorted(owners, key=lambda item: item[0]) if owner is not None}

@@ -44,7 +44,7 @@ from .lint import (
     _lint_pattern as _lint_pattern,
     _origin_problem as _origin_problem,
 )
-from .native import kui_options, native_options
+from .native import REPORT_ONLY_KEYS, kui_options, native_options, report_only_options
 from .starlette import (
     STARLETTE_ATTRIBUTES as STARLETTE_ATTRIBUTES,
     starlette_attributes,
@@ -59,6 +59,7 @@ __all__ = (
     "DEFAULT_MAX_ORIGIN_LENGTH",
     "KUI_DEFAULT_METHODS",
     "NATIVE_DEFAULT_METHODS",
+    "REPORT_ONLY_KEYS",
     "SAFELISTED_HEADERS",
     "CORSConfigWarning",
     "CORSOptions",
@@ -67,6 +68,7 @@ __all__ = (
     "StarletteTables",
     "kui_options",
     "native_options",
+    "report_only_options",
     "starlette_attributes",
     "starlette_options",
     "starlette_state_options",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .base import (
@@ -203,3 +203,55 @@ def kui_options(
     )
     _lint(options, {}, strict=False)
     return options
+
+
+REPORT_ONLY_KEYS = (
+    "allow_origins",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+    "cache_size",
+    "max_origin_length",
+    "allow_origin_func",
+    "allow_origin_func_ttl",
+)
+"""The options a native middleware's `report_only` may give (the others are the enforced ones)."""
+
+
+def report_only_options(report_only: object, enforced: dict[str, Any]) -> CORSOptions:
+    """Return the options of a native middleware's report-only policy: `enforced` (the
+    middleware's own options, by name) with those `report_only` (a mapping) gives instead.
+    Its `allow_origin_func`, if any, must be a plain function: nothing awaits it."""
+    if not isinstance(report_only, Mapping):
+        raise TypeError(f"report_only must be a dict of the middleware's options, got {type(report_only).__name__}")
+    unknown = sorted(str(key) for key in report_only if key not in REPORT_ONLY_KEYS)
+    if unknown:
+        raise ValueError(f"report_only: unknown option(s) {', '.join(unknown)}; it takes {', '.join(REPORT_ONLY_KEYS)}")
+    merged = {**enforced, **report_only}
+    if merged["allow_origin_func"] is not None and inspect.iscoroutinefunction(merged["allow_origin_func"]):
+        raise TypeError(
+            "report_only: allow_origin_func must be a plain function, as a report-only verdict is never awaited"
+            + (
+                ""
+                if "allow_origin_func" in report_only
+                else "; give report_only an allow_origin_func of its own (or None)"
+            )
+        )
+    return native_options(
+        merged["allow_origins"],
+        merged["allow_methods"],
+        merged["allow_headers"],
+        merged["expose_headers"],
+        merged["allow_credentials"],
+        merged["max_age"],
+        merged["allow_private_network"],
+        merged["cache_size"],
+        merged["max_origin_length"],
+        False,
+        merged["allow_origin_func"],
+        merged["allow_origin_func_ttl"],
+        async_func_allowed=False,
+    )

@@ -85,6 +85,9 @@ def setup(
     app: web.Application,
     *,
     defaults: Optional[Mapping[str, Union[ResourceOptions, Mapping[str, Any]]]] = None,
+    name: Optional[str] = None,
+    log_interval: float = 60.0,
+    top_refused_size: int = 32,
     _engine: Any = None,
 ) -> CorsConfig:
     """Return the CORS configuration of `app`, made and stored under `APP_CONFIG_KEY`.
@@ -99,8 +102,18 @@ def setup(
         )
 
     `defaults` (origin -> `ResourceOptions` or a mapping of its arguments) apply to every
-    resource added.
+    resource added. `name`, `log_interval` and `top_refused_size` are corsfast's: what
+    `corsfast.stats()` lists the configuration's counts under ("aiohttp" unless given), the
+    seconds between two log lines of the same refusal, and how many of the most refused
+    origins `CorsConfig.stats()` keeps.
     """
-    cors = CorsConfig(app, defaults=defaults, _engine=_engine)
+    cors = CorsConfig(
+        app,
+        defaults=defaults,
+        name=name,
+        log_interval=log_interval,
+        top_refused_size=top_refused_size,
+        _engine=_engine,
+    )
     app[APP_CONFIG_KEY] = cors
     return cors

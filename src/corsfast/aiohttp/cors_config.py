@@ -2,7 +2,8 @@
 `aiohttp_cors.cors_config`: the same constructor, `add()`, defaults and errors, the same
 `on_response_prepare` hook and OPTIONS routes. With corsfast's own router adapter the hook
 is one engine call per response (`aiohttp_prepare`); with another adapter it drives that
-adapter's methods per request, as aiohttp-cors does.
+adapter's methods per request, as aiohttp-cors does. Every CORS decision is counted:
+`CorsConfig.stats()`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from typing import Any, Optional, Union
 
 from aiohttp import hdrs, web
 
+from .._engine import engine as _default_engine
+from .._observe.observer import Observer, observer_options
+from .._observe.reasons import NO_ORIGIN, SIMPLE
+from .._observe.stats import CORSStats
 from .._options import CORSConfigWarning
 from .._options.base import _user_stacklevel
 from . import _versions
@@ -123,6 +128,9 @@ def _parse_config_options(config: _ConfigType = None) -> dict[str, ResourceOptio
 
 
 class _CorsConfigImpl(_PreflightHandler):
+    _observation_now: Any = None
+    """The `DecisionCounts` and `RefusedOrigins` of the `CorsConfig` this belongs to."""
+
     def __init__(self, app: web.Application, router_adapter: AbstractRouterAdapter, *, _engine: Any = None) -> None:
         self._app = app
         self._router_adapter = router_adapter
@@ -145,19 +153,30 @@ class _CorsConfigImpl(_PreflightHandler):
         self._router_adapter.set_config_for_routing_entity(routing_entity, parsed_config)
         return routing_entity
 
+    def _observation(self, request: web.Request) -> Optional[tuple[Any, Any]]:
+        return self._observation_now  # type: ignore[no-any-return]
+
     async def _on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """Give the response of a CORS-enabled non-preflight request its CORS headers, through
-        the router adapter's methods (another adapter than corsfast's own)."""
+        the router adapter's methods (another adapter than corsfast's own), and count it."""
         adapter = self._router_adapter
         if not adapter.is_cors_enabled_on_request(request) or adapter.is_preflight_request(request):
             return
         config = adapter.get_non_preflight_request_config(request)
-        if not config:
-            return
         engine = self._engine_module
         origin = request.headers.get(hdrs.ORIGIN)
-        entry = None if origin is None else engine.aiohttp_mapping_entry(config, origin)
-        engine.aiohttp_respond(response.headers, entry, origin)
+        if not config:
+            # No origin has options: aiohttp-cors leaves the response alone, and refuses them all.
+            reason = engine.aiohttp_refusal_reason(response.headers, origin)
+        else:
+            entry = None if origin is None else engine.aiohttp_mapping_entry(config, origin)
+            reason = engine.aiohttp_respond(response.headers, entry, origin)
+        observation = self._observation_now
+        if observation is not None:
+            counts, refused = observation
+            counts.add(SIMPLE, reason)
+            if reason > NO_ORIGIN:
+                refused.note(reason, origin)
 
     async def _get_config(self, request: web.Request, origin: str, request_method: str) -> Any:
         adapter = self._router_adapter
@@ -171,6 +190,9 @@ class CorsConfig:
 
     The instance holds default CORS parameters and per-route options specified in the `add()`
     method. Each `aiohttp.web.Application` can have exactly one instance of this class.
+
+    It counts every request to a CORS-enabled resource by kind and reason: `stats()`,
+    `reset_stats()`.
     """
 
     def __init__(
@@ -179,10 +201,19 @@ class CorsConfig:
         *,
         defaults: _ConfigType = None,
         router_adapter: Optional[AbstractRouterAdapter] = None,
+        name: Optional[str] = None,
+        log_interval: float = 60.0,
+        top_refused_size: int = 32,
         _engine: Any = None,
     ) -> None:
         """Construct the CORS configuration of `app`: `defaults` (origin -> options) for every
-        resource, and the router adapter (one for aiohttp's own router unless given)."""
+        resource, and the router adapter (one for aiohttp's own router unless given).
+
+        `name` is what `corsfast.stats()` lists its counts under ("aiohttp" unless given),
+        `log_interval` the seconds between two log lines of the same refusal, and
+        `top_refused_size` how many of the most refused origins `stats()` keeps.
+        """
+        observed = observer_options(name, log_interval, top_refused_size)
         if _versions.INSTALLED_NOTE is not None:
             warnings.warn(_versions.INSTALLED_NOTE, CORSConfigWarning, stacklevel=_user_stacklevel())
         self.defaults = _Defaults(_parse_config_options(defaults))
@@ -190,11 +221,28 @@ class CorsConfig:
         self._resources_router_adapter = None
         self._resources_cors_impl = None
         self._old_routes_cors_impl = None
+        engine = _default_engine if _engine is None else _engine
+        self._counts = engine.DecisionCounts()
+        self._observer = Observer(self, engine, "aiohttp", *observed)
+        self._observation = (self._counts, self._observer.refused)
         if router_adapter is None:
             router_adapter = ResourcesUrlDispatcherRouterAdapter(app.router, self.defaults, _engine=_engine)
         self._cors_impl = _CorsConfigImpl(app, router_adapter, _engine=_engine)
+        self._cors_impl._observation_now = self._observation
         if type(router_adapter) is ResourcesUrlDispatcherRouterAdapter:
             self.defaults._changed = router_adapter._routes.clear
+            router_adapter._routes.observe(self._counts, self._observer.refused)
+
+    def stats(self) -> CORSStats:
+        """Return the counts of this configuration's CORS decisions since it was made (or
+        since `reset_stats()`): every request to a CORS-enabled resource, by kind (preflight
+        or not) and reason, and the most refused origins."""
+        return self._observer.stats((self._counts.counts(),))
+
+    def reset_stats(self) -> None:
+        """Set every count to zero and forget the refused origins."""
+        self._counts.reset()
+        self._observer.reset()
 
     def add(self, routing_entity: Any, config: _ConfigType = None, webview: bool = False) -> Any:
         """Enable CORS for a route or resource (a route's enables its resource's); return it."""

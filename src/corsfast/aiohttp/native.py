@@ -16,6 +16,8 @@ response headers as UTF-8, so the engine sees the bytes the client sent; an answ
 reflect bytes aiohttp cannot write back (an Origin that is not UTF-8) is the refused one.
 A response the handler prepares itself (`await response.prepare(request)`: streaming) has
 sent its headers before the middleware sees it, and gets no CORS headers.
+
+Every request is counted by kind and reason: `AiohttpCORSMiddleware.stats()`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ def cors_middleware(
     cache_size: int = DEFAULT_CACHE_SIZE,
     max_origin_length: int = DEFAULT_MAX_ORIGIN_LENGTH,
     strict: bool = False,
+    name: Optional[str] = None,
+    log_interval: float = 60.0,
+    top_refused_size: int = 32,
     _engine: Optional[ModuleType] = None,
 ) -> AiohttpCORSMiddleware:
     """Return an aiohttp middleware answering CORS as `corsfast.CORSMiddleware` does.
@@ -60,6 +65,10 @@ def cors_middleware(
     allowed origin is answered for any path, also where no OPTIONS route exists; every other
     response, aiohttp's own 404 and 405 included, gets the CORS headers of its origin and
     `Vary: Origin`. An `async def` `allow_origin_func` is awaited in the request's task.
+
+    `name` is what `corsfast.stats()` lists the middleware's counts under ("aiohttp-native"
+    unless given), `log_interval` the seconds between two log lines of the same refusal, and
+    `top_refused_size` how many of the most refused origins `stats()` keeps.
     """
     options = native_options(
         allow_origins,
@@ -76,4 +85,6 @@ def cors_middleware(
         allow_origin_func_ttl,
     )
     engine = _default_engine if _engine is None else _engine
-    return engine.AiohttpCORSMiddleware(engine.CORSPolicy(options))  # type: ignore[no-any-return]
+    return engine.AiohttpCORSMiddleware(  # type: ignore[no-any-return]
+        engine.CORSPolicy(options), name=name, log_interval=log_interval, top_refused_size=top_refused_size
+    )

@@ -17,7 +17,7 @@ COLORS = ("auto", "always", "never")
 # A line's label: continuation lines of a wrapped line start under the text after it.
 _LABEL = re.compile(
     r"(?:(?:ALLOWED|BLOCKED) +"
-    r"| +(?:blocked by|seen|fix|why|also|JavaScript can read|hidden from it): +"
+    r"| +(?:blocked by|seen|fix|why|also|reason|JavaScript can read|hidden from it): +"
     r"| +(?:- |< |> )"
     r"|(?:note|Near-miss origins tried): )"
 )

@@ -32,16 +32,18 @@ examples:
 
 output: ALLOWED or BLOCKED, the first rule that blocked the request, a fix (the first fix:
 line is always one that names the change to make when any does), every other failed rule,
-then both exchanges header by header. Lines are wrapped to the terminal's width and
-coloured on a terminal only (NO_COLOR=1 or --color never turns colour off).
+the reason (the id corsfast's counters and refusal logs give the same request: allowed,
+origin_not_allowed, origin_invalid, method_not_allowed or header_not_allowed), then both
+exchanges header by header. Lines are wrapped to the terminal's width and coloured on a
+terminal only (NO_COLOR=1 or --color never turns colour off).
 
 --json prints one object with the keys corsfast_check (format version), verdict
-("allowed"/"blocked"), exit_status, target, url, origin, method, credentials,
-request_headers, preflight (needed, reasons, exchange, passed, allow_methods,
-allow_headers, max_age), actual (request, response, passed), blocked_by, failures (each:
-stage, rule, message, headers, hint, spec), readable_headers, hidden_headers, probes and
-notes; the corsfast documentation's page "corsfast check: why is my CORS failing?"
-(docs/tools/check.md) describes them.
+("allowed"/"blocked"), reason (the reason id), exit_status, target, url, origin, method,
+credentials, request_headers, preflight (needed, reasons, exchange, passed,
+allow_methods, allow_headers, max_age), actual (request, response, passed), blocked_by,
+failures (each: stage, rule, message, headers, hint, spec), readable_headers,
+hidden_headers, probes and notes; the corsfast documentation's page
+"corsfast check: why is my CORS failing?" (docs/tools/check.md) describes them.
 
 Exit status: 0 allowed, 1 blocked, 2 usage error. (A usage error: a bad option, an origin
 a browser could not send, a target that cannot be imported or is not an app, an

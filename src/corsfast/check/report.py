@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from . import fetch
 from ._terminal import paint, wrap
+from .reasons import request_reason
 from .request import CHROMIUM_SAFELISTED_CLIENT_HINTS, JSON_VERSION, SPEC_URL, USER_AGENT, CheckRequest
 from .runner import Exchange, Transport
 
@@ -58,6 +59,12 @@ class Report:
     def exit_status(self) -> int:
         return 0 if self.allowed else 1
 
+    @property
+    def reason(self) -> str:
+        """Return the reason id a browser's verdict comes to, in the vocabulary of corsfast's
+        counters and refusal logs (`corsfast.check.reasons`)."""
+        return request_reason((problem.failure.rule for problem in self.problems), self.request.origin)
+
     def to_json(self) -> dict[str, Any]:
         result = self.preflight_result
         preflight: dict[str, Any] = {
@@ -72,6 +79,7 @@ class Report:
         return {
             "corsfast_check": JSON_VERSION,
             "verdict": "allowed" if self.allowed else "blocked",
+            "reason": self.reason,
             "exit_status": self.exit_status,
             "target": self.target,
             "url": self.url,
@@ -128,10 +136,12 @@ class Report:
                 out.append(f"  also:        {problem.stage}: {problem.failure.message}  [{problem.failure.rule}]")
                 if problem.failure.hint and problem is not shown:
                     out.append(f"               fix: {problem.failure.hint}")
+            out.append(f"  reason:      {self.reason}")
         elif self.readable is not None:
             out.append(f"  JavaScript can read:  {', '.join(self.readable) or '(no headers)'}")
             if self.hidden:
                 out.append(f"  hidden from it:       {', '.join(self.hidden)}")
+            out.append(f"  reason:               {self.reason}")
         out.append("")
         if self.preflight_reasons:
             out.append("Preflight: needed, because")

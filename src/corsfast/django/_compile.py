@@ -7,9 +7,10 @@ the middleware's methods (`is_enabled`, `origin_found_in_white_lists`, ...) run 
 when every setting has the shape django-cors-headers' checks accept; any other snapshot
 is served by the methods, which answer as django-cors-headers does with those values.
 
-One `DjangoState` per engine holds the current policy; Django's `setting_changed` signal
-(which `override_settings` sends) marks it stale for any `CORS_*` setting, and the next
-request compiles again.
+One `DjangoState` per engine holds the current policy, and the report-only policy of
+`CORSFAST_REPORT_ONLY` (the same settings with some replaced, compiled alike); Django's
+`setting_changed` signal (which `override_settings` sends) marks them stale for any `CORS_*`
+or `CORSFAST_*` setting, and the next request compiles again.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .._engine_py.django import (
     django_vary,
 )
 from .._options import DEFAULT_CACHE_SIZE, DEFAULT_MAX_ORIGIN_LENGTH
+from .._options.base import _TCHARS
 from .._options.lint import _sre_constants, _sre_parse
 from .conf import conf
 from .signals import check_request_enabled
@@ -53,11 +55,13 @@ __all__ = (
     "ACCESS_CONTROL_EXPOSE_HEADERS",
     "ACCESS_CONTROL_MAX_AGE",
     "ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK",
+    "REPORT_ONLY_SETTINGS",
     "VARY_PROBES",
     "VARY_SPLIT",
     "VARY_SPLITS",
     "Snapshot",
     "Spec",
+    "browser_list",
     "compile_spec",
     "has_control",
     "state_for",
@@ -161,9 +165,14 @@ class Snapshot:
     """`(scheme, netloc)` of every allowed origin, when all of them split; else None."""
 
     @classmethod
-    def read(cls) -> Snapshot:
-        """Return the settings as `conf` reads them now."""
-        allowed_origins = conf.CORS_ALLOWED_ORIGINS
+    def read(cls, replaced: Optional[dict[str, Any]] = None) -> Snapshot:
+        """Return the settings as `conf` reads them now, those named in `replaced` (a
+        `CORSFAST_REPORT_ONLY` value) taken from it instead."""
+
+        def setting(name: str) -> Any:
+            return replaced[name] if replaced is not None and name in replaced else getattr(conf, name)
+
+        allowed_origins = setting("CORS_ALLOWED_ORIGINS")
         keys: Optional[tuple[tuple[Any, Any], ...]] = None
         if isinstance(allowed_origins, (list, tuple)):
             try:
@@ -171,14 +180,14 @@ class Snapshot:
             except Exception:
                 keys = None  # split on every request, as django-cors-headers does, and fail there
         return cls(
-            allow_headers=conf.CORS_ALLOW_HEADERS,
-            allow_methods=conf.CORS_ALLOW_METHODS,
-            allow_credentials=conf.CORS_ALLOW_CREDENTIALS,
-            allow_private_network=conf.CORS_ALLOW_PRIVATE_NETWORK,
+            allow_headers=setting("CORS_ALLOW_HEADERS"),
+            allow_methods=setting("CORS_ALLOW_METHODS"),
+            allow_credentials=setting("CORS_ALLOW_CREDENTIALS"),
+            allow_private_network=setting("CORS_ALLOW_PRIVATE_NETWORK"),
             preflight_max_age=conf.CORS_PREFLIGHT_MAX_AGE,
-            allow_all_origins=conf.CORS_ALLOW_ALL_ORIGINS,
+            allow_all_origins=setting("CORS_ALLOW_ALL_ORIGINS"),
             allowed_origins=allowed_origins,
-            allowed_origin_regexes=conf.CORS_ALLOWED_ORIGIN_REGEXES,
+            allowed_origin_regexes=setting("CORS_ALLOWED_ORIGIN_REGEXES"),
             expose_headers=conf.CORS_EXPOSE_HEADERS,
             urls_regex=conf.CORS_URLS_REGEX,
             origin_keys=keys,
@@ -228,6 +237,17 @@ class Spec:
     assertions: bool
     cache_size: int
     max_origin_length: int
+    preflight_methods: Optional[frozenset[str]]
+    """The methods a browser lets through after a preflight answer (Access-Control-Allow-Methods
+    as it reads the header, and GET, HEAD and POST); None when it refuses the header."""
+    any_method: bool
+    """Access-Control-Allow-Methods lists `*` and credentials are off."""
+    preflight_headers: Optional[frozenset[str]]
+    """The lower-case header names a browser lets through; None when it refuses the header."""
+    any_header: bool
+    """Access-Control-Allow-Headers lists `*` and credentials are off (Authorization aside)."""
+    report: Any
+    """The report-only policy (the engine's `DjangoPolicy`), or None."""
 
 
 def _stored(value: Any) -> str:
@@ -330,7 +350,37 @@ def known_response_type(kind: type) -> bool:
     return not any("headers" in vars(klass) for klass in kind.__mro__)
 
 
-def compile_spec(snapshot: Snapshot, engine: ModuleType) -> Optional[Spec]:
+REPORT_ONLY_SETTINGS = (
+    "CORS_ALLOWED_ORIGINS",
+    "CORS_ALLOWED_ORIGIN_REGEXES",
+    "CORS_ALLOW_ALL_ORIGINS",
+    "CORS_ALLOW_CREDENTIALS",
+    "CORS_ALLOW_HEADERS",
+    "CORS_ALLOW_METHODS",
+    "CORS_ALLOW_PRIVATE_NETWORK",
+)
+"""The settings `CORSFAST_REPORT_ONLY` may replace: those that decide whether a browser
+allows a request."""
+
+_SAFELISTED_METHODS = frozenset(("GET", "HEAD", "POST"))
+
+
+def browser_list(value: str) -> Optional[list[str]]:
+    """Return the items a browser reads from a comma-separated header value such as
+    Access-Control-Allow-Methods (empty items left out), or None when it refuses the
+    whole header because an item is not an HTTP token."""
+    items = []
+    for part in value.split(","):
+        item = part.strip(" \t")
+        if not item:
+            continue
+        if not item.isascii() or not _TCHARS.issuperset(item.encode("ascii")):
+            return None
+        items.append(item)
+    return items
+
+
+def compile_spec(snapshot: Snapshot, engine: ModuleType, report: Any = None) -> Optional[Spec]:
     """Return the engine spec of `snapshot`, or None when a setting has a shape that
     django-cors-headers' checks refuse (the middleware's methods then answer).
 
@@ -339,12 +389,12 @@ def compile_spec(snapshot: Snapshot, engine: ModuleType) -> Optional[Spec]:
     and LF, fails on every one), corsfast never writes CR, LF or NUL into a response.
     """
     try:
-        return _compile(snapshot, engine)
+        return _compile(snapshot, engine, report)
     except _NotCompiled:
         return None
 
 
-def _compile(snapshot: Snapshot, engine: ModuleType) -> Spec:
+def _compile(snapshot: Snapshot, engine: ModuleType, report: Any) -> Spec:
     allow_all = _flag(snapshot.allow_all_origins)
     credentials = _flag(snapshot.allow_credentials)
     private_network = _flag(snapshot.allow_private_network)
@@ -377,11 +427,16 @@ def _compile(snapshot: Snapshot, engine: ModuleType) -> Spec:
         tail += ((ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"),)
     if len(expose):
         tail += ((ACCESS_CONTROL_EXPOSE_HEADERS, _stored(", ".join(expose))),)
+    methods_value = _stored(", ".join(allow_methods))
+    headers_value = _stored(", ".join(allow_headers))
     options_tail = (
         *tail,
-        (ACCESS_CONTROL_ALLOW_HEADERS, _stored(", ".join(allow_headers))),
-        (ACCESS_CONTROL_ALLOW_METHODS, _stored(", ".join(allow_methods))),
+        (ACCESS_CONTROL_ALLOW_HEADERS, headers_value),
+        (ACCESS_CONTROL_ALLOW_METHODS, methods_value),
     )
+    # What a browser makes of the preflight answer's lists (a `*` counts without credentials).
+    methods = browser_list(methods_value)
+    names = browser_list(headers_value)
     if max_age:
         options_tail += ((ACCESS_CONTROL_MAX_AGE, _stored(str(max_age))),)
 
@@ -436,6 +491,11 @@ def _compile(snapshot: Snapshot, engine: ModuleType) -> Spec:
         assertions=not sys.flags.optimize,
         cache_size=DEFAULT_CACHE_SIZE,
         max_origin_length=DEFAULT_MAX_ORIGIN_LENGTH,
+        preflight_methods=None if methods is None else frozenset(methods) | _SAFELISTED_METHODS,
+        any_method=methods is not None and "*" in methods and not credentials,
+        preflight_headers=None if names is None else frozenset(name.lower() for name in names),
+        any_header=names is not None and "*" in names and not credentials,
+        report=report,
     )
 
 
@@ -458,17 +518,41 @@ def state_for(engine: ModuleType) -> Any:
     return state
 
 
+def report_policy(engine: ModuleType) -> Any:
+    """Return the engine's `DjangoPolicy` of `CORSFAST_REPORT_ONLY`, or None without it.
+
+    Raise ImproperlyConfigured when the setting is not a dict of `REPORT_ONLY_SETTINGS`
+    whose values compile (the system checks `corsfast.E004` to `corsfast.E006` say which).
+    """
+    replaced = conf.CORSFAST_REPORT_ONLY
+    if replaced is None:
+        return None
+    if not isinstance(replaced, dict) or not all(name in REPORT_ONLY_SETTINGS for name in replaced):
+        raise ImproperlyConfigured(
+            f"CORSFAST_REPORT_ONLY must be a dict whose keys are among {', '.join(REPORT_ONLY_SETTINGS)}, "
+            f"got {replaced!r} (run manage.py check)"
+        )
+    spec = compile_spec(Snapshot.read(replaced), engine)
+    if spec is None:
+        raise ImproperlyConfigured(
+            "CORSFAST_REPORT_ONLY holds a value of a shape the CORS settings do not take (run manage.py check)"
+        )
+    return engine.DjangoPolicy(spec)
+
+
 def _refresh(engine: ModuleType, state: Any) -> None:
     generation = state.generation
+    report = report_policy(engine)
     snapshot = Snapshot.read()
-    spec = compile_spec(snapshot, engine)
+    spec = compile_spec(snapshot, engine, report)
     state.snapshot = snapshot
     state.policy = None if spec is None else engine.DjangoPolicy(spec)
+    state.report = report
     state.compiled = generation
 
 
 def _setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("CORS_"):
+    if setting.startswith(("CORS_", "CORSFAST_")):
         for state in list(_STATES.values()):
             state.bump()
 

@@ -6,6 +6,11 @@ django-cors-headers 4.9's check: `manage.py check` reports what django-cors-head
 `--fail-level WARNING` runs keep working. Its one addition is `corsfast.W011`, for an allowed
 origin that `urlsplit` cannot parse, where django-cors-headers' check raises instead.
 
+`check_corsfast_settings` checks corsfast's own settings: `corsfast.E001` to `corsfast.E003`
+for `CORSFAST_NAME`, `CORSFAST_LOG_INTERVAL` and `CORSFAST_TOP_REFUSED_SIZE`, `corsfast.E004`
+to `corsfast.E006` for `CORSFAST_REPORT_ONLY` (not a dict, a key it does not take, a value
+django-cors-headers' checks refuse or the report-only policy cannot run with).
+
 `check_deploy_settings` is a deployment check (`manage.py check --deploy`, Django's place
 for production concerns): corsfast's warnings `corsfast.W001` to `corsfast.W010` report
 settings that are valid but dangerous, or that cannot work as written; the answers do not
@@ -16,17 +21,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
+from .._observe.observer import observer_options
 from .._options.base import _TCHARS
 from .._options.lint import _CANARY_HOST, _origin_problem, _sre_constants, _sre_parse, pattern_findings
+from ._compile import REPORT_ONLY_SETTINGS
 from .conf import conf
 
-__all__ = ("check_deploy_settings", "check_settings", "is_sequence", "re_type")
+__all__ = ("check_corsfast_settings", "check_deploy_settings", "check_settings", "is_sequence", "re_type")
 
 re_type = type(re.compile(""))
 
@@ -34,6 +41,8 @@ _SPECIAL_ORIGINS = (
     "null",  # sent from "security sensitive" contexts
     "file://",  # sent by Chrome on Android for files
 )
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters but tab, as _compile refuses them
 
 _PATTERN_KINDS = {"unescaped-dot": "corsfast.W004", "redos": "corsfast.W005", "over-broad": "corsfast.W006"}
 
@@ -47,69 +56,9 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     """Return django-cors-headers' errors for the CORS settings, in its order (and
     `corsfast.W011` for an origin that cannot be parsed, where its check raises)."""
     errors: list[CheckMessage] = []
-    if not is_sequence(conf.CORS_ALLOW_HEADERS, str):
-        errors.append(Error("CORS_ALLOW_HEADERS should be a sequence of strings.", id="corsheaders.E001"))
-    if not is_sequence(conf.CORS_ALLOW_METHODS, str):
-        errors.append(Error("CORS_ALLOW_METHODS should be a sequence of strings.", id="corsheaders.E002"))
-    if not isinstance(conf.CORS_ALLOW_CREDENTIALS, bool):
-        errors.append(Error("CORS_ALLOW_CREDENTIALS should be a bool.", id="corsheaders.E003"))
-    if not isinstance(conf.CORS_ALLOW_PRIVATE_NETWORK, bool):
-        errors.append(Error("CORS_ALLOW_PRIVATE_NETWORK should be a bool.", id="corsheaders.E015"))
-    max_age = conf.CORS_PREFLIGHT_MAX_AGE
-    if not isinstance(max_age, int) or max_age < 0:
-        errors.append(
-            Error(
-                "CORS_PREFLIGHT_MAX_AGE should be an integer greater than or equal to zero.",
-                id="corsheaders.E004",
-            )
-        )
-    if not isinstance(conf.CORS_ALLOW_ALL_ORIGINS, bool):
-        alias = "CORS_ALLOW_ALL_ORIGINS" if hasattr(settings, "CORS_ALLOW_ALL_ORIGINS") else "CORS_ORIGIN_ALLOW_ALL"
-        errors.append(Error(f"{alias} should be a bool.", id="corsheaders.E005"))
-
-    origins_alias = _origins_alias()
-    if not is_sequence(conf.CORS_ALLOWED_ORIGINS, str):
-        errors.append(Error(f"{origins_alias} should be a sequence of strings.", id="corsheaders.E006"))
-    else:
-        for origin in conf.CORS_ALLOWED_ORIGINS:
-            if origin in _SPECIAL_ORIGINS:
-                continue
-            try:
-                parsed = urlsplit(origin)
-            except ValueError as exc:
-                # django-cors-headers' check raises here, which stops `manage.py check`.
-                errors.append(_unparsable_origin(origin, origins_alias, exc))
-                continue
-            if parsed.scheme == "" or parsed.netloc == "":
-                errors.append(
-                    Error(
-                        f"Origin {origin!r} in {origins_alias} is missing scheme or netloc",
-                        id="corsheaders.E013",
-                        hint="Add a scheme (e.g. https://) or netloc (e.g. example.com).",
-                    )
-                )
-            else:
-                # Only with a scheme: without one the netloc ends up in the path.
-                for part in ("path", "query", "fragment"):
-                    if getattr(parsed, part) != "":
-                        errors.append(
-                            Error(
-                                f"Origin {origin!r} in {origins_alias} should not have {part}",
-                                id="corsheaders.E014",
-                            )
-                        )
-
-    if not is_sequence(conf.CORS_ALLOWED_ORIGIN_REGEXES, (str, re_type)):
-        errors.append(
-            Error(
-                f"{_regexes_alias()} should be a sequence of strings and/or compiled regexes.",
-                id="corsheaders.E007",
-            )
-        )
-    if not is_sequence(conf.CORS_EXPOSE_HEADERS, str):
-        errors.append(Error("CORS_EXPOSE_HEADERS should be a sequence.", id="corsheaders.E008"))
-    if not isinstance(conf.CORS_URLS_REGEX, (str, re_type)):
-        errors.append(Error("CORS_URLS_REGEX should be a string or regex.", id="corsheaders.E009"))
+    for name, check in _SETTING_CHECKS.items():
+        alias = _ALIASES.get(name)
+        errors += check(getattr(conf, name), name if alias is None else alias())
     if hasattr(settings, "CORS_MODEL"):
         errors.append(
             Error("The CORS_MODEL setting has been removed - see django-cors-headers' HISTORY.", id="corsheaders.E012")
@@ -125,12 +74,111 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     return errors
 
 
+# django-cors-headers' check of each setting: (value, the name it is set under) -> messages.
+
+
+def _allow_headers(value: Any, name: str) -> list[CheckMessage]:
+    if not is_sequence(value, str):
+        return [Error(f"{name} should be a sequence of strings.", id="corsheaders.E001")]
+    return []
+
+
+def _allow_methods(value: Any, name: str) -> list[CheckMessage]:
+    if not is_sequence(value, str):
+        return [Error(f"{name} should be a sequence of strings.", id="corsheaders.E002")]
+    return []
+
+
+def _bool(error_id: str) -> Callable[[Any, str], list[CheckMessage]]:
+    def check(value: Any, name: str) -> list[CheckMessage]:
+        if not isinstance(value, bool):
+            return [Error(f"{name} should be a bool.", id=error_id)]
+        return []
+
+    return check
+
+
+def _max_age(value: Any, name: str) -> list[CheckMessage]:
+    if not isinstance(value, int) or value < 0:
+        return [Error(f"{name} should be an integer greater than or equal to zero.", id="corsheaders.E004")]
+    return []
+
+
+def _allowed_origins(value: Any, name: str) -> list[CheckMessage]:
+    if not is_sequence(value, str):
+        return [Error(f"{name} should be a sequence of strings.", id="corsheaders.E006")]
+    errors: list[CheckMessage] = []
+    for origin in value:
+        if origin in _SPECIAL_ORIGINS:
+            continue
+        try:
+            parsed = urlsplit(origin)
+        except ValueError as exc:
+            # django-cors-headers' check raises here, which stops `manage.py check`.
+            errors.append(_unparsable_origin(origin, name, exc))
+            continue
+        if parsed.scheme == "" or parsed.netloc == "":
+            errors.append(
+                Error(
+                    f"Origin {origin!r} in {name} is missing scheme or netloc",
+                    id="corsheaders.E013",
+                    hint="Add a scheme (e.g. https://) or netloc (e.g. example.com).",
+                )
+            )
+        else:
+            # Only with a scheme: without one the netloc ends up in the path.
+            for part in ("path", "query", "fragment"):
+                if getattr(parsed, part) != "":
+                    errors.append(Error(f"Origin {origin!r} in {name} should not have {part}", id="corsheaders.E014"))
+    return errors
+
+
+def _origin_regexes(value: Any, name: str) -> list[CheckMessage]:
+    if not is_sequence(value, (str, re_type)):
+        return [Error(f"{name} should be a sequence of strings and/or compiled regexes.", id="corsheaders.E007")]
+    return []
+
+
+def _expose_headers(value: Any, name: str) -> list[CheckMessage]:
+    if not is_sequence(value, str):
+        return [Error(f"{name} should be a sequence.", id="corsheaders.E008")]
+    return []
+
+
+def _urls_regex(value: Any, name: str) -> list[CheckMessage]:
+    if not isinstance(value, (str, re_type)):
+        return [Error(f"{name} should be a string or regex.", id="corsheaders.E009")]
+    return []
+
+
+_SETTING_CHECKS: dict[str, Callable[[Any, str], list[CheckMessage]]] = {
+    "CORS_ALLOW_HEADERS": _allow_headers,
+    "CORS_ALLOW_METHODS": _allow_methods,
+    "CORS_ALLOW_CREDENTIALS": _bool("corsheaders.E003"),
+    "CORS_ALLOW_PRIVATE_NETWORK": _bool("corsheaders.E015"),
+    "CORS_PREFLIGHT_MAX_AGE": _max_age,
+    "CORS_ALLOW_ALL_ORIGINS": _bool("corsheaders.E005"),
+    "CORS_ALLOWED_ORIGINS": _allowed_origins,
+    "CORS_ALLOWED_ORIGIN_REGEXES": _origin_regexes,
+    "CORS_EXPOSE_HEADERS": _expose_headers,
+    "CORS_URLS_REGEX": _urls_regex,
+}
+"""django-cors-headers' checks of the settings, in its order."""
+
+
+def _all_alias() -> str:
+    return "CORS_ALLOW_ALL_ORIGINS" if hasattr(settings, "CORS_ALLOW_ALL_ORIGINS") else "CORS_ORIGIN_ALLOW_ALL"
+
+
 def _unparsable_origin(origin: str, alias: str, exc: ValueError) -> CheckMessage:
     return Warning(
         f"Origin {origin!r} in {alias} cannot be parsed ({exc}): every request with an "
         "Origin that the other settings do not allow fails with ValueError.",
         id="corsfast.W011",
     )
+
+
+_ALIASES: dict[str, Callable[[], str]] = {}
 
 
 def _origins_alias() -> str:
@@ -143,6 +191,89 @@ def _regexes_alias() -> str:
         if hasattr(settings, "CORS_ALLOWED_ORIGIN_REGEXES")
         else "CORS_ORIGIN_REGEX_WHITELIST"
     )
+
+
+_ALIASES.update(
+    CORS_ALLOW_ALL_ORIGINS=_all_alias,
+    CORS_ALLOWED_ORIGINS=_origins_alias,
+    CORS_ALLOWED_ORIGIN_REGEXES=_regexes_alias,
+)
+
+
+# -- corsfast's own settings ----------------------------------------------------------------
+
+_LEGACY_NAMES = {
+    "CORS_ORIGIN_ALLOW_ALL": "CORS_ALLOW_ALL_ORIGINS",
+    "CORS_ORIGIN_WHITELIST": "CORS_ALLOWED_ORIGINS",
+    "CORS_ORIGIN_REGEX_WHITELIST": "CORS_ALLOWED_ORIGIN_REGEXES",
+}
+
+
+def check_corsfast_settings(**kwargs: Any) -> list[CheckMessage]:
+    """Return the errors in corsfast's own settings: `corsfast.E001` to `corsfast.E003` for
+    `CORSFAST_NAME`, `CORSFAST_LOG_INTERVAL` and `CORSFAST_TOP_REFUSED_SIZE`, `corsfast.E004`
+    to `corsfast.E006` for `CORSFAST_REPORT_ONLY` (the middleware refuses to start with any)."""
+    errors: list[CheckMessage] = []
+    for error_id, name, (options) in (
+        ("corsfast.E001", "CORSFAST_NAME", (conf.CORSFAST_NAME, 60, 32)),
+        ("corsfast.E002", "CORSFAST_LOG_INTERVAL", (None, conf.CORSFAST_LOG_INTERVAL, 32)),
+        ("corsfast.E003", "CORSFAST_TOP_REFUSED_SIZE", (None, 60, conf.CORSFAST_TOP_REFUSED_SIZE)),
+    ):
+        try:
+            observer_options(*options)
+        except (TypeError, ValueError) as exc:
+            errors.append(Error(f"{name}: {exc}.", id=error_id))
+    errors += _report_only_errors(conf.CORSFAST_REPORT_ONLY)
+    return errors
+
+
+def _report_only_errors(replaced: Any) -> list[CheckMessage]:
+    if replaced is None:
+        return []
+    if not isinstance(replaced, dict):
+        return [
+            Error(
+                f"CORSFAST_REPORT_ONLY should be a dict of CORS settings, got {type(replaced).__name__}.",
+                hint='CORSFAST_REPORT_ONLY = {"CORS_ALLOWED_ORIGINS": [...]}',
+                id="corsfast.E004",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for name, value in replaced.items():
+        if name not in REPORT_ONLY_SETTINGS:
+            hint = (
+                f"Write its current name, {_LEGACY_NAMES[name]}."
+                if name in _LEGACY_NAMES
+                else f"It takes {', '.join(REPORT_ONLY_SETTINGS)}: the settings that decide whether a browser "
+                "allows a request."
+            )
+            errors.append(
+                Error(f"CORSFAST_REPORT_ONLY: {name!r} is not a setting it takes.", hint=hint, id="corsfast.E005")
+            )
+            continue
+        for found in _SETTING_CHECKS[name](value, name) + _report_only_extra(name, value):
+            errors.append(Error(f"CORSFAST_REPORT_ONLY: {found.msg}", hint=found.hint, id="corsfast.E006"))
+    return errors
+
+
+def _report_only_extra(name: str, value: Any) -> list[CheckMessage]:
+    """Return what the enforced settings only warn of, but a report-only policy cannot run with."""
+    found: list[CheckMessage] = []
+    if name == "CORS_ALLOWED_ORIGIN_REGEXES" and is_sequence(value, (str, re_type)):
+        for regex in value:
+            try:
+                pattern = re.compile(regex) if isinstance(regex, str) else regex
+            except re.error as exc:
+                found.append(Warning(f"{name}: pattern {regex!r} does not compile ({exc})", id="corsfast.E006"))
+                continue
+            if not isinstance(pattern.pattern, str):
+                found.append(Warning(f"{name}: pattern {pattern.pattern!r} is a bytes pattern", id="corsfast.E006"))
+    for item_name in ("CORS_ALLOW_HEADERS", "CORS_ALLOW_METHODS"):
+        if name == item_name and is_sequence(value, str):
+            for item in value:
+                if _CONTROL.search(item):
+                    found.append(Warning(f"{name} item {item!r} holds a control character", id="corsfast.E006"))
+    return found
 
 
 # -- corsfast's warnings: valid settings that are dangerous or cannot work ------------------

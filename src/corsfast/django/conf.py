@@ -1,4 +1,5 @@
-"""`conf`: django-cors-headers' settings with their defaults and legacy names, read on access.
+"""`conf`: django-cors-headers' settings with their defaults and legacy names, read on access,
+and corsfast's own `CORSFAST_*` settings.
 
 The middleware does not read these per request: `corsfast.django._compile` reads them once
 through `conf`, and again after Django's `setting_changed` signal.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from re import Pattern
-from typing import Union, cast
+from typing import Any, Union, cast
 
 from django.conf import settings
 
@@ -61,6 +62,24 @@ class Settings:
     @property
     def CORS_URLS_REGEX(self) -> Union[str, Pattern[str]]:
         return getattr(settings, "CORS_URLS_REGEX", r"^.*$")
+
+    # corsfast's own settings: what the middleware observes of its decisions.
+
+    @property
+    def CORSFAST_NAME(self) -> Any:
+        return getattr(settings, "CORSFAST_NAME", "django")
+
+    @property
+    def CORSFAST_LOG_INTERVAL(self) -> Any:
+        return getattr(settings, "CORSFAST_LOG_INTERVAL", 60)
+
+    @property
+    def CORSFAST_TOP_REFUSED_SIZE(self) -> Any:
+        return getattr(settings, "CORSFAST_TOP_REFUSED_SIZE", 32)
+
+    @property
+    def CORSFAST_REPORT_ONLY(self) -> Any:
+        return getattr(settings, "CORSFAST_REPORT_ONLY", None)
 
 
 conf = Settings()

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from types import ModuleType
-from typing import Callable, ClassVar, Union
+from typing import Any, Callable, ClassVar, Union
 from urllib.parse import SplitResult, urlsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
 from .._engine import engine as _default_engine
+from .._observe.observer import Observer, observer_options
+from .._observe.reasons import ALLOWED, NO_ORIGIN, PREFLIGHT, SIMPLE
+from .._observe.stats import CORSStats
 from ._compile import (
     ACCESS_CONTROL_ALLOW_CREDENTIALS,
     ACCESS_CONTROL_ALLOW_HEADERS,
@@ -37,6 +41,7 @@ from ._compile import (
     has_control,
     state_for,
 )
+from ._observe import answer_reason
 from .conf import conf
 from .signals import check_request_enabled
 
@@ -81,6 +86,11 @@ class CorsMiddleware(_default_engine.DjangoMiddlewareBase):
     - When the Origin is allowed (`CORS_ALLOW_ALL_ORIGINS`, `CORS_ALLOWED_ORIGINS`,
       `CORS_ALLOWED_ORIGIN_REGEXES` matching the whole Origin, or a receiver), the response
       gets Access-Control-Allow-Origin and the headers the settings ask for.
+
+    corsfast's addition: `stats()` counts every request CORS applies to by kind and by the
+    reason a browser concludes from the answer, and `reset_stats()` starts again; the
+    `CORSFAST_*` settings name the middleware, pace the refusal log and set a report-only
+    policy (read when the middleware is created, as Django does at start-up).
     """
 
     sync_capable = True
@@ -97,10 +107,70 @@ class CorsMiddleware(_default_engine.DjangoMiddlewareBase):
         if self.async_mode:
             # Mark the instance as async-capable; __call__ switches to __acall__ itself.
             markcoroutinefunction(self)
-        self._corsfast_state = state_for(type(self)._corsfast_engine)
+        engine = type(self)._corsfast_engine
+        self._corsfast_state = state_for(engine)
         self._corsfast_fast = _runs_in_engine(type(self))
         if self._corsfast_state.compiled != self._corsfast_state.generation:
             self._corsfast_state.refresh()
+        try:
+            name, log_interval, top_refused_size = observer_options(
+                conf.CORSFAST_NAME, conf.CORSFAST_LOG_INTERVAL, conf.CORSFAST_TOP_REFUSED_SIZE
+            )
+        except (TypeError, ValueError) as exc:
+            raise ImproperlyConfigured(f"CORSFAST_* settings: {exc} (run manage.py check)") from None
+        self._corsfast_observer = Observer(self, engine, "django", name, log_interval, top_refused_size)
+        self._corsfast_counts = engine.DecisionCounts()
+        self._corsfast_refused = self._corsfast_observer.refused
+        self._corsfast_report = self._corsfast_observer.report
+
+    # -- corsfast's observations ----------------------------------------------------------
+
+    def stats(self) -> CORSStats:
+        """Return the counts of this middleware's CORS decisions since it was created or
+        last reset: `simple` and `preflight` by reason, the most refused origins, and with
+        `CORSFAST_REPORT_ONLY` set, what the report-only policy would have changed."""
+        counts: Any = self._corsfast_counts
+        report = None if conf.CORSFAST_REPORT_ONLY is None else [counts.report()]
+        return self._corsfast_observer.stats([counts.counts()], report)
+
+    def reset_stats(self) -> None:
+        """Set every count to zero, forget the refused origins kept, and restart `since`."""
+        counts: Any = self._corsfast_counts
+        counts.reset()
+        self._corsfast_observer.reset()
+
+    def _corsfast_count(self, request: HttpRequest, response: HttpResponseBase) -> None:
+        """Count a request the methods answered, by what a browser concludes from `response`."""
+        counts: Any = getattr(self, "_corsfast_counts", None)
+        refused: Any = self._corsfast_refused
+        if counts is None:
+            return
+        enabled = getattr(request, "_cors_enabled", None)
+        if enabled is None:
+            # The view removed the flag, so add_response_headers asked is_enabled again; its
+            # answer shows in Vary, which patch_vary_headers extended only when it said yes.
+            vary = response.get("Vary", "") if isinstance(response, HttpResponseBase) else ""
+            enabled = "origin" in (item.strip().lower() for item in vary.split(","))
+        if not enabled:
+            return
+        headers = request.headers
+        method = headers.get("access-control-request-method") if request.method == "OPTIONS" else None
+        kind = SIMPLE if method is None else PREFLIGHT
+        origin = headers.get("origin")
+        if not origin:
+            counts.add(kind, NO_ORIGIN)
+            return
+        reason, detail_name, detail = answer_reason(origin, method, headers, response)
+        counts.add(kind, reason)
+        if reason != ALLOWED:
+            refused.note(reason, origin, detail_name, detail)
+        report = (self._corsfast_state or state_for(type(self)._corsfast_engine)).report
+        if report is not None:
+            verdict, detail_name, detail = report.judge(request)
+            if (verdict == ALLOWED) != (reason == ALLOWED):
+                counts.add_report(reason == ALLOWED)
+                report_origins: Any = self._corsfast_report
+                report_origins.note(verdict, origin, detail_name, detail)
 
     # -- django-cors-headers' methods (used when a subclass overrides one of them) --------
 
@@ -111,6 +181,7 @@ class CorsMiddleware(_default_engine.DjangoMiddlewareBase):
             assert isinstance(result, HttpResponseBase)
             response = result
         self.add_response_headers(request, response)
+        self._corsfast_count(request, response)
         return response
 
     async def _corsfast_acall(self, request: HttpRequest) -> HttpResponseBase:
@@ -120,6 +191,7 @@ class CorsMiddleware(_default_engine.DjangoMiddlewareBase):
             assert not isinstance(result, HttpResponseBase)
             response = await result
         self.add_response_headers(request, response)
+        self._corsfast_count(request, response)
         return response
 
     def _corsfast_settings(self) -> Snapshot:

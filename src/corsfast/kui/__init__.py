@@ -21,6 +21,8 @@ from typing import Any, Optional
 from baize.datastructures import MutableHeaders
 
 from .._engine import engine as _default_engine
+from .._observe.observer import Observer, observer_options
+from .._observe.stats import CORSStats
 from .._options import kui_options
 
 __all__ = ()
@@ -45,6 +47,37 @@ def _policy(
     """Return the engine policy for Kui's `allow_cors` arguments, validated now, not per request."""
     options = kui_options(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age)
     return (engine or _default_engine).CORSPolicy(options)
+
+
+class _Counted:
+    """What one `allow_cors` counts of the requests it answers: `stats()` and `reset_stats()`
+    (set on the decorator it returns)."""
+
+    __slots__ = ("__weakref__", "counts", "observer")
+
+    def __init__(
+        self, policy: Any, engine: ModuleType | None, name: object, log_interval: object, top_refused_size: object
+    ) -> None:
+        checked_name, interval, top = observer_options(name, log_interval, top_refused_size)
+        self.counts = policy.counts
+        self.observer = Observer(self, engine or _default_engine, "kui", checked_name, interval, top)
+        policy.observe(self.counts, self.observer.refused)
+
+    def stats(self) -> CORSStats:
+        """Return the counts of this `allow_cors`'s CORS decisions since counting began."""
+        return self.observer.stats([self.counts.counts()])
+
+    def reset_stats(self) -> None:
+        """Start counting again from zero: the counts, the refused origins kept, `since`."""
+        self.counts.reset()
+        self.observer.reset()
+
+
+def _observed(decorator: Any, counted: _Counted) -> Any:
+    """Return `decorator` with `counted`'s `stats()` and `reset_stats()` (and `policy`)."""
+    decorator.stats = counted.stats
+    decorator.reset_stats = counted.reset_stats
+    return decorator
 
 
 def _config(cors_config: Mapping[str, Any]) -> dict[str, Any]:

@@ -25,11 +25,16 @@ from kui.asgi.routing import Router
 
 from .._engine import engine as _default_engine
 from .._options import KUI_DEFAULT_METHODS
-from . import _Blocks, _config, _convert, _convert_early, _decode, _origin_bytes, _policy, _write
+from . import _Blocks, _config, _convert, _convert_early, _Counted, _decode, _observed, _origin_bytes, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")
 
 View = Callable[[], Any]
+_PREFLIGHT_NAMES = (
+    "access-control-request-method",
+    "access-control-request-headers",
+    "access-control-request-private-network",
+)
 
 
 def allow_cors(
@@ -40,6 +45,9 @@ def allow_cors(
     allow_credentials: bool = False,
     max_age: int = 600,
     *,
+    name: Optional[str] = None,
+    log_interval: float = 60.0,
+    top_refused_size: int = 32,
     _engine: Optional[ModuleType] = None,
 ) -> Callable[[View], View]:
     """Cross-Origin Resource Sharing, as `kui.asgi.allow_cors` (same arguments and defaults).
@@ -49,9 +57,13 @@ def allow_cors(
     endpoint. Every response of a wrapped endpoint also carries `Vary: Origin`.
     """
     policy = _policy(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, _engine)
+    counted = _Counted(policy, _engine, name, log_interval, top_refused_size)
+    note = policy.note
+    preflight_reason = policy.entry_preflight_reason
     is_preflight = policy.is_preflight
     lookup = policy.lookup
     kui_origin = (_engine or _default_engine).kui_origin
+    scan_request_headers = (_engine or _default_engine).scan_request_headers
     blocks = _Blocks()
     absent = _decode(policy.response_headers(None, ()))
 
@@ -64,6 +76,7 @@ def allow_cors(
             # baize keeps the ASGI scope it wraps; the request mapping answers the same keys.
             scope = getattr(connection, "_scope", connection)
             raw = kui_origin(scope["headers"])
+            plain = raw is not False
             if raw is False:
                 # Not pairs of exactly bytes (no server sends that; a scope built by hand may):
                 # Kui's own `request.headers` reads it, decoding every item, raising where Kui does.
@@ -72,14 +85,29 @@ def allow_cors(
             if raw:  # Kui treats an empty Origin as no Origin
                 entry = lookup(raw)
                 decoded = blocks(entry)
-                if entry.allowed:
-                    if is_preflight(scope["method"], raw, None):
-                        response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
+                if is_preflight(scope["method"], raw, None):
+                    # Counted for the reason a browser gives Kui's answer (Kui refuses no
+                    # method or header itself): read the preflight's other fields for it.
+                    if plain:
+                        _, method, names, private_network = scan_request_headers(scope["headers"])
                     else:
+                        method, names, private_network = (
+                            _origin_bytes(value) if value.__class__ is str else None
+                            for value in map(connection.headers.get, _PREFLIGHT_NAMES)
+                        )
+                    note(1, preflight_reason(entry, method, names, private_network)[1], raw, method, names)
+                    if entry.allowed:
+                        response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
+                        _write(response.headers, decoded)
+                        return response
+                else:
+                    note(0, entry.simple_reason, raw)
+                    if entry.allowed:
                         response = _convert(scope["app"], await endpoint(), HttpResponse)
-                    _write(response.headers, decoded)
-                    return response
+                        _write(response.headers, decoded)
+                        return response
             else:
+                note(0, 1)  # no Origin
                 decoded = absent
             response = _convert_early(scope["app"], await endpoint(), HttpResponse)
             if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
@@ -89,12 +117,25 @@ def allow_cors(
         return cors_wrapper
 
     decorator.policy = policy  # type: ignore[attr-defined]
-    return decorator
+    return _observed(decorator, counted)  # type: ignore[no-any-return]
 
 
-def cors_middleware(cors_config: Mapping[str, Any], *, _engine: Optional[ModuleType] = None) -> Callable[[View], View]:
+def cors_middleware(
+    cors_config: Mapping[str, Any],
+    *,
+    name: Optional[str] = None,
+    log_interval: float = 60.0,
+    top_refused_size: int = 32,
+    _engine: Optional[ModuleType] = None,
+) -> Callable[[View], View]:
     """Return `allow_cors(**cors_config)` for a Kui `cors_config` dict (unknown keys are refused)."""
-    return allow_cors(**_config(cors_config), _engine=_engine)
+    return allow_cors(
+        **_config(cors_config),
+        name=name,
+        log_interval=log_interval,
+        top_refused_size=top_refused_size,
+        _engine=_engine,
+    )
 
 
 class Kui(_Kui):

@@ -24,11 +24,16 @@ from kui.wsgi.requests import request_var
 from kui.wsgi.routing import Router
 
 from .._options import KUI_DEFAULT_METHODS
-from . import _Blocks, _config, _convert, _convert_early, _decode, _origin_bytes, _policy, _write
+from . import _Blocks, _config, _convert, _convert_early, _Counted, _decode, _observed, _origin_bytes, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")
 
 View = Callable[[], Any]
+_PREFLIGHT_KEYS = (
+    "HTTP_ACCESS_CONTROL_REQUEST_METHOD",
+    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS",
+    "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK",
+)
 
 
 def allow_cors(
@@ -39,6 +44,9 @@ def allow_cors(
     allow_credentials: bool = False,
     max_age: int = 600,
     *,
+    name: Optional[str] = None,
+    log_interval: float = 60.0,
+    top_refused_size: int = 32,
     _engine: Optional[ModuleType] = None,
 ) -> Callable[[View], View]:
     """Cross-Origin Resource Sharing, as `kui.wsgi.allow_cors` (same arguments and defaults).
@@ -48,6 +56,9 @@ def allow_cors(
     endpoint. Every response of a wrapped endpoint also carries `Vary: Origin`.
     """
     policy = _policy(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, _engine)
+    counted = _Counted(policy, _engine, name, log_interval, top_refused_size)
+    note = policy.note
+    preflight_reason = policy.entry_preflight_reason
     is_preflight = policy.is_preflight
     lookup = policy.lookup
     blocks = _Blocks()
@@ -64,14 +75,26 @@ def allow_cors(
             if raw is not None:
                 entry = lookup(raw)
                 decoded = blocks(entry)
-                if entry.allowed:
-                    if is_preflight(connection["REQUEST_METHOD"], raw, None):
+                if is_preflight(connection["REQUEST_METHOD"], raw, None):
+                    # Counted for the reason a browser gives Kui's answer (Kui refuses no
+                    # method or header itself): read the preflight's other fields for it.
+                    method, names, private_network = (
+                        _origin_bytes(value) if value.__class__ is str else None
+                        for value in (connection.get(key) for key in _PREFLIGHT_KEYS)
+                    )
+                    note(1, preflight_reason(entry, method, names, private_network)[1], raw, method, names)
+                    if entry.allowed:
                         response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
-                    else:
+                        _write(response.headers, decoded)
+                        return response
+                else:
+                    note(0, entry.simple_reason, raw)
+                    if entry.allowed:
                         response = _convert(connection["app"], endpoint(), HttpResponse)
-                    _write(response.headers, decoded)
-                    return response
+                        _write(response.headers, decoded)
+                        return response
             else:
+                note(0, 1)  # no Origin
                 decoded = absent
             response = _convert_early(connection["app"], endpoint(), HttpResponse)
             if isinstance(response, HttpResponse):  # not for routers and file apps Kui passes on
@@ -81,12 +104,25 @@ def allow_cors(
         return cors_wrapper
 
     decorator.policy = policy  # type: ignore[attr-defined]
-    return decorator
+    return _observed(decorator, counted)  # type: ignore[no-any-return]
 
 
-def cors_middleware(cors_config: Mapping[str, Any], *, _engine: Optional[ModuleType] = None) -> Callable[[View], View]:
+def cors_middleware(
+    cors_config: Mapping[str, Any],
+    *,
+    name: Optional[str] = None,
+    log_interval: float = 60.0,
+    top_refused_size: int = 32,
+    _engine: Optional[ModuleType] = None,
+) -> Callable[[View], View]:
     """Return `allow_cors(**cors_config)` for a Kui `cors_config` dict (unknown keys are refused)."""
-    return allow_cors(**_config(cors_config), _engine=_engine)
+    return allow_cors(
+        **_config(cors_config),
+        name=name,
+        log_interval=log_interval,
+        top_refused_size=top_refused_size,
+        _engine=_engine,
+    )
 
 
 class Kui(_Kui):
