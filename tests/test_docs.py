@@ -5,15 +5,16 @@ the site's Contributing page):
 
 - `python`: runs in a fresh namespace with nothing predefined, so each example runs as a
   reader would paste it, without a warning (pytest turns them into errors). A block that
-  configures Django runs as a script in a fresh interpreter (Django's settings are global to
-  a process), beside the page's `python` blocks titled `title="NAME.py"` written as files.
+  configures Django, or registers with Prometheus' or OpenTelemetry's process-wide registry,
+  runs as a script in a fresh interpreter (that state is global to a process), beside the
+  page's `python` blocks titled `title="NAME.py"` written as files.
 - `pycon`: a doctest; a page's `pycon` blocks are one interpreter session, run in order;
   `...` in the expected output stands for any text.
 - `diff`: a migration; both sides, the `-` one and the `+` one, run as Python.
 - `console`: `$ corsfast ...` commands, run in a temporary directory that holds the page's
   `python` blocks titled `title="NAME.py"`; every shown line must be printed, in order
   (`...` stands for lines left out). `$ echo $?` and a number check the exit status.
-- `bash` and `mermaid` blocks are shown, not run.
+- `bash`, `mermaid` and `promql` (a Prometheus query) blocks are shown, not run.
 
 Then `scripts/docs.sh` builds the site with `mkdocs build --strict` (marker `docs`), and
 headless Chromium opens two built pages (markers `browser` and `docs`).
@@ -57,7 +58,7 @@ FENCE = re.compile(
 )
 TITLE = re.compile(r'title="(?P<title>[^"]+)"')
 RUN = {"python", "pycon", "diff", "console"}
-SHOWN = {"bash", "mermaid"}
+SHOWN = {"bash", "mermaid", "promql"}
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,20 @@ def test_every_block_is_run_or_only_shown(block: Block) -> None:
     assert block.lang in RUN | SHOWN, f"{block.id}: write ```python, ```pycon, ```diff, ```console or ```bash"
 
 
+GLOBAL_STATE = (
+    "DJANGO_SETTINGS_MODULE",  # Django's settings
+    "settings.configure(",
+    "REGISTRY.register(",  # prometheus_client's default registry
+    "set_meter_provider(",  # OpenTelemetry's global meter provider
+    "metrics.get_meter(",
+)
+"""What a block that changes state global to a process holds."""
+
+
 def needs_own_process(block: Block) -> bool:
-    """Return whether a block configures Django: its settings are global to a process, so it runs alone."""
-    return "DJANGO_SETTINGS_MODULE" in block.source or "settings.configure(" in block.source
+    """Return whether a block changes state global to a process (Django's settings, Prometheus'
+    default registry, OpenTelemetry's meter provider), so it runs alone."""
+    return any(marker in block.source for marker in GLOBAL_STATE)
 
 
 def write_page_files(page: str, directory: Path) -> None:

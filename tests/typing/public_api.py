@@ -14,6 +14,8 @@ from datetime import timedelta
 from typing import Any, Callable
 from urllib.parse import SplitResult
 
+import opentelemetry.metrics
+import prometheus_client
 from fastapi import FastAPI
 from flask import Blueprint, Flask
 from kui.asgi import HttpRoute, Kui as PlainKui
@@ -40,6 +42,7 @@ from corsfast.django.conf import Settings, conf as django_conf
 from corsfast.django.defaults import default_headers, default_methods
 from corsfast.django.middleware import ACCESS_CONTROL_ALLOW_ORIGIN, CorsMiddleware as DjangoCorsMiddleware
 from corsfast.django.signals import check_request_enabled
+from corsfast.metrics import PrometheusCollector, instrument
 from corsfast.starlette import CORSMiddleware as StarletteCORSMiddleware
 from corsfast.wsgi import CORSMiddleware as WSGICORSMiddleware
 
@@ -252,3 +255,10 @@ aiohttp_native = corsfast.aiohttp.native.cors_middleware(allow_origins=["https:/
 assert_type(aiohttp_native, corsfast.aiohttp.native.AiohttpCORSMiddleware)
 assert_type(aiohttp_native.cache_info(), CacheInfo)
 aiohttp_native_version: int = aiohttp_native.__middleware_version__
+
+# -- corsfast.metrics: the exporters, as the Operating page registers them ----------------------
+prometheus_registry = prometheus_client.CollectorRegistry()
+prometheus_registry.register(PrometheusCollector())
+prometheus_registry.register(PrometheusCollector(names=["api"]))
+otel_requests, otel_report_only = instrument(opentelemetry.metrics.get_meter("corsfast"), names=("api",))
+assert_type(otel_requests, opentelemetry.metrics.ObservableCounter)
