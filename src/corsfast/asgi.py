@@ -77,7 +77,8 @@ class EngineShim:
         enforced: Optional[dict[str, Any]] = None,
     ) -> None:
         """Count this middleware's decisions (as `default_name` unless `name` is given), and
-        compile its report-only policy from `report_only` over the `enforced` options."""
+        compile its report-only policy from `report_only` over the `enforced` options (the
+        constructor's own variables: only the options' names are read)."""
         checked_name, interval, top = observer_options(name, log_interval, top_refused_size)
         engine = type(self)._engine_module
         report = None
@@ -219,17 +220,4 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             allow_origin_func_ttl,
         )
         self._bind(app, options)
-        enforced = {
-            "allow_origins": allow_origins,
-            "allow_methods": allow_methods,
-            "allow_headers": allow_headers,
-            "expose_headers": expose_headers,
-            "allow_credentials": allow_credentials,
-            "max_age": max_age,
-            "allow_private_network": allow_private_network,
-            "cache_size": cache_size,
-            "max_origin_length": max_origin_length,
-            "allow_origin_func": allow_origin_func,
-            "allow_origin_func_ttl": allow_origin_func_ttl,
-        }
-        self._observe("asgi", name, log_interval, top_refused_size, report_only, enforced)
+        self._observe("asgi", name, log_interval, top_refused_size, report_only, locals())

@@ -92,17 +92,4 @@ class CORSMiddleware(EngineShim, _default_engine.WSGIMiddlewareBase):
         )
         self.app = app
         self.policy = type(self)._engine_module.CORSPolicy(options)
-        enforced = {
-            "allow_origins": allow_origins,
-            "allow_methods": allow_methods,
-            "allow_headers": allow_headers,
-            "expose_headers": expose_headers,
-            "allow_credentials": allow_credentials,
-            "max_age": max_age,
-            "allow_private_network": allow_private_network,
-            "cache_size": cache_size,
-            "max_origin_length": max_origin_length,
-            "allow_origin_func": allow_origin_func,
-            "allow_origin_func_ttl": allow_origin_func_ttl,
-        }
-        self._observe("wsgi", name, log_interval, top_refused_size, report_only, enforced)
+        self._observe("wsgi", name, log_interval, top_refused_size, report_only, locals())

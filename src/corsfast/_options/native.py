@@ -230,7 +230,7 @@ def report_only_options(report_only: object, enforced: dict[str, Any]) -> CORSOp
     unknown = sorted(str(key) for key in report_only if key not in REPORT_ONLY_KEYS)
     if unknown:
         raise ValueError(f"report_only: unknown option(s) {', '.join(unknown)}; it takes {', '.join(REPORT_ONLY_KEYS)}")
-    merged = {**enforced, **report_only}
+    merged = {**{key: enforced[key] for key in REPORT_ONLY_KEYS}, **report_only}
     if merged["allow_origin_func"] is not None and inspect.iscoroutinefunction(merged["allow_origin_func"]):
         raise TypeError(
             "report_only: allow_origin_func must be a plain function, as a report-only verdict is never awaited"
