@@ -661,3 +661,67 @@ def test_stats_of_a_middleware_answering_nothing_yet(engine: ModuleType) -> None
     middleware = native("asgi", engine, allow_origins=["https://a.test"])
     stats = middleware.stats()
     assert all(n == 0 for n in (*stats.simple.values(), *stats.preflight.values()))
+
+
+# -- the same reasons as `corsfast check` ----------------------------------------------------
+
+CHECK_APPS = """
+from corsfast import CORSMiddleware
+from corsfast.starlette import CORSMiddleware as StarletteCORSMiddleware
+from corsfast.wsgi import CORSMiddleware as WSGICORSMiddleware
+
+
+async def asgi_app(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def wsgi_app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+OPTIONS = {"allow_origins": ["https://app.example.com"], "allow_methods": ["GET", "PUT"], "allow_headers": ["X-A"]}
+native = CORSMiddleware(asgi_app, **OPTIONS, name="check-native")
+wsgi = WSGICORSMiddleware(wsgi_app, **OPTIONS, name="check-wsgi")
+starlette = StarletteCORSMiddleware(asgi_app, **OPTIONS, name="check-starlette")
+"""
+
+CHECK_REQUESTS = [
+    ("https://app.example.com", "GET", []),
+    ("https://evil.example", "GET", []),
+    ("https://app.example.com", "PUT", []),
+    ("https://app.example.com", "DELETE", []),
+    ("https://app.example.com", "PUT", ["-H", "X-B: 1"]),
+    ("https://evil.example", "PUT", ["-H", "X-A: 1"]),
+]
+
+
+@pytest.mark.parametrize("app", ["native", "wsgi", "starlette"])
+def test_stats_name_the_reason_corsfast_check_names(
+    app: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+    import json
+
+    from corsfast.cli import main
+
+    (tmp_path / "stats_check_apps.py").write_text(CHECK_APPS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("stats_check_apps")
+    middleware = getattr(module, app)
+    for origin, method, extra in CHECK_REQUESTS:
+        middleware.reset_stats()
+        main(
+            ["check", f"stats_check_apps:{app}", "--origin", origin, "--method", method, "--no-probe", "--json", *extra]
+        )
+        report = json.loads(capsys.readouterr().out)
+        stats = middleware.stats()
+        # The request a browser stops at is the one counted for the reason check names.
+        refusals = {
+            reason
+            for kind in (stats.simple, stats.preflight)
+            for reason, n in kind.items()
+            if n and reason != "allowed"
+        }
+        assert refusals == ({report["reason"]} if report["reason"] != "allowed" else set()), (origin, method, extra)
