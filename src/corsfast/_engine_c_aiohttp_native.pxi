@@ -368,7 +368,7 @@ cdef class AiohttpCORSMiddleware:
                 origin = str(origin)  # a str subclass's own methods never run on it
             raw = _n_wire(origin)
             entry = policy._lookup(raw)
-            if entry is policy._undecided:
+            if entry.undecided:
                 # allow_origin_func decides (an async one awaited in the request's task).
                 try:
                     result = self._func(PyUnicode_DecodeLatin1(PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw), NULL))

@@ -482,11 +482,11 @@ def asgi_call(self, scope, receive, send):
             wrapped.counting = not counted
             return corsfast_call3(app, scope, receive, wrapped)
         entry = policy._lookup(origin)
-        if entry is policy._undecided:
+        if entry.undecided:
             if policy._func_async:
-                return _asgi_decide(<ASGIMiddlewareBase>self, policy, report, scope, receive, send,
+                return _asgi_decide(<ASGIMiddlewareBase>self, policy, report, entry, scope, receive, send,
                                     origin, preflight, method, names, private_network)
-            entry = policy._ask(origin)
+            entry = policy._ask(origin, entry)
         if policy._cookie_reflect and not preflight and _has_cookie(<list>headers):
             entry = policy._cookie_entry(origin)
         if preflight and not policy._hooked:
@@ -504,8 +504,8 @@ def asgi_call(self, scope, receive, send):
     return corsfast_call3(app, scope, receive, _wrap_send(send, policy, entry))
 
 
-async def _asgi_decide(ASGIMiddlewareBase middleware, CORSPolicy policy, CORSPolicy report, scope, receive, send,
-                       bytes origin, bint preflight, method, names, private_network):
+async def _asgi_decide(ASGIMiddlewareBase middleware, CORSPolicy policy, CORSPolicy report, OriginEntry pending,
+                       scope, receive, send, bytes origin, bint preflight, method, names, private_network):
     """Answer one request whose origin the rules refused, once the async `allow_origin_func`
     has decided: awaited here, in the request's own task (its context variables), and
     refused for this request only (logged, not cached) when it raises."""
@@ -519,7 +519,7 @@ async def _asgi_decide(ASGIMiddlewareBase middleware, CORSPolicy policy, CORSPol
         _log_failure(origin, error)
         entry = policy._func_failed
     else:
-        entry = policy._verdict(origin, allowed)
+        entry = policy._verdict(origin, allowed, pending)
     if preflight:
         answer = policy._preflight_answer(entry, method, names, private_network, &reason)
         policy._note(K_PREFLIGHT, reason, entry, origin, method, names)

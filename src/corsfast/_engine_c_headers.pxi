@@ -59,6 +59,8 @@ cdef class OriginEntry:
     """The reason a browser gives a simple response with these headers: `reason`, but allowed
     for a refused entry that still answers `Access-Control-Allow-Origin: *` (Starlette's
     allow-all answers every origin so)."""
+    cdef readonly bint undecided
+    """True for the entry `allow_origin_func` must decide (the rules refused its origin)."""
     cdef readonly bytes origin
     """The Origin a refused entry of the origin cache stands for, whose refusals it counts
     (`refusals`, folded into the top refused origins when the cache is cleared); None for an
@@ -102,6 +104,7 @@ cdef OriginEntry _origin_refusal(OriginEntry refused, bytes origin):
     entry.expires = refused.expires
     entry.reason = refused.reason
     entry.simple_reason = refused.simple_reason
+    entry.undecided = refused.undecided
     entry.origin = origin
     return entry
 

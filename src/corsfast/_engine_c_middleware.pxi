@@ -303,8 +303,8 @@ cdef int _report_only(CORSPolicy policy, CORSPolicy report, int kind, int enforc
     if not PyBytes_CheckExact(origin):
         origin = bytes(origin)
     entry = report._lookup(origin)
-    if entry is report._undecided:
-        entry = report._ask(origin)
+    if entry.undecided:
+        entry = report._ask(origin, entry)
     reason = entry.simple_reason if kind == K_SIMPLE else entry.reason
     if kind == K_PREFLIGHT and entry.allowed:
         reason = report._preflight_reason(entry, method, names, private_network)

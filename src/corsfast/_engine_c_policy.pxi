@@ -206,6 +206,7 @@ cdef class CORSPolicy:
         if self._func is not None:
             # Answered as refused wherever it is not decided (it never is, but a leak is safe).
             self._undecided = OriginEntry(False, denied.ops, denied.preflight_head, R_FUNC_REFUSED)
+            self._undecided.undecided = True
         if self._starlette_rules():
             return
         # A native or Kui preflight answer never refuses a method or a header itself; the
@@ -410,7 +411,7 @@ cdef class CORSPolicy:
         else:
             entry = self._denied
         if self._maxsize:
-            if not entry.allowed and entry is not self._undecided:
+            if not entry.allowed:
                 entry = _origin_refusal(entry, origin)
             if len(self._cache) >= self._maxsize:
                 # Clearing keeps the bound exact and costs nothing per hit.
@@ -465,10 +466,10 @@ cdef class CORSPolicy:
     cdef OriginEntry _decide(self, bytes origin):
         # lookup(), for the engine's callers.
         cdef OriginEntry entry = self._lookup(origin)
-        if entry is self._undecided:
+        if entry.undecided:
             if self._func_async:
                 raise TypeError("allow_origin_func is a coroutine function: only the ASGI middleware can await it")
-            entry = self._ask(origin)
+            entry = self._ask(origin, entry)
         return entry
 
     def lookup(self, bytes origin not None):
@@ -484,10 +485,10 @@ cdef class CORSPolicy:
         """Return the entry `lookup` returns for a raw Origin value, or None when an async
         `allow_origin_func` must decide it: await it, then take `func_verdict`'s entry."""
         cdef OriginEntry entry = self._lookup(origin)
-        if entry is self._undecided:
+        if entry.undecided:
             if self._func_async:
                 return None
-            entry = self._ask(origin)
+            entry = self._ask(origin, entry)
         return entry
 
     def func_verdict(self, bytes origin not None, result, error=None):
@@ -503,9 +504,9 @@ cdef class CORSPolicy:
         if error is not None:
             _log_failure(origin, error)
             return self._func_failed
-        return self._verdict(origin, allowed)
+        return self._verdict(origin, allowed, None)
 
-    cdef OriginEntry _ask(self, bytes origin):
+    cdef OriginEntry _ask(self, bytes origin, OriginEntry pending):
         """Return the entry a plain `allow_origin_func`'s verdict gives `origin` (refused, not
         cached and logged when it raises)."""
         cdef bint allowed
@@ -515,14 +516,17 @@ cdef class CORSPolicy:
         except Exception as error:
             _log_failure(origin, error)
             return self._func_failed
-        return self._verdict(origin, allowed)
+        return self._verdict(origin, allowed, pending)
 
-    cdef OriginEntry _verdict(self, bytes origin, bint allowed):
+    cdef OriginEntry _verdict(self, bytes origin, bint allowed, OriginEntry pending):
         """Return the entry for `allow_origin_func`'s verdict on `origin`, cached until the
-        ttl runs out when there is one."""
+        ttl runs out when there is one. Without a ttl a refusal answers with `pending` (the
+        origin's own undecided entry, which counts its refusals) when there is one."""
         cdef OriginEntry entry
         if not self._timed:
-            return self._granted_entry(origin) if allowed else self._func_refused
+            if allowed:
+                return self._granted_entry(origin)
+            return pending if pending is not None and pending.origin is not None else self._func_refused
         if allowed:
             entry = self._make_entry(origin, True)
         else:

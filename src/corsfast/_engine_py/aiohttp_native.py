@@ -334,7 +334,7 @@ class AiohttpCORSMiddleware:
             raw = _wire(origin)
             entry = policy._lookup(raw)
             asked = 0
-            if entry is policy._undecided:
+            if entry.undecided:
                 entry, asked = await self._decide(raw)
             request_method = request.headers.get(ACRM) if request.method == "OPTIONS" else None
             kind = SIMPLE if request_method is None else PREFLIGHT

@@ -294,12 +294,12 @@ def asgi_call(self: ASGIMiddlewareBase, scope: Scope, receive: Receive, send: Se
             wrapped.counting = not counted
             return app(scope, receive, wrapped)
         entry = policy._lookup(origin)
-        if entry is policy._undecided:
+        if entry.undecided:
             if policy._func_async:
                 return _asgi_decide(
-                    self, policy, report, scope, receive, send, origin, preflight, method, names, private_network
+                    self, policy, report, entry, scope, receive, send, origin, preflight, method, names, private_network
                 )
-            entry = policy._ask(origin)
+            entry = policy._ask(origin, entry)
         if policy._cookie_reflect and not preflight and _has_cookie(scope["headers"]):
             entry = policy.cookie_entry(origin)
         if preflight and not policy._hooked:
@@ -321,6 +321,7 @@ async def _asgi_decide(
     self: ASGIMiddlewareBase,
     policy: CORSPolicy,
     report: CORSPolicy | None,
+    pending: OriginEntry,
     scope: Scope,
     receive: Receive,
     send: Send,
@@ -339,7 +340,7 @@ async def _asgi_decide(
         _log_failure(origin, error)
         entry = policy._func_failed
     else:
-        entry = policy._verdict(origin, allowed)
+        entry = policy._verdict(origin, allowed, pending)
     if preflight:
         answer, reason = policy._preflight_answer(entry, method, names, private_network)
         policy._note(1, reason, entry, origin, method, names)

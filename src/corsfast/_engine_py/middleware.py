@@ -306,8 +306,8 @@ def _report_only(
     if origin.__class__ is not bytes:
         origin = bytes(origin)
     entry: OriginEntry = report._lookup(origin)
-    if entry is report._undecided:
-        entry = report._ask(origin)
+    if entry.undecided:
+        entry = report._ask(origin, entry)
     reason = entry.simple_reason if kind == 0 else entry.reason
     if kind == 1 and entry.allowed:
         reason = report._preflight_reason(method, names, private_network)

@@ -87,7 +87,7 @@ def _origin_refusal(refused: OriginEntry, origin: bytes) -> OriginEntry:
     """Return a refused entry answering as `refused`, for `origin` alone: its refusals are
     counted on it (one step, no lookup), as the origin cache holds it."""
     entry = OriginEntry.__new__(OriginEntry)
-    for name in ("allowed", "ops", "block", "preflight_head", "expires", "reason", "simple_reason"):
+    for name in ("allowed", "ops", "block", "preflight_head", "expires", "reason", "simple_reason", "undecided"):
         setattr(entry, name, getattr(refused, name))
     entry._wsgi_block = None
     entry.origin = origin
@@ -109,6 +109,7 @@ class OriginEntry:
         "reason",
         "refusals",
         "simple_reason",
+        "undecided",
     )
 
     allowed: bool
@@ -153,6 +154,8 @@ class OriginEntry:
         (`refusals`, folded into the top refused origins when the cache is cleared); None for
         an entry shared by many origins."""
         self.refusals = itertools.count()
+        self.undecided = False
+        """True for the entry `allow_origin_func` must decide (the rules refused its origin)."""
 
 
 def _is_token(value: bytes) -> bool:
@@ -303,6 +306,7 @@ class CORSPolicy:
         if self._func is not None:
             # Answered as refused wherever it is not decided (it never is, but a leak is safe).
             self._undecided = OriginEntry(False, denied.ops, denied.preflight_head, FUNC_REFUSED)
+            self._undecided.undecided = True
         if self._starlette_rules():
             return
         # A native or Kui preflight answer never refuses a method or a header itself; the
@@ -463,10 +467,10 @@ class CORSPolicy:
         (the ASGI middleware awaits it).
         """
         entry = self._lookup(origin)
-        if entry is self._undecided:
+        if entry.undecided:
             if self._func_async:
                 raise TypeError("allow_origin_func is a coroutine function: only the ASGI middleware can await it")
-            entry = self._ask(origin)
+            entry = self._ask(origin, entry)
         return entry
 
     def _lookup(self, origin: bytes) -> OriginEntry:
@@ -495,7 +499,7 @@ class CORSPolicy:
         else:
             entry = self._denied
         if self._maxsize:
-            if not entry.allowed and entry is not self._undecided:
+            if not entry.allowed:
                 entry = _origin_refusal(entry, origin)
             with self._store_lock:
                 if len(self._cache) >= self._maxsize:
@@ -536,10 +540,10 @@ class CORSPolicy:
         """Return the entry `lookup` returns for a raw Origin value, or None when an async
         `allow_origin_func` must decide it: await it, then take `func_verdict`'s entry."""
         entry = self._lookup(origin)
-        if entry is self._undecided:
+        if entry.undecided:
             if self._func_async:
                 return None
-            entry = self._ask(origin)
+            entry = self._ask(origin, entry)
         return entry
 
     def func_verdict(self, origin: bytes, result: object, error: BaseException | None = None) -> OriginEntry:
@@ -556,9 +560,9 @@ class CORSPolicy:
         if error is not None:
             _log_failure(origin, error)
             return self._func_failed
-        return self._verdict(origin, allowed)
+        return self._verdict(origin, allowed, None)
 
-    def _ask(self, origin: bytes) -> OriginEntry:
+    def _ask(self, origin: bytes, pending: OriginEntry | None = None) -> OriginEntry:
         """Return the entry a plain `allow_origin_func`'s verdict gives `origin` (refused, not
         cached and logged when it raises)."""
         try:
@@ -566,13 +570,16 @@ class CORSPolicy:
         except Exception as error:
             _log_failure(origin, error)
             return self._func_failed
-        return self._verdict(origin, allowed)
+        return self._verdict(origin, allowed, pending)
 
-    def _verdict(self, origin: bytes, allowed: bool) -> OriginEntry:
+    def _verdict(self, origin: bytes, allowed: bool, pending: OriginEntry | None = None) -> OriginEntry:
         """Return the entry for `allow_origin_func`'s verdict on `origin`, cached until the
-        ttl runs out when there is one."""
+        ttl runs out when there is one. Without a ttl a refusal answers with `pending` (the
+        origin's own undecided entry, which counts its refusals) when there is one."""
         if not self._timed:
-            return self.granted_entry(origin) if allowed else self._func_refused
+            if allowed:
+                return self.granted_entry(origin)
+            return pending if pending is not None and pending.origin is not None else self._func_refused
         if allowed:
             entry = self._make_entry(origin, True)
         else:
