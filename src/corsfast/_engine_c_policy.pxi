@@ -695,6 +695,19 @@ cdef class CORSPolicy:
                 return names[:256]
             start = end + 1
 
+    def note_preflight(self, OriginEntry entry not None, origin, request_method, request_headers,
+                       request_private_network):
+        """Count one preflight answered with `entry`'s verdict (a Kui dialect's answer, which
+        refuses no method or header itself), for the reason a browser gives that answer."""
+        cdef int reason = entry.reason
+        if entry.allowed and not self._starlette_rules():
+            reason = self._preflight_reason(entry, request_method, request_headers, request_private_network)
+        self._note(K_PREFLIGHT, reason, entry, origin, request_method, request_headers)
+
+    def note_simple(self, OriginEntry entry not None, origin):
+        """Count one request but a preflight answered with `entry`'s verdict."""
+        self._note(K_SIMPLE, entry.simple_reason, entry, origin, None, None)
+
     def note(self, int kind, int reason, origin=None, method=None, names=None):
         """Count one request of `kind` (0 simple, 1 preflight) for `reason` (a number); a
         refusal's `origin` is also noted, with the preflight's `method` or header `names`."""

@@ -230,4 +230,14 @@ def wsgi_call(self, environ, start_response):
     return corsfast_call2(app, environ, wrapped)
 
 
-_WSGI_ALL = ("WSGIMiddlewareBase", "wsgi_call", "wsgi_headers")
+def environ_preflight_fields(environ):
+    """Return a WSGI request's Access-Control-Request-Method, -Headers and -Private-Network
+    as the bytes the client sent (each None when absent or not a header a client could send)."""
+    return (
+        _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+        _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+        _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+    )
+
+
+_WSGI_ALL = ("WSGIMiddlewareBase", "environ_preflight_fields", "wsgi_call", "wsgi_headers")

@@ -265,7 +265,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
                 raise KeyError("origin")
             if raw[1] is None:
                 raise KeyError("access-control-request-method")
-            status, headers, body = engine.starlette_preflight(self, policy, *raw, count=True)
+            status, headers, body = engine.starlette_preflight(self, policy, *raw, True)  # True: count it
             return _plain_text_response(status, headers, body)
         requested_origin = request_headers["origin"]
         requested_method = request_headers["access-control-request-method"]
@@ -280,7 +280,7 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             )
             _count_answer(self, True, request_headers, response.status_code, response.raw_headers)
             return response
-        status, headers, body = engine.starlette_preflight(self, policy, *raw, count=True)
+        status, headers, body = engine.starlette_preflight(self, policy, *raw, True)  # True: count it
         return _plain_text_response(status, headers, body)
 
     async def simple_response(self, scope: Any, receive: Any, send: Send, request_headers: Headers) -> None:
@@ -296,7 +296,8 @@ class CORSMiddleware(ASGIShim, _default_engine.ASGIMiddlewareBase):
             compiled = raw is not False and (raw is not None or release.vary_always)
             if compiled and (plain or release.credentials_attribute):
                 cookie = self._corsfast_cookie_reflect and "cookie" in request_headers
-                wrapped = self._corsfast_engine.wrap_send(self, policy, send, raw, cookie, count=True)
+                # True: count the request (positional: keywords cost more to pass to the engine)
+                wrapped = self._corsfast_engine.wrap_send(self, policy, send, raw, cookie, True)
                 await self.app(scope, receive, wrapped)
                 return
         send = functools.partial(self.send, send=send, request_headers=request_headers)

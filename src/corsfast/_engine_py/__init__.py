@@ -32,7 +32,7 @@ from .flask import *  # noqa: F403
 from .flask import __all__ as _FLASK_ALL
 from .middleware import MiddlewareBase
 from .policy import CacheInfo, CORSPolicy, OriginEntry
-from .wsgi import WSGIMiddlewareBase, wsgi_call, wsgi_headers
+from .wsgi import WSGIMiddlewareBase, environ_preflight_fields, wsgi_call, wsgi_headers
 
 __all__ = (
     "ASGIMiddlewareBase",
@@ -51,6 +51,7 @@ __all__ = (
     "starlette_preflight",
     "wrap_send",
     "WSGIMiddlewareBase",
+    "environ_preflight_fields",
     "wsgi_call",
     "wsgi_headers",
     *_AIOHTTP_ALL,

@@ -698,6 +698,29 @@ class CORSPolicy:
         self._counts = counts
         self._refused = refused
 
+    def note_preflight(
+        self,
+        entry: OriginEntry,
+        origin: object,
+        request_method: object,
+        request_headers: object,
+        request_private_network: object,
+    ) -> None:
+        """Count one preflight answered with `entry`'s verdict (a Kui dialect's answer, which
+        refuses no method or header itself), for the reason a browser gives that answer."""
+        if not isinstance(entry, OriginEntry):
+            raise TypeError(f"Argument 'entry' has incorrect type (expected OriginEntry, got {type(entry).__name__})")
+        reason = entry.reason
+        if entry.allowed and not self._starlette_rules():
+            reason = self._preflight_reason(request_method, request_headers, request_private_network)
+        self._note(1, reason, entry, origin, request_method, request_headers)
+
+    def note_simple(self, entry: OriginEntry, origin: object) -> None:
+        """Count one request but a preflight answered with `entry`'s verdict."""
+        if not isinstance(entry, OriginEntry):
+            raise TypeError(f"Argument 'entry' has incorrect type (expected OriginEntry, got {type(entry).__name__})")
+        self._note(0, entry.simple_reason, entry, origin, None, None)
+
     def note(self, kind: int, reason: int, origin: object = None, method: object = None, names: object = None) -> None:
         """Count one request of `kind` (0 simple, 1 preflight) for `reason` (a number); a
         refusal's `origin` is also noted, with the preflight's `method` or header `names`."""

@@ -10,7 +10,7 @@ from .._observe.reasons import NO_ORIGIN
 from .middleware import MiddlewareBase, _report_only
 from .policy import CORSPolicy, OriginEntry
 
-__all__ = ("WSGIMiddlewareBase", "wsgi_call", "wsgi_headers")
+__all__ = ("WSGIMiddlewareBase", "environ_preflight_fields", "wsgi_call", "wsgi_headers")
 
 Environ = dict[str, Any]
 StrHeaders = list[tuple[str, str]]
@@ -150,3 +150,13 @@ def wsgi_call(self: WSGIMiddlewareBase, environ: Environ, start_response: StartR
             if report is not None:
                 _report_only(policy, report, 0, entry.simple_reason, origin, None, None, None)
     return app(environ, _WSGIStart(start_response, policy, entry))
+
+
+def environ_preflight_fields(environ: Environ) -> tuple[Optional[bytes], Optional[bytes], Optional[bytes]]:
+    """Return a WSGI request's Access-Control-Request-Method, -Headers and -Private-Network
+    as the bytes the client sent (each None when absent or not a header a client could send)."""
+    return (
+        _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+        _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+        _environ_bytes(environ, "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+    )

@@ -59,7 +59,8 @@ def allow_cors(
     policy = _policy(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, _engine)
     counted = _Counted(policy, _engine, name, log_interval, top_refused_size)
     note = policy.note
-    preflight_reason = policy.entry_preflight_reason
+    note_simple = policy.note_simple
+    note_preflight = policy.note_preflight
     is_preflight = policy.is_preflight
     lookup = policy.lookup
     kui_origin = (_engine or _default_engine).kui_origin
@@ -95,13 +96,13 @@ def allow_cors(
                             _origin_bytes(value) if value.__class__ is str else None
                             for value in map(connection.headers.get, _PREFLIGHT_NAMES)
                         )
-                    note(1, preflight_reason(entry, method, names, private_network)[1], raw, method, names)
+                    note_preflight(entry, raw, method, names, private_network)
                     if entry.allowed:
                         response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
                         _write(response.headers, decoded)
                         return response
                 else:
-                    note(0, entry.simple_reason, raw)
+                    note_simple(entry, raw)
                     if entry.allowed:
                         response = _convert(scope["app"], await endpoint(), HttpResponse)
                         _write(response.headers, decoded)

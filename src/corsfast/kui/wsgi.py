@@ -23,17 +23,13 @@ from kui.wsgi import HttpResponse, Kui as _Kui
 from kui.wsgi.requests import request_var
 from kui.wsgi.routing import Router
 
+from .._engine import engine as _default_engine
 from .._options import KUI_DEFAULT_METHODS
 from . import _Blocks, _config, _convert, _convert_early, _Counted, _decode, _observed, _origin_bytes, _policy, _write
 
 __all__ = ("Kui", "allow_cors", "cors_middleware")
 
 View = Callable[[], Any]
-_PREFLIGHT_KEYS = (
-    "HTTP_ACCESS_CONTROL_REQUEST_METHOD",
-    "HTTP_ACCESS_CONTROL_REQUEST_HEADERS",
-    "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK",
-)
 
 
 def allow_cors(
@@ -58,7 +54,9 @@ def allow_cors(
     policy = _policy(allow_origins, allow_methods, allow_headers, expose_headers, allow_credentials, max_age, _engine)
     counted = _Counted(policy, _engine, name, log_interval, top_refused_size)
     note = policy.note
-    preflight_reason = policy.entry_preflight_reason
+    note_simple = policy.note_simple
+    note_preflight = policy.note_preflight
+    preflight_fields = (_engine or _default_engine).environ_preflight_fields
     is_preflight = policy.is_preflight
     lookup = policy.lookup
     blocks = _Blocks()
@@ -69,26 +67,24 @@ def allow_cors(
             # Kui's request is a mapping over the WSGI environ, where the server has already
             # joined repeated Origin fields: read it there rather than build request.headers.
             connection = request_var.get()
-            origin = connection.get("HTTP_ORIGIN")
+            # The environ itself (baize keeps it), read without a Python call per key.
+            environ = getattr(connection, "_environ", connection)
+            origin = environ.get("HTTP_ORIGIN")
             # Kui treats an empty Origin as no Origin.
             raw = _origin_bytes(origin) if origin else None
             if raw is not None:
                 entry = lookup(raw)
                 decoded = blocks(entry)
-                if is_preflight(connection["REQUEST_METHOD"], raw, None):
+                if is_preflight(environ["REQUEST_METHOD"], raw, None):
                     # Counted for the reason a browser gives Kui's answer (Kui refuses no
-                    # method or header itself): read the preflight's other fields for it.
-                    method, names, private_network = (
-                        _origin_bytes(value) if value.__class__ is str else None
-                        for value in (connection.get(key) for key in _PREFLIGHT_KEYS)
-                    )
-                    note(1, preflight_reason(entry, method, names, private_network)[1], raw, method, names)
+                    # method or header itself).
+                    note_preflight(entry, raw, *preflight_fields(environ))
                     if entry.allowed:
                         response = HttpResponse()  # Kui's preflight answer: the endpoint is not called
                         _write(response.headers, decoded)
                         return response
                 else:
-                    note(0, entry.simple_reason, raw)
+                    note_simple(entry, raw)
                     if entry.allowed:
                         response = _convert(connection["app"], endpoint(), HttpResponse)
                         _write(response.headers, decoded)
