@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import corsfast
+import corsfast._options
 import corsfast.kui.asgi
 import corsfast.kui.wsgi
 import corsfast.starlette
@@ -404,6 +405,59 @@ def test_counts_are_exact_under_8_threads(engine: ModuleType) -> None:
         ("simple", "no_origin"): n,
         ("preflight", "header_not_allowed"): n,
     }
+
+
+def test_refused_origins_are_exact_under_threads_sharing_a_small_cache(engine: ModuleType) -> None:
+    # One policy shared by 8 threads (as the Starlette and Kui drop-ins share theirs), its
+    # cache of 4 cleared all the time: a refusal counted on an entry while another thread
+    # clears the cache (folding the entry's count) must land in the top refused all the same.
+    policy = engine.CORSPolicy(
+        corsfast._options.native_options(("https://a.test",), ("GET",), (), (), False, 600, False, 4, 4096, False)
+    )
+    refused = engine.RefusedOrigins(64, 256, logging.getLogger("corsfast.tests.off"), print)
+    policy.observe(engine.DecisionCounts(), refused)
+    origins = [b"https://%d.test" % n for n in range(16)]
+    rounds = 2_000
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work(thread: int) -> None:
+        try:
+            barrier.wait()
+            for n in range(rounds):
+                origin = origins[(n + thread) % len(origins)]
+                policy.note_simple(policy.lookup(origin), origin)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    totals: dict[bytes, int] = {}
+    for origin, n in [*refused.items(), *policy.pending_refusals()]:
+        totals[origin] = totals.get(origin, 0) + n
+    assert totals == {origin: 8 * rounds // len(origins) for origin in origins}
+    assert policy.counts.counts()[0][ORIGIN_NOT_ALLOWED] == 8 * rounds
+
+
+@pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+def test_refusals_of_an_expired_verdict_stay_counted(engine: ModuleType, kind: str) -> None:
+    # allow_origin_func refuses with a ttl: each expiry replaces the origin's cache entry,
+    # and the refusals counted on the entry it replaces are kept in the top refused.
+    middleware = native(kind, engine, allow_origin_func=lambda origin: False, allow_origin_func_ttl=10)
+    now = [0.0]
+    middleware.policy._clock = lambda: now[0]
+    answer = asgi_answer if kind == "asgi" else wsgi_answer
+    for _ in range(3):
+        for _ in range(5):
+            answer(middleware, "GET", request_headers(b"https://c.test", None))
+        now[0] += 11
+    stats = middleware.stats()
+    assert stats.top_refused == (("https://c.test", 15),)
+    assert counts_of(stats) == {("simple", "func_refused"): 15}
 
 
 def test_counts_are_exact_under_asyncio(engine: ModuleType) -> None:

@@ -59,8 +59,25 @@ cdef extern from *:
         return value;
     #endif
     }
+    /* Store value as d[key] unless d already holds the key; return a new reference to
+       what d holds then, or NULL with an error set. Two threads storing the same origin's
+       entry keep the first, which one of them may already have counted on. */
+    static PyObject* corsfast_dict_setdefault_ref(PyObject* d, PyObject* key, PyObject* value) {
+    #if PY_VERSION_HEX >= 0x030D0000
+        PyObject* result = NULL;
+        if (PyDict_SetDefaultRef(d, key, value, &result) < 0) {
+            return NULL;
+        }
+        return result;
+    #else
+        PyObject* result = PyDict_SetDefault(d, key, value);
+        Py_XINCREF(result);
+        return result;
+    #endif
+    }
     """
     PyObject* corsfast_dict_get_ref(object d, object key) except? NULL
+    PyObject* corsfast_dict_setdefault_ref(object d, object key, object value) except NULL
 
 cdef extern from *:
     """
@@ -146,13 +163,40 @@ cdef extern from *:
         return *counter;
     #endif
     }
-    static inline Py_ssize_t corsfast_count_take(Py_ssize_t* counter) {
+    /* A counter whose owner left the cache or the top refused origins is retired: set to
+       CORSFAST_RETIRED, far below zero, in one atomic step that takes the count so far.
+       corsfast_count_live adds to a counter unless it was retired (then the caller counts
+       elsewhere), so no increment racing with the retirement is lost. */
+    #define CORSFAST_RETIRED (PY_SSIZE_T_MIN / 2)
+    static inline int corsfast_count_live(Py_ssize_t* counter, Py_ssize_t n) {
     #ifdef Py_GIL_DISABLED
-        return _Py_atomic_exchange_ssize(counter, 0);
+        return _Py_atomic_add_ssize(counter, n) >= 0;
+    #else
+        if (*counter < 0) {
+            return 0;
+        }
+        *counter += n;
+        return 1;
+    #endif
+    }
+    static inline Py_ssize_t corsfast_count_retire(Py_ssize_t* counter) {
+    #ifdef Py_GIL_DISABLED
+        Py_ssize_t n = _Py_atomic_exchange_ssize(counter, CORSFAST_RETIRED);
     #else
         Py_ssize_t n = *counter;
-        *counter = 0;
-        return n;
+        *counter = CORSFAST_RETIRED;
+    #endif
+        return n > 0 ? n : 0;
+    }
+    static inline void corsfast_count_reset_live(Py_ssize_t* counter) {
+    #ifdef Py_GIL_DISABLED
+        Py_ssize_t n = _Py_atomic_load_ssize_relaxed(counter);
+        while (n > 0 && !_Py_atomic_compare_exchange_ssize(counter, &n, 0)) {
+        }
+    #else
+        if (*counter > 0) {
+            *counter = 0;
+        }
     #endif
     }
     static inline void corsfast_count_reset(Py_ssize_t* counter) {
@@ -191,7 +235,9 @@ cdef extern from *:
     void corsfast_count_add(Py_ssize_t* counter, Py_ssize_t n) noexcept nogil
     Py_ssize_t corsfast_counted(Py_ssize_t* counter) noexcept nogil
     void corsfast_count_reset(Py_ssize_t* counter) noexcept nogil
-    Py_ssize_t corsfast_count_take(Py_ssize_t* counter) noexcept nogil
+    bint corsfast_count_live(Py_ssize_t* counter, Py_ssize_t n) noexcept nogil
+    Py_ssize_t corsfast_count_retire(Py_ssize_t* counter) noexcept nogil
+    void corsfast_count_reset_live(Py_ssize_t* counter) noexcept nogil
     PyObject* corsfast_published(PyObject** slot) noexcept nogil
     PyObject* corsfast_publish(PyObject** slot, PyObject* value) noexcept
 

@@ -98,6 +98,10 @@ cdef class RefusedOrigins:
     cdef dict _logger_dict  # the logger's __dict__ (its `disabled` flag), or None: ask the logger
     cdef dict _logger_cache  # the logger's level cache, read as isEnabledFor reads it
     cdef object _log
+    # A real lock, not the object's critical section: a critical section is let go whenever
+    # its thread blocks (on the dict's own lock, say), and a new origin's eviction is several
+    # steps that no other thread may interleave with.
+    cdef cython.pymutex _lock
 
     def __init__(self, Py_ssize_t k, Py_ssize_t limit, logger not None, log not None):
         if k < 1 or limit < 1:
@@ -151,17 +155,18 @@ cdef class RefusedOrigins:
         if found is not NULL:
             count = <_OriginCount>found
             Py_DECREF(count)  # the cast took its own reference
-            corsfast_count_add(&count.n, n)
-        else:
-            self._add(origin, n)
+            if corsfast_count_live(&count.n, n):
+                return 0
+            # Evicted since it was read (its count already inherited): count it afresh.
+        self._add(origin, n)
         return 0
 
     cdef void _add(self, object origin, Py_ssize_t n) except *:
         cdef _OriginCount count, smallest = None
         cdef Py_ssize_t inherited = 0
-        with cython.critical_section(self):
+        with self._lock:
             found = self._counts.get(origin)
-            if found is not None:
+            if found is not None:  # kept, so live: only an eviction retires, under the lock
                 corsfast_count_add(&(<_OriginCount>found).n, n)
                 return
             if len(self._counts) >= self._k:
@@ -171,7 +176,9 @@ cdef class RefusedOrigins:
                     if smallest is None or corsfast_counted(&count.n) < corsfast_counted(&smallest.n):
                         smallest = count
                         least = key
-                inherited = corsfast_counted(&smallest.n)
+                # Retired in the step that reads it: an add racing with the eviction is
+                # either inherited here or sees the count retired and comes back here.
+                inherited = corsfast_count_retire(&smallest.n)
                 del self._counts[least]
             count = _OriginCount.__new__(_OriginCount)
             count.n = inherited + n
@@ -197,14 +204,16 @@ cdef class RefusedOrigins:
 
     def items(self):
         """Return the kept origins and their counts, the most counted first."""
-        with cython.critical_section(self):
+        with self._lock:
             kept = [(key, corsfast_counted(&(<_OriginCount>value).n)) for key, value in self._counts.items()]
         kept.sort(key=_second_descending)
         return tuple(kept)
 
     def clear(self):
         """Forget every origin."""
-        with cython.critical_section(self):
+        with self._lock:
+            for value in self._counts.values():
+                corsfast_count_retire(&(<_OriginCount>value).n)
             self._counts.clear()  # in place: `_note` reads the dict without the lock
 
 

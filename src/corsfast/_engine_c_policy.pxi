@@ -416,31 +416,51 @@ cdef class CORSPolicy:
             if len(self._cache) >= self._maxsize:
                 # Clearing keeps the bound exact and costs nothing per hit.
                 self._clear_cache()
-            PyDict_SetItem(self._cache, origin, entry)
+            entry = self._store(origin, entry)
         return entry
+
+    cdef OriginEntry _store(self, bytes origin, OriginEntry entry):
+        """Return the entry the cache holds for `origin` once `entry` is offered: `entry`,
+        or the one another thread stored first (which it may already have counted on)."""
+        cdef PyObject* found = corsfast_dict_setdefault_ref(self._cache, origin, entry)
+        entry = <OriginEntry>found
+        Py_DECREF(entry)  # the cast took its own reference
+        return entry
+
+    cdef void _retire(self, OriginEntry entry) except *:
+        """Fold the refusals counted on an entry leaving the cache into the top refused;
+        a request still holding it then counts in the top refused directly."""
+        cdef Py_ssize_t n
+        if entry.origin is not None:
+            n = corsfast_count_retire(&entry.refusals)
+            if n and self._refused is not None:
+                self._refused._count(entry.origin, n)
 
     cdef void _clear_cache(self) except *:
         """Empty the origin cache, its entries' refusal counts kept in the top refused."""
-        cdef OriginEntry entry
-        cdef Py_ssize_t n
-        if self._refused is not None:
-            for value in list(self._cache.values()):
-                entry = <OriginEntry>value
-                if entry.origin is not None:
-                    n = corsfast_count_take(&entry.refusals)
-                    if n:
-                        self._refused._count(entry.origin, n)
-        self._cache.clear()
+        cdef Py_ssize_t n = len(self._cache)
+        # Entry by entry, not a copy of the values and then clear(): an entry another thread
+        # stores meanwhile is either taken and retired here or left in the cache, never
+        # dropped with its count. Bounded: entries stored meanwhile may stay.
+        while n > 0:
+            n -= 1
+            try:
+                _, value = self._cache.popitem()
+            except KeyError:  # another thread emptied it first
+                break
+            self._retire(<OriginEntry>value)
 
     def pending_refusals(self):
         """Return the refusals counted on the origin cache's entries, as (origin, count)
         pairs: the top refused origins still to be added to the `RefusedOrigins`."""
         cdef OriginEntry entry
         cdef list pending = []
+        cdef Py_ssize_t n
         for value in list(self._cache.values()):
             entry = <OriginEntry>value
-            if entry.origin is not None and corsfast_counted(&entry.refusals):
-                pending.append((entry.origin, corsfast_counted(&entry.refusals)))
+            n = corsfast_counted(&entry.refusals)
+            if entry.origin is not None and n > 0:  # a retired entry's count is below zero
+                pending.append((entry.origin, n))
         return pending
 
     def reset_refusals(self):
@@ -448,7 +468,7 @@ cdef class CORSPolicy:
         cdef OriginEntry entry
         for value in list(self._cache.values()):
             entry = <OriginEntry>value
-            corsfast_count_reset(&entry.refusals)
+            corsfast_count_reset_live(&entry.refusals)  # a retired entry stays retired
 
     cdef double _now(self) except? -1.0:
         # The policy's clock: a monotonic clock read in C (see corsfast_monotonic), unless
@@ -533,10 +553,12 @@ cdef class CORSPolicy:
             entry = OriginEntry(False, self._denied.ops, self._denied.preflight_head, R_FUNC_REFUSED)
             entry.origin = origin
         entry.expires = self._now() + self._ttl
-        if len(self._cache) >= self._maxsize and origin not in self._cache:
+        stale = self._cache.pop(origin, None)
+        if stale is not None:  # the verdict it replaces: its refusals kept
+            self._retire(<OriginEntry>stale)
+        if len(self._cache) >= self._maxsize:
             self._clear_cache()
-        PyDict_SetItem(self._cache, origin, entry)
-        return entry
+        return self._store(origin, entry)
 
     def is_allowed_origin(self, bytes origin not None):
         """Return True when the raw Origin header value is allowed by this policy."""
@@ -664,10 +686,9 @@ cdef class CORSPolicy:
             refused = self._refused
             if refused is None:
                 return 0
-            if entry is not None and entry.origin is not None and reason == entry.reason:
-                corsfast_count(&entry.refusals)  # the origin's own entry: no lookup
-            else:
-                refused._count(origin, 1)
+            if not (entry is not None and entry.origin is not None and reason == entry.reason
+                    and corsfast_count_live(&entry.refusals, 1)):  # the origin's own entry: no lookup
+                refused._count(origin, 1)  # shared entry, other reason, or the entry left the cache
             if refused._log_enabled():
                 self._log_refusal(reason, origin, method, names)
         return 0

@@ -153,7 +153,8 @@ class OriginEntry:
         """The Origin a refused entry of the origin cache stands for, whose refusals it counts
         (`refusals`, folded into the top refused origins when the cache is cleared); None for
         an entry shared by many origins."""
-        self.refusals = itertools.count()
+        self.refusals: itertools.count[int] | None = itertools.count()
+        """The refusals counted on this entry; None once it left the cache (retired)."""
         self.undecided = False
         """True for the entry `allow_origin_func` must decide (the rules refused its origin)."""
 
@@ -506,18 +507,25 @@ class CORSPolicy:
                     # Clearing keeps the bound exact and costs nothing per hit; a flood of
                     # unique origins only costs the pattern runs it would cost anyway.
                     self._clear_cache()
-                self._cache[origin] = entry
+                # Another thread may have stored this origin's entry first, and counted on it.
+                entry = self._cache.setdefault(origin, entry)
         return entry
 
+    def _retire(self, entry: OriginEntry) -> None:
+        """Fold the refusals counted on an entry leaving the cache into the top refused; a
+        request still holding it then counts in the top refused directly (under `_store_lock`)."""
+        counter = entry.refusals
+        if entry.origin is not None and counter is not None:
+            entry.refusals = None
+            n = counted(counter)
+            if n and self._refused is not None:
+                self._refused.add(entry.origin, n)
+
     def _clear_cache(self) -> None:
-        """Empty the origin cache, its entries' refusal counts kept in the top refused."""
-        if self._refused is not None:
-            for entry in list(self._cache.values()):
-                if entry.origin is not None:
-                    n = counted(entry.refusals)
-                    entry.refusals = itertools.count()
-                    if n:
-                        self._refused.add(entry.origin, n)
+        """Empty the origin cache, its entries' refusal counts kept in the top refused
+        (under `_store_lock`)."""
+        for entry in list(self._cache.values()):
+            self._retire(entry)
         self._cache.clear()
 
     def pending_refusals(self) -> list[tuple[bytes, int]]:
@@ -525,16 +533,19 @@ class CORSPolicy:
         pairs: the top refused origins still to be added to the `RefusedOrigins`."""
         pending = []
         for entry in list(self._cache.values()):
-            if entry.origin is not None:
-                n = counted(entry.refusals)
+            counter = entry.refusals
+            if entry.origin is not None and counter is not None:
+                n = counted(counter)
                 if n:
                     pending.append((entry.origin, n))
         return pending
 
     def reset_refusals(self) -> None:
         """Set the refusals counted on the origin cache's entries to zero."""
-        for entry in list(self._cache.values()):
-            entry.refusals = itertools.count()
+        with self._store_lock:
+            for entry in list(self._cache.values()):
+                if entry.refusals is not None:  # a retired entry stays retired
+                    entry.refusals = itertools.count()
 
     def pending_lookup(self, origin: bytes) -> OriginEntry | None:
         """Return the entry `lookup` returns for a raw Origin value, or None when an async
@@ -587,10 +598,12 @@ class CORSPolicy:
             entry.origin = origin
         entry.expires = self._clock() + self._ttl
         with self._store_lock:
-            if len(self._cache) >= self._maxsize and origin not in self._cache:
+            stale = self._cache.pop(origin, None)
+            if stale is not None:  # the verdict it replaces: its refusals kept
+                self._retire(stale)
+            if len(self._cache) >= self._maxsize:
                 self._clear_cache()
-            self._cache[origin] = entry
-        return entry
+            return self._cache.setdefault(origin, entry)
 
     def is_allowed_origin(self, origin: bytes) -> bool:
         """Return True when the raw Origin header value is allowed by this policy."""
@@ -665,7 +678,8 @@ class CORSPolicy:
 
     def cache_clear(self) -> None:
         """Empty the origin cache and reset its statistics."""
-        self._clear_cache()
+        with self._store_lock:
+            self._clear_cache()
         self._hits = itertools.count()
         self._misses = itertools.count()
 
@@ -733,9 +747,13 @@ class CORSPolicy:
         origin is also counted (on the entry when it stands for that origin alone) and logged."""
         self._counts.count(kind, reason)
         if reason > NO_ORIGIN and self._refused is not None:
+            counter = None
             if entry is not None and entry.origin is not None and reason == entry.reason:
-                next(entry.refusals)
-            else:
+                with self._store_lock:  # where the cache's clearing retires the entry's count
+                    counter = entry.refusals
+                    if counter is not None:
+                        next(counter)
+            if counter is None:  # shared entry, other reason, or the entry left the cache
                 self._refused.add(origin)
             if not self._refused.logs():
                 return
