@@ -60,6 +60,7 @@ PREFLIGHTS: list[Optional[tuple[bytes, Optional[bytes], Optional[bytes]]]] = [
     (b"PATCH", b"x-a, content-type", None),
     (b"GET", None, b"true"),
     (b"PUT", b"x-a", b"true"),
+    (b"PUT", b"Authorization", None),  # a "*" a browser reads as a wildcard leaves it out
 ]
 
 
@@ -357,6 +358,28 @@ def test_no_request_forges_a_log_line(engine: ModuleType, kind: str, caplog: Any
     lines = [record.getMessage() for record in caplog.records if record.name == "corsfast.refusals"]
     assert lines and all(line.isascii() and line.isprintable() for line in lines)
     assert any("origin_invalid" in line for line in lines) and any("header=x-b\\x1b[0m" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("names", "logged"),
+    [
+        (b"x-a, x-b, x-c", "x-b"),
+        (b" X-A ,\tX-Long-Name-Refused\t, x-c", "X-Long-Name-Refused"),
+        (b"x-a,,x-b", ""),  # an empty name is the first refused
+        (b"x-a, " + b"y" * 300, "y" * 256),  # cut to 256 bytes
+        (b"x-a, " + b"y" * 300 + b", x-c", "y" * 256),
+        (b"x-A\x85, x-b", "x-b"),  # stripped as str.strip() strips a latin-1 value
+    ],
+)
+def test_the_refused_header_logged_is_the_one_refused(
+    engine: ModuleType, caplog: Any, names: bytes, logged: str
+) -> None:
+    middleware = native("wsgi", engine, allow_origins=["https://a.test"], allow_headers=["x-a", "x-c"])
+    with caplog.at_level(logging.INFO, logger="corsfast.refusals"):
+        exchange("wsgi", middleware, ALLOWED_ORIGIN, (b"GET", names, None))
+    lines = [record.getMessage() for record in caplog.records if record.name == "corsfast.refusals"]
+    assert len(lines) == 1 and lines[0].startswith("CORS refused header_not_allowed")
+    assert f" header={logged} (" in lines[0]
 
 
 def test_the_refusal_log_is_rate_limited(engine: ModuleType, caplog: Any) -> None:
@@ -680,15 +703,24 @@ def kui_app(side: str, engine: ModuleType, **options: Any) -> tuple[Any, Any]:
     return framework.Kui(routes=[route @ cors]), cors
 
 
+KUI_CONFIGS: dict[str, dict[str, Any]] = {
+    "lists": {"allow_methods": ["GET", "PUT"], "allow_headers": ["X-A"]},
+    # Kui writes "*" itself: a wildcard to a browser without credentials (Authorization aside),
+    # a name like any other with them.
+    "wildcards": {"allow_methods": ["*"], "allow_headers": ["*"]},
+    "wildcards-credentials": {"allow_methods": ["*"], "allow_headers": ["*"], "allow_credentials": True},
+}
+
+
+@pytest.mark.parametrize("config", list(KUI_CONFIGS))
 @pytest.mark.parametrize("side", ["asgi", "wsgi"])
-def test_kui_counts_the_reason_the_browser_sees(engine: ModuleType, side: str) -> None:
+def test_kui_counts_the_reason_the_browser_sees(engine: ModuleType, side: str, config: str) -> None:
     gc.collect()  # decorators of earlier tests, held in reference cycles until collected
     app, cors = kui_app(
         side,
         engine,
         allow_origins=[re.compile(r"https://a\.test"), re.compile(r"https://.*\.b\.test")],
-        allow_methods=["GET", "PUT"],
-        allow_headers=["X-A"],
+        **KUI_CONFIGS[config],
         name="kui-site",
     )
     assert cors.stats().name == "kui-site" and "kui-site" in corsfast.stats()

@@ -33,6 +33,16 @@ cdef inline bint _same_preflight(tuple memo, object method, object names, object
     return (<object>PyTuple_GET_ITEM(memo, 2) is True) == asked
 
 
+cdef object _authorization_asked(bytes names):
+    """Return the name `Authorization` as an Access-Control-Request-Headers value spells it,
+    or None when it does not ask for it."""
+    for name in names.split(b","):
+        name = name.strip(b" \t")
+        if name.lower() == b"authorization":
+            return name
+    return None
+
+
 cdef inline bint _bytes_listed(bytes value, tuple listed) noexcept:
     """Return True when `value` equals one of the bytes in `listed` (no hashing)."""
     cdef Py_ssize_t i, n = PyBytes_GET_SIZE(value)
@@ -82,6 +92,7 @@ cdef class CORSPolicy:
     cdef tuple _browser_methods  # few: compared byte by byte, cheaper than hashing the request's
     cdef bint _any_method
     cdef bint _any_header
+    cdef bint _authorization_unlisted  # "*" allows every header but Authorization (Kui's literal "*")
     # native dialect
     cdef tuple _simple_tail
     cdef tuple _preflight_credentials
@@ -211,13 +222,19 @@ cdef class CORSPolicy:
             return
         # A native or Kui preflight answer never refuses a method or a header itself; the
         # browser does, from the lists the answer carries: the counts say what it concludes.
+        # A native answer to "*" mirrors what was asked for; Kui writes "*" itself, which a
+        # browser reads as a wildcard only without credentials, and never for Authorization.
         credentials = options.allow_credentials
-        self._any_method = self._allow_all_methods or ("*" in options.allow_methods and not credentials)
-        self._any_header = self._allow_all_headers or ("*" in options.allow_headers and not credentials)
+        mirrors = not self._kui
+        self._any_method = (self._allow_all_methods and mirrors) or ("*" in options.allow_methods and not credentials)
+        self._any_header = (self._allow_all_headers and mirrors) or ("*" in options.allow_headers and not credentials)
         self._browser_methods = tuple(self._methods | {b"GET", b"HEAD", b"POST"})
         self._allowed_header_names = frozenset(
             [h.lower().encode("latin-1") for h in options.allow_headers]
             + [h.lower().encode("latin-1") for h in SAFELISTED_HEADERS]
+        )
+        self._authorization_unlisted = (
+            self._any_header and not mirrors and b"authorization" not in self._allowed_header_names
         )
         self._longest_header_name = max([len(h) for h in self._allowed_header_names] or [0])
 
@@ -703,18 +720,17 @@ cdef class CORSPolicy:
     cdef object _first_refused_header(self, object names):
         """Return the first name of an Access-Control-Request-Headers value this policy does
         not allow, cut to 256 bytes (the whole value, cut, when its names cannot be told
-        apart); one pass, no list of the names (a value may be huge)."""
-        cdef Py_ssize_t start = 0, end
-        if not self._starlette_rules() and self._any_header:
+        apart); found as the verdict finds it (`_first_refused_name`)."""
+        cdef Py_ssize_t start, end
+        if type(names) is not bytes:
             return names[:256]
-        while True:
-            end = names.find(b",", start)
-            name = names[start:end if end >= 0 else len(names)].strip(_STRIP)
-            if name.lower() not in self._allowed_header_names:
-                return name[:256]
-            if end < 0:
-                return names[:256]
-            start = end + 1
+        if not self._starlette_rules() and self._any_header:
+            asked = _authorization_asked(names) if self._authorization_unlisted else None
+            return names[:256] if asked is None else asked
+        start = self._first_refused_name(<bytes>names, &end)
+        if start < 0:
+            return names[:256]
+        return names[start:min(end, start + 256)]
 
     def note_preflight(self, OriginEntry entry not None, origin, request_method, request_headers,
                        request_private_network):
@@ -769,6 +785,8 @@ cdef class CORSPolicy:
         if PyBytes_CheckExact(request_headers) and PyBytes_GET_SIZE(request_headers):
             if self._any_header:
                 if not _is_token_list(request_headers):
+                    return R_HEADER_NOT_ALLOWED
+                if self._authorization_unlisted and _authorization_asked(request_headers) is not None:
                     return R_HEADER_NOT_ALLOWED
             elif not self._header_names_verdict(request_headers):
                 return R_HEADER_NOT_ALLOWED
@@ -988,8 +1006,14 @@ cdef class CORSPolicy:
         PyDict_SetItem(self._names_verdicts, value, True if verdict else False)
         return verdict
 
-    cdef bint _header_names_allowed(self, bytes value) except -1:
-        """Return True when every comma-separated name is allowed; stops at the first refusal.
+    cdef inline bint _header_names_allowed(self, bytes value) except -1:
+        """Return True when every comma-separated name is allowed; stops at the first refusal."""
+        cdef Py_ssize_t end
+        return self._first_refused_name(value, &end) < 0
+
+    cdef Py_ssize_t _first_refused_name(self, bytes value, Py_ssize_t* stop) except -2:
+        """Return where the first comma-separated name this policy does not allow starts in
+        `value`, its end in `stop` (stripped as str.strip() strips); -1 when all are allowed.
 
         One pass over the bytes; each name is lower-cased into a small buffer and looked up,
         so a hostile value costs time linear in its length and no allocation beyond one name.
@@ -1008,8 +1032,9 @@ cdef class CORSPolicy:
                 start += 1
             while end > start and _is_strip(s[end - 1]):
                 end -= 1
-            if end == start or end - start > longest:
-                return False  # longer than every allowed name
+            if end == start or end - start > longest:  # empty, or longer than every allowed name
+                stop[0] = end
+                return start
             if end - start > 256:
                 name = value[start:end].lower()
             else:
@@ -1017,7 +1042,8 @@ cdef class CORSPolicy:
                     buffer[j] = _ascii_lower(s[start + j])
                 name = (<char*>buffer)[:end - start]
             if name not in self._allowed_header_names:
-                return False
+                stop[0] = end
+                return start
             if i == n:
-                return True
+                return -1
             i += 1

@@ -159,6 +159,16 @@ class OriginEntry:
         """True for the entry `allow_origin_func` must decide (the rules refused its origin)."""
 
 
+def _authorization_asked(names: bytes) -> bytes | None:
+    """Return the name `Authorization` as an Access-Control-Request-Headers value spells it,
+    or None when it does not ask for it."""
+    for name in names.split(b","):
+        name = name.strip(b" \t")
+        if name.lower() == b"authorization":
+            return name
+    return None
+
+
 def _is_token(value: bytes) -> bool:
     return bool(value) and _TCHARS.issuperset(value)
 
@@ -312,14 +322,21 @@ class CORSPolicy:
             return
         # A native or Kui preflight answer never refuses a method or a header itself; the
         # browser does, from the lists the answer carries: the counts say what it concludes.
+        # A native answer to "*" mirrors what was asked for; Kui writes "*" itself, which a
+        # browser reads as a wildcard only without credentials, and never for Authorization.
         credentials = options.allow_credentials
-        self._any_method = self._allow_all_methods or ("*" in options.allow_methods and not credentials)
-        self._any_header = self._allow_all_headers or ("*" in options.allow_headers and not credentials)
+        mirrors = not self._kui
+        self._any_method = (self._allow_all_methods and mirrors) or ("*" in options.allow_methods and not credentials)
+        self._any_header = (self._allow_all_headers and mirrors) or ("*" in options.allow_headers and not credentials)
         self._browser_methods = frozenset(self._methods | {b"GET", b"HEAD", b"POST"})
         self._allowed_header_names = frozenset(
             [h.lower().encode("latin-1") for h in options.allow_headers]
             + [h.lower().encode("latin-1") for h in SAFELISTED_HEADERS]
         )
+        self._authorization_unlisted = (
+            self._any_header and not mirrors and b"authorization" not in self._allowed_header_names
+        )
+        """True when "*" allows every header but Authorization (Kui's literal "*")."""
 
     def _starlette_rules(self) -> bool:
         return not self._native and not self._kui
@@ -767,23 +784,14 @@ class CORSPolicy:
     def _first_refused_header(self, names: bytes) -> bytes:
         """Return the first name of an Access-Control-Request-Headers value this policy does
         not allow, cut to 256 bytes (the whole value, cut, when its names cannot be told
-        apart); one pass, no list of the names (a value may be huge)."""
-        if not self._starlette_rules() and self._any_header:
+        apart); found as the verdict finds it (`_first_refused_name`)."""
+        if type(names) is not bytes:
             return names[:256]
-        start = 0
-        while True:
-            end = names.find(b",", start)
-            name = names[start : end if end >= 0 else len(names)].strip(_STRIP)
-            if name.lower() not in self._allowed_header_names:
-                return name[:256]
-            if end < 0:
-                return names[:256]
-            start = end + 1
-        for name in names.split(b","):
-            name = name.strip(_STRIP)
-            if name.lower() not in self._allowed_header_names:
-                return name
-        return names
+        if not self._starlette_rules() and self._any_header:
+            asked = _authorization_asked(names) if self._authorization_unlisted else None
+            return names[:256] if asked is None else asked
+        name = self._first_refused_name(names)
+        return (names if name is None else name)[:256]
 
     # -- requests ----------------------------------------------------------------------
 
@@ -897,6 +905,8 @@ class CORSPolicy:
             if self._any_header:
                 if not _is_token_list(request_headers):
                     return HEADER_NOT_ALLOWED
+                if self._authorization_unlisted and _authorization_asked(request_headers) is not None:
+                    return HEADER_NOT_ALLOWED
             elif not self._header_names_verdict(request_headers):
                 return HEADER_NOT_ALLOWED
         if (
@@ -1002,14 +1012,19 @@ class CORSPolicy:
 
     def _header_names_allowed(self, value: bytes) -> bool:
         """Return True when every comma-separated name is allowed; stops at the first refusal."""
+        return self._first_refused_name(value) is None
+
+    def _first_refused_name(self, value: bytes) -> bytes | None:
+        """Return the first comma-separated name of `value` this policy does not allow,
+        stripped as str.strip() strips; None when all are allowed."""
         allowed = self._allowed_header_names
         start = 0
         end = len(value)
         while True:
             comma = value.find(b",", start)
-            stop = end if comma < 0 else comma
-            if value[start:stop].strip(_STRIP).lower() not in allowed:
-                return False
+            name = value[start : end if comma < 0 else comma].strip(_STRIP)
+            if name.lower() not in allowed:
+                return name
             if comma < 0:
-                return True
+                return None
             start = comma + 1

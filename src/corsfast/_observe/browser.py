@@ -73,9 +73,11 @@ def browser_reason(
     ):
         return METHOD_NOT_ALLOWED, "method", request_method
     allowed = {name.lower() for value in _values(headers, b"access-control-allow-headers") for name in _names(value)}
-    if request_headers and (credentials or b"*" not in allowed):
+    wildcard = b"*" in allowed and not credentials  # every header but Authorization
+    if request_headers:
         for name in _names(request_headers):
-            if name.lower() not in allowed:
+            lowered = name.lower()
+            if lowered not in allowed and not (wildcard and lowered != b"authorization"):
                 return HEADER_NOT_ALLOWED, "header", name
     if request_private_network == b"true" and _values(headers, b"access-control-allow-private-network") != [b"true"]:
         return PRIVATE_NETWORK_NOT_ALLOWED, None, None
