@@ -102,7 +102,7 @@ def test_refused_origins_call_the_log_only_when_the_logger_takes_info(engine: Mo
     assert lines == []
     logger.setLevel(logging.INFO)
     tally.note(4, b"https://a.test", "method", b"PUT")
-    assert lines == [(4, b"https://a.test", "method", b"PUT")]
+    assert lines == [(4, b"https://a.test", "method", b"PUT", 0)]
     logger.disabled = True  # as logging.config does to the loggers it did not name
     tally.note(2, b"https://a.test")
     logger.disabled = False
@@ -175,6 +175,50 @@ def test_refusal_log_rate_limits_each_distinct_refusal(caplog: pytest.LogCapture
         "CORS refused origin_not_allowed: origin=https://evil.test (5 more since the last line)",
     ]
     assert all(record.levelno == logging.INFO for record in caplog.records)
+
+
+def test_refused_origins_hold_back_repeats_and_the_log_still_counts_them(
+    engine: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    # With the logger on, a repeat of a refusal offered less than the interval ago stops in
+    # the engine (one lookup), counted; the next line the log writes still says how many.
+    clock = Clock()
+    logger = logging.getLogger("corsfast.refusals")
+    log = RefusalLog(logger, interval=60, clock=clock)
+    calls: list[tuple[Any, ...]] = []
+
+    def offered(reason: int, origin: Any, detail_name: Any, detail: Any, held: int) -> None:
+        calls.append((reason, origin, detail_name, detail, held))
+        log.note(REASON_IDS[reason], origin, detail_name, detail, held)
+
+    tally = engine.RefusedOrigins(4, 256, logger, offered, 60)
+    tally._clock = clock
+    with caplog.at_level(logging.INFO, logger="corsfast.refusals"):
+        for _ in range(50):
+            tally.note(2, b"https://evil.test")
+        tally.note(4, b"https://evil.test", "method", b"PUT")
+        clock.now += 59.9
+        tally.note(2, b"https://evil.test")
+        clock.now += 0.2
+        tally.note(2, b"https://evil.test")
+        tally.note(2, b"https://evil.test")
+    assert calls == [
+        (2, b"https://evil.test", None, None, 0),
+        (4, b"https://evil.test", "method", b"PUT", 0),
+        (2, b"https://evil.test", None, None, 50),
+    ]
+    assert [record.getMessage() for record in caplog.records] == [
+        "CORS refused origin_not_allowed: origin=https://evil.test (0 more since the last line)",
+        "CORS refused method_not_allowed: origin=https://evil.test method=PUT (0 more since the last line)",
+        "CORS refused origin_not_allowed: origin=https://evil.test (50 more since the last line)",
+    ]
+    assert tally.items() == ((b"https://evil.test", 54),)
+
+
+@pytest.mark.parametrize("interval", [-1.0, float("nan")])
+def test_refused_origins_refuse_a_bad_interval(engine: ModuleType, interval: float) -> None:
+    with pytest.raises(ValueError, match="interval"):
+        engine.RefusedOrigins(4, 256, logging.getLogger("corsfast.tests.off"), print, interval)
 
 
 @pytest.mark.parametrize("origin", HOSTILE)

@@ -199,6 +199,22 @@ cdef extern from *:
         }
     #endif
     }
+    static inline Py_ssize_t corsfast_count_take(Py_ssize_t* counter) {
+    #ifdef Py_GIL_DISABLED
+        return _Py_atomic_exchange_ssize(counter, 0);
+    #else
+        Py_ssize_t n = *counter;
+        *counter = 0;
+        return n;
+    #endif
+    }
+    static inline void corsfast_count_set(Py_ssize_t* counter, Py_ssize_t value) {
+    #ifdef Py_GIL_DISABLED
+        _Py_atomic_store_ssize_relaxed(counter, value);
+    #else
+        *counter = value;
+    #endif
+    }
     static inline void corsfast_count_reset(Py_ssize_t* counter) {
     #ifdef Py_GIL_DISABLED
         _Py_atomic_store_ssize_relaxed(counter, 0);
@@ -235,6 +251,8 @@ cdef extern from *:
     void corsfast_count_add(Py_ssize_t* counter, Py_ssize_t n) noexcept nogil
     Py_ssize_t corsfast_counted(Py_ssize_t* counter) noexcept nogil
     void corsfast_count_reset(Py_ssize_t* counter) noexcept nogil
+    Py_ssize_t corsfast_count_take(Py_ssize_t* counter) noexcept nogil
+    void corsfast_count_set(Py_ssize_t* counter, Py_ssize_t value) noexcept nogil
     bint corsfast_count_live(Py_ssize_t* counter, Py_ssize_t n) noexcept nogil
     Py_ssize_t corsfast_count_retire(Py_ssize_t* counter) noexcept nogil
     void corsfast_count_reset_live(Py_ssize_t* counter) noexcept nogil

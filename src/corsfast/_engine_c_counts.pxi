@@ -80,6 +80,17 @@ cdef class _OriginCount:
 
 
 @cython.final
+@cython.freelist(64)
+cdef class _Quiet:
+    cdef Py_ssize_t until  # microseconds of the monotonic clock
+    cdef Py_ssize_t held  # refusals held back since the log was last called for the key
+
+
+cdef enum:
+    MAX_QUIET_KEYS = 4096  # as the log's own table (corsfast._observe.log)
+
+
+@cython.final
 cdef class RefusedOrigins:
     """The refused origins seen most often, with their counts, in memory that never grows past
     `k` origins (space-saving: a new origin takes the place of the least counted one and
@@ -88,7 +99,10 @@ cdef class RefusedOrigins:
     `note()` is the refusal path: one dict lookup and one atomic increment for an origin
     already kept; a new one takes the object's lock. Then one check of whether `logger` takes
     INFO lines, made in C for a plain `logging.Logger` (the two reads its `isEnabledFor`
-    makes), and only when it does is `log(reason, origin, detail_name, detail)` called.
+    makes), and only when it does is `log(reason, origin, detail_name, detail, held)` called:
+    once per (reason, origin, detail) per `interval` seconds (0: every time), `held` saying
+    how many like it were held back since, so a logger that is on costs one lookup per
+    refusal the log would leave out anyway.
     """
 
     cdef dict _counts  # origin (cut to `limit`) -> _OriginCount
@@ -102,10 +116,18 @@ cdef class RefusedOrigins:
     # its thread blocks (on the dict's own lock, say), and a new origin's eviction is several
     # steps that no other thread may interleave with.
     cdef cython.pymutex _lock
+    cdef Py_ssize_t _interval  # microseconds
+    cdef dict _quiet  # (reason, origin, detail_name, detail) -> _Quiet
+    cdef public object _clock  # None: the monotonic clock read in C; tests inject one
 
-    def __init__(self, Py_ssize_t k, Py_ssize_t limit, logger not None, log not None):
+    def __init__(self, Py_ssize_t k, Py_ssize_t limit, logger not None, log not None, double interval=0.0):
         if k < 1 or limit < 1:
             raise ValueError(f"k and limit must be >= 1, got {k} and {limit}")
+        if not interval >= 0.0:
+            raise ValueError(f"interval must be >= 0, got {interval}")
+        self._interval = <Py_ssize_t>(interval * 1e6) if interval < 1e9 else <Py_ssize_t>(1e15)
+        self._quiet = {}
+        self._clock = None
         self._counts = {}
         self._k = k
         self._limit = limit
@@ -139,8 +161,45 @@ cdef class RefusedOrigins:
         if self._log_enabled():
             if len(origin) > self._limit:
                 origin = origin[:self._limit]
-            self._log(reason, origin, detail_name, detail)
+            self._offer(reason, origin, detail_name, detail)
         return 0
+
+    cdef int _offer(self, int reason, object origin, object detail_name, object detail) except -1:
+        # Calls the log at most once per key per interval; the log keeps its own interval
+        # too (keyed on what its line shows), so the calls held back here are only counted.
+        cdef PyObject* found
+        cdef _Quiet quiet
+        cdef Py_ssize_t now, held = 0
+        if self._interval == 0:
+            self._log(reason, origin, detail_name, detail, 0)
+            return 0
+        key = (reason, origin, detail_name, detail)
+        now = self._now()
+        found = corsfast_dict_get_ref(self._quiet, key)
+        if found is not NULL:
+            quiet = <_Quiet>found
+            Py_DECREF(quiet)  # the cast took its own reference
+            if now < corsfast_counted(&quiet.until):
+                corsfast_count(&quiet.held)
+                return 0
+            corsfast_count_set(&quiet.until, now + self._interval)
+            held = corsfast_count_take(&quiet.held)
+        else:
+            quiet = _Quiet.__new__(_Quiet)
+            quiet.until = now + self._interval
+            if len(self._quiet) >= MAX_QUIET_KEYS:
+                self._quiet.clear()
+            self._quiet[key] = quiet
+        self._log(reason, origin, detail_name, detail, held)
+        return 0
+
+    cdef Py_ssize_t _now(self) except? -1:
+        cdef double now = -1.0
+        if self._clock is None:
+            now = corsfast_monotonic()
+        if now < 0.0:
+            now = (time.monotonic if self._clock is None else self._clock)()
+        return <Py_ssize_t>(now * 1e6)
 
     cdef int _note(self, int reason, object origin, object detail_name, object detail) except -1:
         self._count(origin, 1)

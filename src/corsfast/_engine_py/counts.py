@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from typing import Callable, Optional, Union
 
 from .._observe.reasons import REASONS
@@ -12,6 +13,7 @@ from .._observe.reasons import REASONS
 __all__ = ("DecisionCounts", "RefusedOrigins", "counted")
 
 N_REASONS = len(REASONS)
+MAX_QUIET_KEYS = 4096  # as the log's own table (corsfast._observe.log)
 
 
 def counted(counter: itertools.count[int]) -> int:
@@ -87,14 +89,25 @@ class RefusedOrigins:
 
     `note()` is the refusal path: the count under the object's lock, then one
     `isEnabledFor(INFO)` check of `logger`, and only when it passes is
-    `log(reason, origin, detail_name, detail)` called.
+    `log(reason, origin, detail_name, detail, held)` called: once per (reason, origin,
+    detail) per `interval` seconds (0: every time), `held` saying how many like it were held
+    back since.
     """
 
-    __slots__ = ("_counts", "_k", "_limit", "_lock", "_log", "_logger")
+    __slots__ = ("_clock", "_counts", "_interval", "_k", "_limit", "_lock", "_log", "_logger", "_quiet")
 
-    def __init__(self, k: int, limit: int, logger: logging.Logger, log: Callable[..., object]) -> None:
+    def __init__(
+        self, k: int, limit: int, logger: logging.Logger, log: Callable[..., object], interval: float = 0.0
+    ) -> None:
         if k < 1 or limit < 1:
             raise ValueError(f"k and limit must be >= 1, got {k} and {limit}")
+        if not interval >= 0.0:
+            raise ValueError(f"interval must be >= 0, got {interval}")
+        self._interval = int(interval * 1e6) if interval < 1e9 else 10**15  # microseconds
+        self._quiet: dict[tuple[int, Union[bytes, str], Optional[str], object], list[int]] = {}
+        """(reason, origin, detail_name, detail) -> [until (microseconds), held back since]."""
+        self._clock: Optional[Callable[[], float]] = None
+        """None: the monotonic clock; tests inject one."""
         self._counts: dict[Union[bytes, str], int] = {}
         self._k = k
         self._limit = limit
@@ -124,7 +137,30 @@ class RefusedOrigins:
     ) -> None:
         """Log one refusal (rate-limited) when the logger takes INFO lines; count nothing."""
         if self._logger.isEnabledFor(logging.INFO):
-            self._log(reason, origin[: self._limit], detail_name, detail)
+            self._offer(reason, origin[: self._limit], detail_name, detail)
+
+    def _offer(self, reason: int, origin: Union[bytes, str], detail_name: Optional[str], detail: object) -> None:
+        # Calls the log at most once per key per interval; the log keeps its own interval
+        # too (keyed on what its line shows), so the calls held back here are only counted.
+        if not self._interval:
+            self._log(reason, origin, detail_name, detail, 0)
+            return
+        key = (reason, origin, detail_name, detail)
+        now = int((time.monotonic() if self._clock is None else self._clock()) * 1e6)
+        with self._lock:
+            quiet = self._quiet.get(key)
+            if quiet is not None:
+                if now < quiet[0]:
+                    quiet[1] += 1
+                    return
+                held = quiet[1]
+                quiet[:] = [now + self._interval, 0]
+            else:
+                held = 0
+                if len(self._quiet) >= MAX_QUIET_KEYS:
+                    self._quiet.clear()
+                self._quiet[key] = [now + self._interval, 0]
+        self._log(reason, origin, detail_name, detail, held)
 
     def add(self, origin: Union[bytes, str], n: int = 1) -> None:
         """Count `n` more refusals of `origin` (bytes or str), without logging them."""

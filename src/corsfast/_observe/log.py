@@ -68,10 +68,13 @@ class RefusalLog:
         origin: Union[bytes, str],
         detail_name: Optional[str] = None,
         detail: Union[bytes, str, None] = None,
+        held: int = 0,
     ) -> None:
         """Log the refusal of `origin` for `reason` (with what was refused: `detail_name` such
         as "method" or "header", and its `detail`), unless one like it was logged less than
-        the interval ago, in which case it is counted to be reported with the next line."""
+        the interval ago, in which case it is counted to be reported with the next line;
+        `held` more like it were left out before reaching here (`RefusedOrigins` holds back
+        the repeats of one it offered less than the interval ago)."""
         logger = self._logger
         if not logger.isEnabledFor(logging.INFO):
             return
@@ -83,9 +86,9 @@ class RefusalLog:
             seen = self._seen
             last = seen.get(key)
             if last is not None and now - last[0] < self._interval:
-                last[1] += 1
+                last[1] += 1 + held
                 return
-            suppressed = 0 if last is None else int(last[1])
+            suppressed = held + (0 if last is None else int(last[1]))
             if last is None and len(seen) >= _MAX_KEYS:
                 seen.clear()
             seen[key] = [now, 0]

@@ -264,7 +264,10 @@ def _litestar(scenario: Scenario) -> Any:
 def _litestar_scope_extra() -> dict[str, Any]:
     global _LITESTAR_APP
     if _LITESTAR_APP is None:
-        _LITESTAR_APP = importlib.import_module("litestar").Litestar()
+        # Only what Litestar's middleware reads from the scope. Without logging_config=None
+        # Litestar sets up logging for the whole process (the root logger at INFO), which
+        # would time every other contender with its logging on.
+        _LITESTAR_APP = importlib.import_module("litestar").Litestar(logging_config=None)
     return {"litestar_app": _LITESTAR_APP}
 
 
