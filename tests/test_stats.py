@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import io
 import logging
 import re
 import threading
@@ -22,6 +21,7 @@ from types import ModuleType
 from typing import Any, Optional
 
 import pytest
+from cases import http_scope, wsgi_environ
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import corsfast
@@ -117,8 +117,7 @@ _LOOP = asyncio.new_event_loop()
 
 
 def asgi_answer(app: Any, method: str, headers: list[Header]) -> Answer:
-    scope = {"type": "http", "method": method, "path": "/", "headers": headers, "query_string": b""}
-    scope.update({"asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "http", "root_path": ""})
+    scope = http_scope(method, headers)
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -134,24 +133,7 @@ def asgi_answer(app: Any, method: str, headers: list[Header]) -> Answer:
 
 
 def wsgi_answer(app: Any, method: str, headers: list[Header]) -> Answer:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": "/",
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    for name, value in headers:
-        environ["HTTP_" + name.decode("latin-1").upper().replace("-", "_")] = value.decode("latin-1")
+    environ = wsgi_environ(method, [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers])
     started: list[Any] = []
 
     def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -327,7 +327,6 @@ cdef tuple STARLETTE_FAILURES = (b"origin", b"method", b"headers", b"private-net
 cdef Py_ssize_t MAX_MIRRORED_LENGTH = 8192
 cdef Py_ssize_t MAX_REMEMBERED_HEADER_NAMES = 512
 cdef Py_ssize_t MAX_REMEMBERED_HEADER_LISTS = 1024
-cdef bytes _STRIP = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0"
 cdef int _WATCH_LIST = WATCH_LIST
 cdef int _WATCH_DICT = WATCH_DICT
 cdef int _WATCH_SIMPLE = WATCH_SIMPLE

@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Callable, Optional, Union
 
+from .reasons import REASON_IDS
+
 __all__ = ("RefusalLog", "escape")
 
 _PRINTABLE = frozenset(range(0x20, 0x7F)) - {0x5C}  # printable ASCII, but the backslash
@@ -61,6 +63,17 @@ class RefusalLog:
         self._seen: dict[tuple[str, Union[bytes, str], Optional[str]], list[float]] = {}
         """(reason, origin, detail) -> [when its last line was logged, how many left out since]."""
         self._lock = threading.Lock()
+
+    def offer(
+        self,
+        reason: int,
+        origin: Union[bytes, str],
+        detail_name: Optional[str],
+        detail: Union[bytes, str, None],
+        held: int = 0,
+    ) -> None:
+        """`note()` for the reason number `reason`: the log a `RefusedOrigins` calls."""
+        self.note(REASON_IDS[reason], origin, detail_name, detail, held)
 
     def note(
         self,

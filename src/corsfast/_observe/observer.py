@@ -61,10 +61,10 @@ class Observer:
         self.log = RefusalLog(REFUSALS_LOGGER, log_interval, SHOWN_ORIGIN_LENGTH, "refused")
         self.report_log = RefusalLog(REPORT_ONLY_LOGGER, log_interval, SHOWN_ORIGIN_LENGTH, "report-only")
         self.refused: Any = engine.RefusedOrigins(
-            top_refused_size, SHOWN_ORIGIN_LENGTH + 1, REFUSALS_LOGGER, self._log_refusal, log_interval
+            top_refused_size, SHOWN_ORIGIN_LENGTH + 1, REFUSALS_LOGGER, self.log.offer, log_interval
         )
         self.report: Any = engine.RefusedOrigins(
-            top_refused_size, SHOWN_ORIGIN_LENGTH + 1, REPORT_ONLY_LOGGER, self._log_report, log_interval
+            top_refused_size, SHOWN_ORIGIN_LENGTH + 1, REPORT_ONLY_LOGGER, self.report_log.offer, log_interval
         )
         self._since = time.time()
 
@@ -72,26 +72,6 @@ class Observer:
     def since(self) -> float:
         """Return when counting began, in seconds since the epoch."""
         return self._since
-
-    def _log_refusal(
-        self,
-        reason: int,
-        origin: Union[bytes, str],
-        detail_name: Optional[str],
-        detail: Union[bytes, str, None],
-        held: int = 0,
-    ) -> None:
-        self.log.note(REASON_IDS[reason], origin, detail_name, detail, held)
-
-    def _log_report(
-        self,
-        reason: int,
-        origin: Union[bytes, str],
-        detail_name: Optional[str],
-        detail: Union[bytes, str, None],
-        held: int = 0,
-    ) -> None:
-        self.report_log.note(REASON_IDS[reason], origin, detail_name, detail, held)
 
     def reset(self) -> None:
         """Forget the refused origins kept and restart the clock (the counts are reset by
