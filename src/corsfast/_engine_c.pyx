@@ -438,11 +438,12 @@ include "_engine_c_middleware.pxi"
 include "_engine_c_asgi.pxi"
 include "_engine_c_django.pxi"
 include "_engine_c_flask.pxi"
+include "_engine_c_flask_hooks.pxi"
 include "_engine_c_aiohttp.pxi"
 include "_engine_c_aiohttp_native.pxi"
 include "_engine_c_wsgi.pxi"
 
 __all__ = (
     _CORE_ALL + _COUNTS_ALL + _MIDDLEWARE_ALL + _AIOHTTP_ALL + _AIOHTTP_NATIVE_ALL
-    + _DJANGO_ALL + _FLASK_ALL + _WSGI_ALL
+    + _DJANGO_ALL + _FLASK_ALL + _FLASK_HOOKS_ALL + _WSGI_ALL
 )

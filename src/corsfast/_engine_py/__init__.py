@@ -4,7 +4,7 @@ Both engines expose the same names with the same arguments, results and exceptio
 difference between them is a bug (the parity tests run hypothesis over both). The package
 follows the compiled engine's seams: `counts` (`_engine_c_counts.pxi`), `origins` (`_engine_c_origins.pxi`), `policy`
 (`_engine_c_policy.pxi`), `middleware` (`_engine_c_middleware.pxi`), `asgi`
-(`_engine_c_asgi.pxi`), `django`, `flask`, `aiohttp`, `aiohttp_native` and `wsgi` (their
+(`_engine_c_asgi.pxi`), `django`, `flask`, `flask_hooks`, `aiohttp`, `aiohttp_native` and `wsgi` (their
 `.pxi` files).
 """
 
@@ -30,6 +30,8 @@ from .django import *  # noqa: F403
 from .django import __all__ as _DJANGO_ALL
 from .flask import *  # noqa: F403
 from .flask import __all__ as _FLASK_ALL
+from .flask_hooks import *  # noqa: F403
+from .flask_hooks import __all__ as _FLASK_HOOKS_ALL
 from .middleware import MiddlewareBase
 from .policy import CacheInfo, CORSPolicy, OriginEntry
 from .wsgi import WSGIMiddlewareBase, environ_preflight_fields, wsgi_call, wsgi_headers
@@ -58,4 +60,5 @@ __all__ = (
     *_AIOHTTP_NATIVE_ALL,
     *_DJANGO_ALL,
     *_FLASK_ALL,
+    *_FLASK_HOOKS_ALL,
 )
